@@ -1,0 +1,50 @@
+// swift-tools-version:6.0
+// musicstream: Kafka listen events -> Swift server (REST + SSE) -> live dashboard.
+// Module boundaries follow the data flow (docs/ARCHITECTURE.md): C wrappers, a pure model,
+// the service, and a thin executable.
+import PackageDescription
+
+let package = Package(
+    name: "musicstream",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "musicstream", targets: ["musicstream"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C libraries from Debian's -dev packages, found with pkg-config.
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLibEvent",
+            pkgConfig: "libevent_pthreads",
+            providers: [.apt(["libevent-dev"])]
+        ),
+        // Pure model: event, decoding, filters, facets, window, catalogue, simulator. No I/O.
+        .target(name: "MusicModel"),
+        // Every raw librdkafka call lives here.
+        .target(name: "KafkaClient", dependencies: ["CRdKafka"]),
+        // Every raw libevent call lives here.
+        .target(name: "EventHTTP", dependencies: ["CLibEvent"]),
+        // The service: ingest, window, SSE hub, API handlers, simulator runner, config.
+        .target(name: "MusicStream", dependencies: ["MusicModel", "KafkaClient", "EventHTTP"]),
+        // Thin executable: serve / produce / consume.
+        .executableTarget(
+            name: "musicstream",
+            dependencies: [
+                "MusicStream", "MusicModel", "KafkaClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "MusicModelTests", dependencies: ["MusicModel"]),
+        .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient"]),
+        .testTarget(name: "EventHTTPTests", dependencies: ["EventHTTP"]),
+        .testTarget(name: "MusicStreamTests", dependencies: ["MusicStream", "MusicModel", "KafkaClient", "EventHTTP"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
