@@ -1,7 +1,4 @@
-// libevent's evhttp for Swift. _GNU_SOURCE: see CRdKafka/shim.h.
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
+// libevent's evhttp for Swift. No feature macros: see CRdKafka/shim.h.
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <event2/event.h>

@@ -1,7 +1,4 @@
 // librdkafka for Swift: the client API and the mock cluster used as the embedded broker.
-// _GNU_SOURCE keeps <sys/select.h> consistent with CLibEvent's view of it when both are visible.
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
+// No feature macros here: they would give <sys/select.h> a different fd_set than Swift's Glibc sees.
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>

@@ -1,0 +1,73 @@
+import Synchronization
+internal import CRdKafka
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Connection health as librdkafka reports it through its error callback.
+public struct KafkaHealth: Sendable, Equatable {
+    /// True after librdkafka said every broker is down, until traffic flows again.
+    public var allBrokersDown: Bool = false
+    /// The most recent error librdkafka reported, for /api/status and logs.
+    public var lastError: String?
+}
+
+/// State shared between a Swift client object and librdkafka's callbacks, which run on librdkafka's
+/// threads or on whichever thread polls. It is handed to librdkafka as the config opaque and outlives
+/// the rd_kafka_t it belongs to (the owner destroys the handle first).
+final class ClientState: Sendable {
+    let name: String
+    /// Log lines librdkafka emits under these facilities are dropped (e.g. the mock cluster's CONFWARN).
+    let quietFacilities: Set<String>
+    let health = Mutex(KafkaHealth())
+    let delivered = Atomic<Int>(0)
+    let deliveryFailures = Atomic<Int>(0)
+
+    init(name: String, quietFacilities: Set<String> = []) {
+        self.name = name
+        self.quietFacilities = quietFacilities
+    }
+
+    var opaque: UnsafeMutableRawPointer { Unmanaged.passUnretained(self).toOpaque() }
+
+    static func from(_ opaque: UnsafeMutableRawPointer?) -> ClientState? {
+        guard let opaque else { return nil }
+        return Unmanaged<ClientState>.fromOpaque(opaque).takeUnretainedValue()
+    }
+
+    func markHealthy() {
+        health.withLock { state in
+            if state.allBrokersDown { state.allBrokersDown = false }
+        }
+    }
+
+    /// Installs the log and error callbacks that route librdkafka's reports here.
+    func install(on conf: OpaquePointer) {
+        rd_kafka_conf_set_opaque(conf, opaque)
+        rd_kafka_conf_set_log_cb(conf, clientLogCallback)
+        rd_kafka_conf_set_error_cb(conf, clientErrorCallback)
+    }
+}
+
+/// librdkafka log lines go to standard error with the client's name, at warning level and above.
+private func clientLogCallback(
+    _ handle: OpaquePointer?, _ level: Int32, _ facility: UnsafePointer<CChar>?, _ text: UnsafePointer<CChar>?
+) {
+    guard let handle, level <= 4 else { return }
+    let state = ClientState.from(rd_kafka_opaque(handle))
+    let facilityName = facility.map { String(cString: $0) } ?? "?"
+    if let state, state.quietFacilities.contains(facilityName) { return }
+    var line = "kafka[\(state?.name ?? "client")] \(facilityName): \(text.map { String(cString: $0) } ?? "")\n"
+    line.withUTF8 { bytes in _ = write(STDERR_FILENO, bytes.baseAddress, bytes.count) }
+}
+
+private func clientErrorCallback(
+    _ handle: OpaquePointer?, _ code: Int32, _ reason: UnsafePointer<CChar>?, _ opaque: UnsafeMutableRawPointer?
+) {
+    guard let state = ClientState.from(opaque) else { return }
+    let text = reason.map { String(cString: $0) } ?? "error \(code)"
+    state.health.withLock { health in
+        health.lastError = text
+        if code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN.rawValue { health.allBrokersDown = true }
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+internal import CRdKafka
+
+/// Reads every partition of one topic by assigning them directly, with no consumer group, so each
+/// server instance sees every event. On start it rewinds far enough to refill a window.
+///
+/// `@unchecked Sendable`: created on one thread and then polled from exactly one consumer thread;
+/// the rd_kafka_t handle itself is thread-safe, and the Swift fields are immutable after `assign`.
+public final class PartitionConsumer: @unchecked Sendable {
+    public let topic: String
+    private let handle: OpaquePointer
+    private let state: ClientState
+    private var isClosed = false
+
+    public init(config: KafkaConfig, topic: String, name: String = "consumer") throws(KafkaError) {
+        let state = ClientState(name: name)
+        let conf = try config.makeNativeConfig(defaults: [
+            // Required by the consumer type, though assign() never joins the group.
+            "group.id": "musicstream-window",
+            "enable.auto.commit": "false",
+            "enable.auto.offset.store": "false",
+            "enable.partition.eof": "false",
+        ])
+        state.install(on: conf)
+        let handle = try makeNativeHandle(type: RD_KAFKA_CONSUMER, conf: conf)
+        rd_kafka_poll_set_consumer(handle)
+        self.handle = handle
+        self.state = state
+        self.topic = topic
+    }
+
+    deinit { close() }
+
+    /// Partition count of the topic, or nil while the cluster does not know the topic yet.
+    public func partitionCount(timeout: Duration = .seconds(5)) throws(KafkaError) -> Int? {
+        try KafkaClient.partitionCount(handle: handle, topic: topic, timeoutMilliseconds: Int32(clamping: timeout.milliseconds))
+    }
+
+    /// Assigns partitions `0..<partitions`, each starting `rewind` records before its end (or at its
+    /// start when it holds fewer), so the newest records fill the window. Returns the start offsets.
+    @discardableResult
+    public func assignAll(partitions: Int, rewind: Int64, timeout: Duration = .seconds(5)) throws(KafkaError) -> [Int64] {
+        guard let list = rd_kafka_topic_partition_list_new(Int32(partitions)) else {
+            throw KafkaError(message: "cannot allocate partition list")
+        }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        var starts: [Int64] = []
+        for partition in 0..<Int32(partitions) {
+            var low: Int64 = 0
+            var high: Int64 = 0
+            let result = rd_kafka_query_watermark_offsets(
+                handle, topic, partition, &low, &high, Int32(clamping: timeout.milliseconds))
+            guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                throw kafkaError(result, context: "watermarks of \(topic)[\(partition)]")
+            }
+            let start = max(low, high - max(rewind, 0))
+            starts.append(start)
+            rd_kafka_topic_partition_list_add(list, topic, partition).pointee.offset = start
+        }
+        let result = rd_kafka_assign(handle, list)
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR else { throw kafkaError(result, context: "assign \(topic)") }
+        return starts
+    }
+
+    /// Waits up to `timeout` for the first record, then takes whatever else is ready, up to `limit`.
+    /// Errors that are not records (broker down, partition problems) go to `onError`.
+    public func poll(
+        timeout: Duration, limit: Int, onError: (KafkaError) -> Void = { _ in }, _ body: (KafkaMessage) -> Void
+    ) -> Int {
+        var count = 0
+        var wait = Int32(clamping: timeout.milliseconds)
+        while count < limit, let message = rd_kafka_consumer_poll(handle, wait) {
+            wait = 0
+            defer { rd_kafka_message_destroy(message) }
+            let record = message.pointee
+            if record.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                if record.err != RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                    onError(kafkaError(record.err, context: "consume \(topic)"))
+                }
+                continue
+            }
+            body(copyMessage(message, topic: topic))
+            count += 1
+        }
+        if count > 0 { state.markHealthy() }
+        return count
+    }
+
+    public var health: KafkaHealth { state.health.withLock { $0 } }
+
+    public func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        rd_kafka_consumer_close(handle)
+        rd_kafka_destroy(handle)
+    }
+}
+
+/// Copies a librdkafka message into Swift-owned storage.
+func copyMessage(_ message: UnsafeMutablePointer<rd_kafka_message_t>, topic: String) -> KafkaMessage {
+    let record = message.pointee
+    let value: [UInt8]
+    if let payload = record.payload, record.len > 0 {
+        value = Array(UnsafeRawBufferPointer(start: payload, count: record.len))
+    } else {
+        value = []
+    }
+    var key: [UInt8]?
+    if let keyPointer = record.key {
+        key = Array(UnsafeRawBufferPointer(start: keyPointer, count: record.key_len))
+    }
+    var timestampType = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+    let timestamp = rd_kafka_message_timestamp(message, &timestampType)
+    return KafkaMessage(
+        topic: topic, partition: record.partition, offset: record.offset,
+        key: key, value: value, timestamp: timestamp >= 0 ? timestamp : nil)
+}
