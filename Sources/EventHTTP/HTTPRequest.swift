@@ -1,0 +1,71 @@
+internal import CLibEvent
+
+/// A fully read request, detached from libevent so handlers (and tests) never see C types.
+public struct HTTPRequest {
+    public var method: HTTPMethod
+    /// Percent-decoded path without the query; guaranteed valid UTF-8 without NUL
+    /// when it comes from the server.
+    public var path: String
+    /// The raw query after '?', "" when none; decode with `queryParameters()`.
+    public var rawQuery: String
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    /// Lets tests and callers build requests without a socket.
+    public init(
+        method: HTTPMethod, path: String, rawQuery: String = "",
+        headers: [(name: String, value: String)] = [], body: [UInt8] = []
+    ) {
+        self.method = method
+        self.path = path
+        self.rawQuery = rawQuery
+        self.headers = headers
+        self.body = body
+    }
+
+    /// Header names are case-insensitive; the first occurrence wins.
+    public func header(_ name: String) -> String? {
+        let wanted = name.lowercased()
+        return headers.first { $0.name.lowercased() == wanted }?.value
+    }
+
+    /// Parsed query (application/x-www-form-urlencoded rules: '+' is space, %XX decoded,
+    /// UTF-8 validated). Order and repeats are kept so `?genre=a&genre=b` means both.
+    public func queryParameters() throws(QueryStringError) -> [(name: String, value: String)] {
+        try HTTPRequest.parseQuery(rawQuery)
+    }
+
+    /// The parser behind `queryParameters()`; empty pieces ("a=1&&b=2") are skipped and
+    /// a piece without '=' has an empty value.
+    public static func parseQuery(_ query: String) throws(QueryStringError) -> [(name: String, value: String)] {
+        var result: [(name: String, value: String)] = []
+        for piece in query.utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
+            let name: Substring.UTF8View
+            let value: Substring.UTF8View
+            if let eq = piece.firstIndex(of: UInt8(ascii: "=")) {
+                name = piece[piece.startIndex..<eq]
+                value = piece[piece.index(after: eq)...]
+            } else {
+                name = piece
+                value = piece[piece.endIndex...]
+            }
+            result.append((try decodeComponent(name), try decodeComponent(value)))
+        }
+        return result
+    }
+
+    private static func decodeComponent(_ raw: Substring.UTF8View) throws(QueryStringError) -> String {
+        guard let bytes = PercentDecoding.decode(raw, plusAsSpace: true) else {
+            throw QueryStringError(detail: "invalid percent-encoding near '\(snippet(raw))'")
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw QueryStringError(detail: "invalid UTF-8 near '\(snippet(raw))'")
+        }
+        return text
+    }
+
+    private static func snippet(_ raw: Substring.UTF8View) -> String {
+        let text = String(decoding: raw, as: UTF8.self)
+        return text.count > 40 ? String(text.prefix(40)) + "…" : text
+    }
+}

@@ -1,0 +1,101 @@
+internal import CLibEvent
+
+/// A response whose body is written over time with chunked encoding (Server-Sent Events).
+///
+/// Lifetime rule (libevent 2.1): when the client goes away mid-stream, evhttp detaches the
+/// unfinished request from the dying connection instead of freeing it, then runs the
+/// connection's close callback. From then on the request is ours: it must be released
+/// with evhttp_send_reply_end exactly once and never used for anything else. This class
+/// drops its request pointer the moment it learns of the close, so later writes are no-ops.
+public final class ResponseStream {
+    private var request: UnsafeMutablePointer<evhttp_request>?
+    private let chunk: OpaquePointer
+    private let timeoutSeconds: Int
+    private weak var server: HTTPServer?
+    private var closeHandlerCalled = false
+
+    /// False once the client disconnected or `close()` was called.
+    public private(set) var isOpen: Bool = true
+
+    /// Called once when the client disconnects or the stream is closed.
+    /// Set it in `start`; a handler set after the close is never called.
+    public var onClose: (() -> Void)?
+
+    init(request: UnsafeMutablePointer<evhttp_request>, server: HTTPServer, timeoutSeconds: Int) {
+        self.request = request
+        self.server = server
+        self.timeoutSeconds = timeoutSeconds
+        self.chunk = evbuffer_new()!
+    }
+
+    deinit { evbuffer_free(chunk) }
+
+    /// Bytes queued in the connection's output buffer not yet written to the socket,
+    /// so the caller can cut off clients that stopped reading. 0 when closed.
+    public var pendingBytes: Int {
+        guard let bufferevent = currentBufferevent, let output = bufferevent_get_output(bufferevent) else {
+            return 0
+        }
+        return evbuffer_get_length(output)
+    }
+
+    /// Queues one chunk; returns false when the stream is closed. Empty writes are skipped
+    /// (a zero-length chunk would end the chunked body).
+    @discardableResult
+    public func write(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { write($0) }
+    }
+
+    @discardableResult
+    public func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard isOpen, let request else { return false }
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return true }
+        guard evbuffer_add(chunk, base, bytes.count) == 0 else { return false }
+        evhttp_send_reply_chunk(request, chunk)   // moves the bytes out of `chunk`
+        return true
+    }
+
+    /// Ends the chunked reply (evhttp_send_reply_end); the connection may then be reused.
+    public func close() {
+        guard isOpen, let request else { return }
+        if let connection = evhttp_request_get_connection(request) {
+            // The connection may outlive this stream (keep-alive): unhook and give the
+            // read timeout back, which was lifted for the stream.
+            evhttp_connection_set_closecb(connection, nil, nil)
+            if let bufferevent = evhttp_connection_get_bufferevent(connection) {
+                var tv = LoopTimer.makeTimeval(seconds: Double(timeoutSeconds))
+                bufferevent_set_timeouts(bufferevent, &tv, &tv)
+            }
+        }
+        markClosed()
+        evhttp_send_reply_end(request)   // libevent frees the request once it is written
+    }
+
+    /// The connection close callback: the client went away (or the server is freeing the connection).
+    func connectionClosed() {
+        guard isOpen, let request else { return }
+        markClosed()
+        if evhttp_request_get_connection(request) == nil {
+            // Detached by evhttp_connection_incoming_fail: we own it now; this frees it.
+            evhttp_send_reply_end(request)
+        }
+        // Otherwise the connection still lists the request and frees it itself right after this callback.
+    }
+
+    private func markClosed() {
+        isOpen = false
+        request = nil
+        server?.streamDidClose(self)
+        if !closeHandlerCalled {
+            closeHandlerCalled = true
+            let handler = onClose
+            onClose = nil   // break cycles: the handler usually captures the stream's owner
+            handler?()
+        }
+    }
+
+    private var currentBufferevent: OpaquePointer? {
+        guard isOpen, let request, let connection = evhttp_request_get_connection(request) else { return nil }
+        return evhttp_connection_get_bufferevent(connection)
+    }
+}

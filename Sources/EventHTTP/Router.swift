@@ -1,0 +1,47 @@
+internal import CLibEvent
+
+/// Reads like a table of routes: exact paths per method, and a fallback for everything
+/// else (static files). Socket-free, so routing is unit-testable.
+public final class Router {
+    private var table: [String: [HTTPMethod: RouteHandler]] = [:]
+
+    /// Used when no exact path matches; the default answers 404 problem+json.
+    public var fallback: RouteHandler = { request in
+        .respond(.problem(status: 404, title: "Not Found", detail: "no resource at \(request.path)"))
+    }
+
+    public init() {}
+
+    public func add(_ method: HTTPMethod, _ path: String, _ handler: @escaping RouteHandler) {
+        table[path, default: [:]][method] = handler
+    }
+
+    /// GET; HEAD is answered from the same handler (the server drops the body).
+    public func get(_ path: String, _ handler: @escaping RouteHandler) { add(.GET, path, handler) }
+
+    public func post(_ path: String, _ handler: @escaping RouteHandler) { add(.POST, path, handler) }
+
+    /// Known path + unknown method gives 405 with Allow (OPTIONS gives 204 with Allow),
+    /// so clients learn the contract instead of seeing a misleading 404.
+    public func route(_ request: HTTPRequest) -> RouteResult {
+        guard let handlers = table[request.path] else { return fallback(request) }
+        if let handler = handlers[request.method] { return handler(request) }
+        if request.method == .HEAD, let handler = handlers[.GET] { return handler(request) }
+        let allow = allowed(handlers)
+        if request.method == .OPTIONS {
+            return .respond(HTTPResponse(status: 204, headers: [("Allow", allow)]))
+        }
+        var response = HTTPResponse.problem(
+            status: 405, title: "Method Not Allowed",
+            detail: "\(request.method.rawValue) is not supported for \(request.path); allowed: \(allow)")
+        response.headers.append(("Allow", allow))
+        return .respond(response)
+    }
+
+    private func allowed(_ handlers: [HTTPMethod: RouteHandler]) -> String {
+        var methods = Set(handlers.keys)
+        if methods.contains(.GET) { methods.insert(.HEAD) }
+        methods.insert(.OPTIONS)
+        return HTTPMethod.allCases.filter(methods.contains).map(\.rawValue).joined(separator: ", ")
+    }
+}

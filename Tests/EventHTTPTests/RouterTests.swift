@@ -1,0 +1,62 @@
+import EventHTTP
+import Testing
+
+@Suite struct RouterTests {
+    private func makeRouter() -> Router {
+        let router = Router()
+        router.get("/api/stats") { _ in .respond(.json(Array("{\"ok\":true}".utf8))) }
+        router.post("/api/reset") { _ in .respond(.text("reset", status: 202)) }
+        router.add(.DELETE, "/api/reset") { _ in .respond(.text("gone")) }
+        return router
+    }
+
+    private func response(_ result: RouteResult) -> HTTPResponse? {
+        if case .respond(let response) = result { return response }
+        return nil
+    }
+
+    @Test func exactPathAndMethod() throws {
+        let router = makeRouter()
+        let r = try #require(response(router.route(HTTPRequest(method: .GET, path: "/api/stats"))))
+        #expect(r.status == 200)
+        #expect(r.header("Content-Type") == "application/json")
+        #expect(r.body == Array("{\"ok\":true}".utf8))
+        let p = try #require(response(router.route(HTTPRequest(method: .POST, path: "/api/reset"))))
+        #expect(p.status == 202)
+        #expect(p.header("content-type") == "text/plain; charset=utf-8")
+    }
+
+    @Test func headUsesGetHandler() throws {
+        let r = try #require(response(makeRouter().route(HTTPRequest(method: .HEAD, path: "/api/stats"))))
+        #expect(r.status == 200)
+    }
+
+    @Test func unknownPathGoesToFallback() throws {
+        let router = makeRouter()
+        let r = try #require(response(router.route(HTTPRequest(method: .GET, path: "/nope"))))
+        #expect(r.status == 404)
+        #expect(r.header("Content-Type") == "application/problem+json")
+        router.fallback = { _ in .respond(.text("fallback")) }
+        let f = try #require(response(router.route(HTTPRequest(method: .GET, path: "/nope"))))
+        #expect(f.body == Array("fallback".utf8))
+    }
+
+    @Test func knownPathWrongMethodIs405WithAllow() throws {
+        let router = makeRouter()
+        let r = try #require(response(router.route(HTTPRequest(method: .PUT, path: "/api/stats"))))
+        #expect(r.status == 405)
+        #expect(r.header("Allow") == "GET, HEAD, OPTIONS")
+        let s = try #require(response(router.route(HTTPRequest(method: .GET, path: "/api/reset"))))
+        #expect(s.status == 405)
+        #expect(s.header("Allow") == "POST, DELETE, OPTIONS")
+        let o = try #require(response(router.route(HTTPRequest(method: .OPTIONS, path: "/api/reset"))))
+        #expect(o.status == 204)
+        #expect(o.header("Allow") == "POST, DELETE, OPTIONS")
+    }
+
+    @Test func problemJSONEscapes() {
+        let r = HTTPResponse.problem(status: 400, title: "Bad \"x\"", detail: "line\nbreak\u{1}")
+        #expect(String(decoding: r.body, as: UTF8.self)
+            == "{\"type\":\"about:blank\",\"title\":\"Bad \\\"x\\\"\",\"status\":400,\"detail\":\"line\\nbreak\\u0001\"}")
+    }
+}
