@@ -1,0 +1,64 @@
+/// Turns Kafka message bytes into a validated `ListenEvent`, or says precisely why not.
+/// A single streaming pass over the bytes, no intermediate JSON tree: this is the ingest hot path.
+public enum EventDecoder {
+    /// Larger payloads are rejected before parsing so a hostile message costs nothing.
+    public static let maxPayloadBytes = 65_536
+    /// Longest accepted string field, in UTF-8 bytes.
+    public static let maxStringBytes = 256
+    /// Longest accepted track, in seconds (one day).
+    public static let maxDuration = 86_400
+    /// 2000-01-01T00:00:00Z in ms: earliest accepted timestamp.
+    public static let minTimestamp: Int64 = 946_684_800_000
+    /// 2101-01-01T00:00:00Z in ms: timestamps must be before this.
+    public static let endTimestamp: Int64 = 4_133_980_800_000
+    /// Numeric timestamps below this are taken as seconds, at or above as milliseconds.
+    public static let secondsThreshold: Int64 = 100_000_000_000
+
+    /// Decodes the canonical shape and the original Python producer's shape.
+    public static func decode(_ bytes: [UInt8], origin: EventOrigin?) throws(EventRejection) -> ListenEvent {
+        // withUnsafeBytes is not typed-throws, so the error is carried out by hand.
+        var rejection: EventRejection?
+        let event: ListenEvent? = bytes.withUnsafeBytes { raw in
+            do throws(EventRejection) {
+                return try decode(raw, origin: origin)
+            } catch {
+                rejection = error
+                return nil
+            }
+        }
+        guard let event else {
+            throw rejection ?? EventRejection(reason: .notJSON, detail: "payload: unreadable")
+        }
+        return event
+    }
+
+    /// Decodes straight from a borrowed buffer (e.g. librdkafka's payload) without copying it.
+    public static func decode(_ bytes: UnsafeRawBufferPointer, origin: EventOrigin?) throws(EventRejection) -> ListenEvent {
+        guard bytes.count <= maxPayloadBytes else {
+            throw EventRejection(
+                reason: .tooLarge, detail: "payload: \(bytes.count) bytes exceeds the \(maxPayloadBytes)-byte limit")
+        }
+        guard let raw = bytes.baseAddress, bytes.count > 0 else {
+            throw EventRejection(reason: .notJSON, detail: "payload: empty input")
+        }
+        var scanner = JSONScanner(base: raw.assumingMemoryBound(to: UInt8.self), count: bytes.count)
+        var partial = PartialEvent()
+        var topLevelKind: String?
+        do throws(JSONSyntaxError) {
+            scanner.skipWhitespace()
+            if scanner.peek() == UInt8(ascii: "{") {
+                try partial.readObject(&scanner)
+            } else {
+                topLevelKind = scanner.peek().map(PartialEvent.kindName) ?? "nothing"
+                try scanner.skipValue(depth: 0)
+            }
+            try scanner.expectEnd()
+        } catch {
+            throw EventRejection(reason: .notJSON, detail: "payload: \(error.description)")
+        }
+        if let topLevelKind {
+            throw EventRejection(reason: .notObject, detail: "payload: top level is \(topLevelKind), expected an object")
+        }
+        return try partial.finish(origin: origin)
+    }
+}

@@ -1,0 +1,83 @@
+/// Ring buffer of the latest `capacity` events plus the facet counts of exactly those events.
+/// Sequence numbers are consecutive, so sequence s always lives at slot (s - 1) % capacity,
+/// which makes lookup by SSE id O(1).
+public struct EventWindow: Sendable {
+    public let capacity: Int
+    private var storage: [StoredEvent] = []
+    /// Always equals the counts over the current contents.
+    public private(set) var facets = FacetCounts()
+    /// 0 before the first append; sequences start at 1.
+    public private(set) var lastSequence: UInt64 = 0
+
+    /// A capacity below 1 is treated as 1.
+    public init(capacity: Int) {
+        self.capacity = max(1, capacity)
+        storage.reserveCapacity(min(self.capacity, 1 << 16))
+    }
+
+    public var count: Int { storage.count }
+
+    /// Serialises the event once and evicts the oldest when full.
+    @discardableResult
+    public mutating func append(_ event: ListenEvent) -> StoredEvent {
+        lastSequence += 1
+        let stored = StoredEvent(sequence: lastSequence, event: event, json: event.canonicalJSON())
+        if storage.count < capacity {
+            storage.append(stored)
+        } else {
+            let slot = Int((lastSequence - 1) % UInt64(capacity))
+            facets.remove(storage[slot].event)
+            storage[slot] = stored
+        }
+        facets.add(event)
+        return stored
+    }
+
+    /// Newest to oldest; shares the buffer instead of copying it.
+    public func newestFirst() -> some Sequence<StoredEvent> {
+        Walk(storage: storage, capacity: UInt64(capacity), cursor: lastSequence, stop: oldestSequence, step: -1)
+    }
+
+    /// Oldest to newest, only events with a sequence greater than `sequence`: replay for an SSE
+    /// client reconnecting with Last-Event-ID.
+    public func events(after sequence: UInt64) -> some Sequence<StoredEvent> {
+        let first = max(sequence &+ 1, oldestSequence)
+        if sequence >= lastSequence || count == 0 {
+            return Walk(storage: storage, capacity: UInt64(capacity), cursor: 1, stop: 0, step: 1)
+        }
+        return Walk(storage: storage, capacity: UInt64(capacity), cursor: first, stop: lastSequence, step: 1)
+    }
+
+    /// O(1); nil when evicted or never assigned.
+    public func event(withSequence sequence: UInt64) -> StoredEvent? {
+        guard sequence >= 1, sequence <= lastSequence, sequence >= oldestSequence else { return nil }
+        return storage[Int((sequence - 1) % UInt64(capacity))]
+    }
+
+    /// Sequence of the oldest stored event (lastSequence + 1 when empty).
+    public var oldestSequence: UInt64 {
+        lastSequence - UInt64(storage.count) + 1
+    }
+
+    /// Walks sequence numbers from `cursor` to `stop` inclusive in direction `step`.
+    private struct Walk: Sequence, IteratorProtocol {
+        let storage: [StoredEvent]
+        let capacity: UInt64
+        var cursor: UInt64
+        let stop: UInt64
+        let step: Int
+
+        mutating func next() -> StoredEvent? {
+            if step < 0 {
+                guard cursor >= stop, cursor >= 1 else { return nil }
+                let item = storage[Int((cursor - 1) % capacity)]
+                cursor -= 1
+                return item
+            }
+            guard cursor <= stop, cursor >= 1 else { return nil }
+            let item = storage[Int((cursor - 1) % capacity)]
+            cursor += 1
+            return item
+        }
+    }
+}

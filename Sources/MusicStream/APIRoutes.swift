@@ -1,0 +1,153 @@
+import Foundation
+import EventHTTP
+import KafkaClient
+import MusicModel
+
+/// What `/api/status` reports about the Kafka side.
+struct KafkaStatus {
+    var mode: String            // "embedded" | "external"
+    var bootstrapServers: String
+    var topic: String
+    var partitions: () -> Int
+    var health: () -> KafkaHealth
+}
+
+/// The HTTP surface of the service, as a table of routes. Handlers read the live window directly:
+/// they run on the loop thread that owns it.
+struct APIRoutes {
+    let live: LiveWindow
+    let stats: IngestStats
+    let kafka: KafkaStatus
+    let startedAt: ContinuousClock.Instant
+
+    func register(on router: Router) {
+        router.get("/healthz") { _ in .respond(.json(Array(#"{"status":"ok"}"#.utf8))) }
+        router.get("/api/events") { request in respond(Result { () throws(ProblemDetails) in try events(request) }) }
+        router.get("/api/facets") { request in respond(Result { () throws(ProblemDetails) in try facets(request) }) }
+        router.get("/api/status") { _ in .respond(status()) }
+        router.get("/stream") { request in
+            switch Result(catching: { () throws(ProblemDetails) in try stream(request) }) {
+            case .success(let result): result
+            case .failure(let problem): .respond(problem.response)
+            }
+        }
+    }
+
+    private func respond(_ result: Result<HTTPResponse, ProblemDetails>) -> RouteResult {
+        switch result {
+        case .success(let response): .respond(response)
+        case .failure(let problem): .respond(problem.response)
+        }
+    }
+
+    /// `{"events": [...], "count": n, "matching": m, "window": w}`, newest first.
+    func events(_ request: HTTPRequest) throws(ProblemDetails) -> HTTPResponse {
+        let query = try EventQuery.parse(request, allowLimit: true)
+        let window = live.window
+        var writer = JSONWriter(capacity: 512 * min(query.limit, window.count) + 128)
+        writer.beginObject()
+        writer.key("events")
+        writer.beginArray()
+        var count = 0
+        var matching = 0
+        for stored in window.newestFirst() where query.filter.matches(stored.event) {
+            matching += 1
+            if count < query.limit {
+                writer.raw(stored.json)
+                count += 1
+            }
+        }
+        writer.endArray()
+        writer.key("count"); writer.int(count)
+        writer.key("matching"); writer.int(matching)
+        writer.key("window"); writer.int(window.count)
+        writer.endObject()
+        return .json(writer.bytes)
+    }
+
+    /// Value counts per facet for the matching events; the unfiltered counts are kept up to date
+    /// as events enter and leave, so the common case costs no scan.
+    func facets(_ request: HTTPRequest) throws(ProblemDetails) -> HTTPResponse {
+        let query = try EventQuery.parse(request, allowLimit: false)
+        let window = live.window
+        var counts: FacetCounts
+        if query.filter.isEmpty {
+            counts = window.facets
+        } else {
+            counts = FacetCounts()
+            for stored in window.newestFirst() where query.filter.matches(stored.event) { counts.add(stored.event) }
+        }
+        var writer = JSONWriter(capacity: 4096)
+        writer.beginObject()
+        writer.key("total"); writer.int(window.count)
+        writer.key("matching"); writer.int(counts.total)
+        writer.key("facets")
+        writer.beginObject()
+        for facet in Facet.allCases {
+            writer.key(facet.rawValue)
+            writer.beginArray()
+            for entry in counts.entries(facet) {
+                writer.beginObject()
+                writer.key("value"); writer.string(entry.value)
+                writer.key("count"); writer.int(entry.count)
+                writer.endObject()
+            }
+            writer.endArray()
+        }
+        writer.endObject()
+        writer.endObject()
+        return .json(writer.bytes)
+    }
+
+    func status() -> HTTPResponse {
+        let window = live.window
+        let health = kafka.health()
+        var writer = JSONWriter(capacity: 512)
+        writer.beginObject()
+        writer.key("kafka")
+        writer.beginObject()
+        writer.key("mode"); writer.string(kafka.mode)
+        writer.key("bootstrap_servers"); writer.string(kafka.bootstrapServers)
+        writer.key("topic"); writer.string(kafka.topic)
+        writer.key("partitions"); writer.int(kafka.partitions())
+        writer.key("librdkafka"); writer.string(Librdkafka.version)
+        writer.key("all_brokers_down"); writer.bool(health.allBrokersDown)
+        writer.endObject()
+        writer.key("consumed"); writer.int(stats.consumed)
+        writer.key("rejected"); writer.int(stats.rejected)
+        writer.key("rejected_by_reason")
+        writer.beginObject()
+        for (reason, count) in stats.rejectedByReasonSnapshot.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            writer.key(reason.rawValue); writer.int(count)
+        }
+        writer.endObject()
+        writer.key("window")
+        writer.beginObject()
+        writer.key("size"); writer.int(window.count)
+        writer.key("capacity"); writer.int(window.capacity)
+        writer.endObject()
+        writer.key("sse_clients"); writer.int(live.hub.count)
+        let uptime = ContinuousClock.now - startedAt
+        writer.key("uptime_seconds"); writer.int64(uptime.components.seconds)
+        writer.endObject()
+        return .json(writer.bytes)
+    }
+
+    /// `text/event-stream` of matching events as they arrive.
+    func stream(_ request: HTTPRequest) throws(ProblemDetails) -> RouteResult {
+        let query = try EventQuery.parse(request, allowLimit: false)
+        let hub = live.hub
+        return .stream(
+            status: 200,
+            headers: [
+                (name: "Content-Type", value: "text/event-stream; charset=utf-8"),
+                (name: "Cache-Control", value: "no-cache"),
+                (name: "X-Accel-Buffering", value: "no"),
+            ],
+            start: { stream in
+                // retry: how long a browser waits before reconnecting; the comment flushes headers.
+                stream.write(Array("retry: 2000\n: connected\n\n".utf8))
+                hub.subscribe(stream, filter: query.filter)
+            })
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import Synchronization
+import KafkaClient
+import MusicModel
+
+/// The consumer thread: assigns every partition of the topic, rewinds far enough to refill the
+/// window, then decodes and validates each record and hands batches to the HTTP loop.
+/// Bad records are counted by reason, logged (rate-limited) and skipped.
+final class KafkaIngest: Sendable {
+    private let consumer: PartitionConsumer
+    private let queue: IngestQueue
+    private let stats: IngestStats
+    private let windowCapacity: Int
+    private let wake: @Sendable () -> Void
+    private let running = Atomic<Bool>(true)
+    private let finished = DispatchSemaphore(value: 0)
+    private let rejectionLog = RateLimitedLog(interval: .seconds(1))
+    private let errorLog = RateLimitedLog(interval: .seconds(5))
+    /// Partition count once assigned; 0 while waiting for the topic.
+    let partitions = Atomic<Int>(0)
+
+    init(consumer: PartitionConsumer, queue: IngestQueue, stats: IngestStats, windowCapacity: Int,
+         wake: @escaping @Sendable () -> Void) {
+        self.consumer = consumer
+        self.queue = queue
+        self.stats = stats
+        self.windowCapacity = windowCapacity
+        self.wake = wake
+    }
+
+    var health: KafkaHealth { consumer.health }
+
+    func start() {
+        let thread = Thread { [self] in
+            run()
+            finished.signal()
+        }
+        thread.name = "kafka-ingest"
+        thread.start()
+    }
+
+    /// Stops the thread and closes the consumer; returns once both are done.
+    func stop() {
+        guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
+        finished.wait()
+        consumer.close()
+    }
+
+    private var isRunning: Bool { running.load(ordering: .acquiring) }
+
+    private func run() {
+        guard let partitionCount = waitForTopic() else { return }
+        do {
+            // Each partition rewinds by the whole window: the window keeps the newest anyway.
+            try consumer.assignAll(partitions: partitionCount, rewind: Int64(windowCapacity))
+        } catch {
+            ServiceLog.error("cannot assign \(consumer.topic): \(error)")
+            return
+        }
+        partitions.store(partitionCount, ordering: .releasing)
+        ServiceLog.info("consuming \(consumer.topic), \(partitionCount) partitions")
+        var batch: [ListenEvent] = []
+        batch.reserveCapacity(1024)
+        while isRunning {
+            _ = consumer.poll(timeout: .milliseconds(100), limit: 4096, onError: { error in
+                errorLog.warning("kafka: \(error)")
+            }) { message in
+                decode(message, into: &batch)
+            }
+            guard !batch.isEmpty else { continue }
+            stats.recordAccepted(batch.count)
+            if queue.push(batch) { wake() }
+            batch.removeAll(keepingCapacity: true)
+        }
+    }
+
+    private func decode(_ message: KafkaMessage, into batch: inout [ListenEvent]) {
+        let origin = EventOrigin(topic: message.topic, partition: message.partition, offset: message.offset)
+        do {
+            batch.append(try EventDecoder.decode(message.value, origin: origin))
+        } catch {
+            stats.recordRejected(error.reason)
+            rejectionLog.warning(
+                "rejected \(message.topic)[\(message.partition)]@\(message.offset): \(error.reason.rawValue): \(error.detail)")
+        }
+    }
+
+    /// Polls the cluster until the topic exists (a producer or an operator may create it later).
+    private func waitForTopic() -> Int? {
+        var announced = false
+        while isRunning {
+            do {
+                if let count = try consumer.partitionCount(timeout: .seconds(2)) { return count }
+            } catch {
+                errorLog.warning("waiting for Kafka: \(error)")
+            }
+            if !announced {
+                ServiceLog.info("waiting for topic \(consumer.topic) to exist")
+                announced = true
+            }
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        return nil
+    }
+}

@@ -1,0 +1,22 @@
+import MusicModel
+
+/// The events the server currently holds, and where new ones go: into the window, then out to
+/// stream subscribers. Lives on the HTTP loop thread, so it needs no locks.
+final class LiveWindow {
+    private(set) var window: EventWindow
+    let hub: SSEHub
+
+    init(capacity: Int, hub: SSEHub) {
+        self.window = EventWindow(capacity: capacity)
+        self.hub = hub
+    }
+
+    /// Appends a batch in arrival order and publishes it once.
+    func ingest(_ events: [ListenEvent]) {
+        guard !events.isEmpty else { return }
+        var stored: [StoredEvent] = []
+        stored.reserveCapacity(events.count)
+        for event in events { stored.append(window.append(event)) }
+        hub.publish(stored)
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import Synchronization
+import KafkaClient
+import MusicModel
+
+/// Produces simulated listens at a steady rate on its own thread. Pacing is by elapsed time, not by
+/// sleeping per event, so high rates (tens of thousands per second) keep up.
+final class SimulatorRunner: Sendable {
+    private let producer: KafkaProducer
+    private let topic: String
+    private let rate: Double
+    private let seed: UInt64
+    private let backfill: Int
+    private let running = Atomic<Bool>(true)
+    private let finished = DispatchSemaphore(value: 0)
+    private let failureLog = RateLimitedLog(interval: .seconds(5))
+    let sent = Atomic<Int>(0)
+
+    init(producer: KafkaProducer, topic: String, rate: Double, seed: UInt64, backfill: Int) {
+        self.producer = producer
+        self.topic = topic
+        self.rate = rate
+        self.seed = seed
+        self.backfill = backfill
+    }
+
+    func start() {
+        let thread = Thread { [self] in
+            run()
+            finished.signal()
+        }
+        thread.name = "simulator"
+        thread.start()
+    }
+
+    func stop() {
+        guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
+        finished.wait()
+    }
+
+    private func run() {
+        var simulator = Simulator(seed: seed)
+        let now = currentMilliseconds()
+        // Backfilled listens are spread over the recent past at the configured pace.
+        let spacing = Int64(max(1, min(2000, 1000 / max(rate, 0.001))))
+        for index in 0..<backfill where running.load(ordering: .relaxed) {
+            send(simulator.next(timestamp: now - Int64(backfill - index) * spacing))
+        }
+        guard rate > 0 else { return }
+        let start = ContinuousClock.now
+        var produced = 0
+        while running.load(ordering: .relaxed) {
+            let elapsed = ContinuousClock.now - start
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let due = Int(seconds * rate) + 1
+            while produced < due && running.load(ordering: .relaxed) {
+                send(simulator.next(timestamp: currentMilliseconds()))
+                produced += 1
+            }
+            // Sleep until the next event is due, but wake often enough to stop promptly.
+            let untilNext = (Double(produced) / rate) - seconds
+            Thread.sleep(forTimeInterval: min(0.1, max(0.001, untilNext)))
+        }
+    }
+
+    private func send(_ event: ListenEvent) {
+        do {
+            try producer.send(topic: topic, key: Array(event.userID.utf8), value: event.canonicalJSON())
+            sent.add(1, ordering: .relaxed)
+        } catch {
+            failureLog.warning("simulator: \(error)")
+        }
+    }
+}
+
+func currentMilliseconds() -> Int64 {
+    Int64((Date().timeIntervalSince1970 * 1000).rounded())
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import MusicStream
+
+/// Runs the server: Kafka consumer, live window, REST API, SSE stream and the dashboard.
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the dashboard, REST API and SSE stream (default).",
+        discussion: "With no --brokers, an embedded Kafka broker starts inside the process and the simulator feeds it.")
+
+    @Option(help: "Address to listen on (env MUSICSTREAM_HOST).") var host: String?
+    @Option(help: "Port to listen on; 0 picks a free one (env MUSICSTREAM_PORT).") var port: Int?
+    @Option(help: "Kafka bootstrap servers host:port,... (env MUSICSTREAM_BROKERS). Omit for the embedded broker.")
+    var brokers: String?
+    @Option(help: "Topic to consume (env MUSICSTREAM_TOPIC).") var topic: String?
+    @Option(help: "Events kept in memory and served (env MUSICSTREAM_WINDOW).") var window: Int?
+    @Flag(inversion: .prefixedNo, help: "Produce simulated listens (default: on with the embedded broker, off with --brokers).")
+    var simulate: Bool?
+    @Option(help: "Simulated events per second (env MUSICSTREAM_RATE; default 0.5, one every 2 s).") var rate: Double?
+    @Option(help: "Seed for a reproducible simulation (env MUSICSTREAM_SEED).") var seed: UInt64?
+    @Option(help: "Simulated events produced at start, stamped over the recent past (default 20 with the embedded broker, else 0).")
+    var backfill: Int?
+    @Option(help: "Directory of the page (default: ./Public).") var publicDir: String?
+    @Option(name: .customLong("kafka-config"), help: "librdkafka property key=value, repeatable (env MUSICSTREAM_KAFKA_*).")
+    var kafkaConfig: [String] = []
+
+    func validate() throws {
+        if let port, !(0...65535).contains(port) { throw ValidationError("--port must be 0...65535") }
+        if let window, !(1...10_000_000).contains(window) { throw ValidationError("--window must be 1...10000000") }
+        if let rate, !(rate >= 0 && rate <= 1_000_000) { throw ValidationError("--rate must be 0...1000000") }
+        if let backfill, !(0...100_000).contains(backfill) { throw ValidationError("--backfill must be 0...100000") }
+    }
+
+    func run() throws {
+        var config = ServiceConfig()
+        config.host = host ?? Environment.string("MUSICSTREAM_HOST") ?? config.host
+        config.port = try port ?? Environment.string("MUSICSTREAM_PORT").map { try Self.number($0, "MUSICSTREAM_PORT") } ?? config.port
+        config.brokers = brokers ?? Environment.string("MUSICSTREAM_BROKERS")
+        config.topic = topic ?? Environment.string("MUSICSTREAM_TOPIC") ?? config.topic
+        config.windowCapacity = try window ?? Environment.string("MUSICSTREAM_WINDOW").map { try Self.number($0, "MUSICSTREAM_WINDOW") } ?? config.windowCapacity
+        config.simulate = simulate ?? config.usesEmbeddedBroker
+        if let rate = rate ?? Environment.string("MUSICSTREAM_RATE").flatMap(Double.init) { config.rate = rate }
+        config.seed = seed ?? Environment.string("MUSICSTREAM_SEED").flatMap { UInt64($0) }
+        config.backfill = backfill ?? (config.usesEmbeddedBroker && config.simulate ? 20 : 0)
+        config.publicDirectory = publicDir ?? Environment.string("MUSICSTREAM_PUBLIC_DIR")
+        config.kafkaProperties = try Environment.kafkaProperties(flags: kafkaConfig)
+        do {
+            try MusicStreamServer(config: config).run()
+        } catch {
+            ServiceLog.error("\(error)")
+            throw ExitCode(1)
+        }
+    }
+
+    private static func number(_ text: String, _ name: String) throws -> Int {
+        guard let value = Int(text) else { throw ValidationError("\(name) must be a whole number, got '\(text)'") }
+        return value
+    }
+}

@@ -1,0 +1,80 @@
+import Testing
+@testable import MusicModel
+
+@Suite struct EventWindowTests {
+    func recount(_ window: EventWindow) -> FacetCounts {
+        var f = FacetCounts()
+        for stored in window.newestFirst() { f.add(stored.event) }
+        return f
+    }
+
+    func sameCounts(_ a: FacetCounts, _ b: FacetCounts) -> Bool {
+        a.total == b.total && Facet.allCases.allSatisfy { a.entries($0) == b.entries($0) }
+    }
+
+    @Test func emptyWindow() {
+        let w = EventWindow(capacity: 3)
+        #expect(w.count == 0 && w.capacity == 3 && w.lastSequence == 0 && w.facets.total == 0)
+        #expect(Array(w.newestFirst()).isEmpty)
+        #expect(Array(w.events(after: 0)).isEmpty)
+        #expect(w.event(withSequence: 0) == nil && w.event(withSequence: 1) == nil)
+    }
+
+    @Test func sequencesOrderAndEviction() throws {
+        var w = EventWindow(capacity: 3)
+        var sim = Simulator(seed: 1)
+        var events: [ListenEvent] = []
+        for i in 0..<5 {
+            let e = sim.next(timestamp: 1_700_000_000_000 + Int64(i))
+            events.append(e)
+            let stored = w.append(e)
+            #expect(stored.sequence == UInt64(i + 1))
+            #expect(stored.json == e.canonicalJSON())
+            #expect(try EventDecoder.decode(stored.json, origin: nil) == e)
+        }
+        #expect(w.count == 3 && w.lastSequence == 5)
+        #expect(w.newestFirst().map(\.sequence) == [5, 4, 3])
+        #expect(w.newestFirst().map(\.event) == [events[4], events[3], events[2]])
+        #expect(w.event(withSequence: 1) == nil)
+        #expect(w.event(withSequence: 2) == nil)
+        #expect(w.event(withSequence: 3)?.event == events[2])
+        #expect(w.event(withSequence: 5)?.event == events[4])
+        #expect(w.event(withSequence: 6) == nil)
+        #expect(w.event(withSequence: .max) == nil)
+        #expect(w.events(after: 0).map(\.sequence) == [3, 4, 5])
+        #expect(w.events(after: 3).map(\.sequence) == [4, 5])
+        #expect(w.events(after: 5).map(\.sequence) == [])
+        #expect(w.events(after: 99).map(\.sequence) == [])
+        #expect(w.oldestSequence == 3)
+    }
+
+    @Test func zeroCapacityIsOne() {
+        var w = EventWindow(capacity: 0)
+        w.append(sampleEvent())
+        w.append(sampleEvent())
+        #expect(w.capacity == 1 && w.count == 1 && w.lastSequence == 2)
+        #expect(w.newestFirst().map(\.sequence) == [2])
+    }
+
+    @Test func facetsAlwaysEqualRecount() {
+        var w = EventWindow(capacity: 100)
+        var sim = Simulator(seed: 2024)
+        for i in 0..<5_000 {
+            w.append(sim.next(timestamp: 1_700_000_000_000 + Int64(i) * 250))
+            if i % 97 == 0 || i >= 4_990 {
+                #expect(sameCounts(w.facets, recount(w)), "after \(i + 1) appends")
+            }
+        }
+        #expect(w.count == 100 && w.facets.total == 100 && w.lastSequence == 5_000)
+        #expect(w.newestFirst().map(\.sequence) == Array((4_901...5_000).reversed()))
+        #expect(w.event(withSequence: 4_900) == nil && w.event(withSequence: 4_901)?.sequence == 4_901)
+    }
+
+    @Test func newestFirstIsASnapshot() {
+        var w = EventWindow(capacity: 4)
+        for _ in 0..<4 { w.append(sampleEvent()) }
+        let snapshot = w.newestFirst()
+        w.append(sampleEvent())
+        #expect(snapshot.map(\.sequence) == [4, 3, 2, 1])
+    }
+}

@@ -1,0 +1,101 @@
+"""Fixtures that run the real musicstream binary (release build) on loopback ports."""
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+import requests
+
+BINARY = os.environ.get("MUSICSTREAM_BIN", os.path.join(os.path.dirname(__file__), "../../.build/release/musicstream"))
+STARTUP_TIMEOUT = 60
+
+
+class RunningServer:
+    """A musicstream process plus what it printed at start."""
+
+    def __init__(self, args, cwd):
+        self.process = subprocess.Popen(
+            [BINARY, "serve", "--port", "0", *args],
+            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
+        )
+        self.stdout_lines = []
+        self.stderr_lines = []
+        self.base_url = None
+        self.bootstrap = None
+        self._ready = threading.Event()
+        threading.Thread(target=self._read_stdout, daemon=True).start()
+        threading.Thread(target=self._read_stderr, daemon=True).start()
+        if not self._ready.wait(STARTUP_TIMEOUT):
+            self.stop()
+            raise RuntimeError("server did not start:\n" + "\n".join(self.stdout_lines + self.stderr_lines))
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.url("/healthz"), timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("/healthz never answered")
+
+    def _read_stdout(self):
+        for line in self.process.stdout:
+            self.stdout_lines.append(line.rstrip("\n"))
+            broker = re.search(r"kafka: \w+ broker at (\S+),", line)
+            if broker:
+                self.bootstrap = broker.group(1)
+            listening = re.search(r"listening on (http://\S+)", line)
+            if listening:
+                self.base_url = listening.group(1)
+                self._ready.set()
+
+    def _read_stderr(self):
+        for line in self.process.stderr:
+            self.stderr_lines.append(line.rstrip("\n"))
+
+    def url(self, path):
+        return self.base_url + path
+
+    def get(self, path, **kwargs):
+        kwargs.setdefault("timeout", 10)
+        return requests.get(self.url(path), **kwargs)
+
+    def stop(self):
+        """SIGTERM, as an operator would; returns the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+@pytest.fixture(scope="module")
+def start_server(tmp_path_factory):
+    """Starts servers; each is stopped (and must exit 0) when the module's tests are done."""
+    servers = []
+
+    def start(*args):
+        server = RunningServer(list(args), cwd=str(tmp_path_factory.mktemp("cwd")))
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        code = server.stop()
+        assert code == 0, "server exited with %s:\n%s" % (code, "\n".join(server.stderr_lines[-30:]))
+
+
+def wait_until(predicate, timeout=10.0, interval=0.05):
+    """Polls `predicate` until it returns a truthy value or `timeout` passes; returns the last value."""
+    deadline = time.monotonic() + timeout
+    value = predicate()
+    while not value and time.monotonic() < deadline:
+        time.sleep(interval)
+        value = predicate()
+    return value

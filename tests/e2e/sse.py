@@ -1,0 +1,83 @@
+"""A small, real Server-Sent Events parser over a raw socket, bounded in time."""
+import socket
+import time
+from urllib.parse import urlsplit
+
+
+class SSEClient:
+    def __init__(self, url, timeout=10.0, headers=None):
+        parts = urlsplit(url)
+        self.sock = socket.create_connection((parts.hostname, parts.port), timeout=timeout)
+        target = parts.path + ("?" + parts.query if parts.query else "")
+        extra = "".join("%s: %s\r\n" % item for item in (headers or {}).items())
+        request = "GET %s HTTP/1.1\r\nHost: %s\r\nAccept: text/event-stream\r\n%s\r\n" % (target, parts.netloc, extra)
+        self.sock.sendall(request.encode())
+        self.buffer = b""
+        self.body = b""
+        self.status = None
+        self.headers = {}
+        self._read_head()
+
+    def _recv(self):
+        data = self.sock.recv(65536)
+        if not data:
+            raise EOFError("server closed the stream")
+        return data
+
+    def _read_head(self):
+        while b"\r\n\r\n" not in self.buffer:
+            self.buffer += self._recv()
+        head, self.buffer = self.buffer.split(b"\r\n\r\n", 1)
+        lines = head.decode().split("\r\n")
+        self.status = int(lines[0].split()[1])
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            self.headers[name.strip().lower()] = value.strip()
+
+    def _fill_body(self):
+        """Decodes chunked transfer encoding into self.body as data arrives."""
+        while True:
+            if b"\r\n" in self.buffer:
+                size_line, rest = self.buffer.split(b"\r\n", 1)
+                size = int(size_line.split(b";")[0], 16)
+                if size == 0:
+                    raise EOFError("stream ended")
+                if len(rest) >= size + 2:
+                    self.body += rest[:size]
+                    self.buffer = rest[size + 2:]
+                    return
+            self.buffer += self._recv()
+
+    def frames(self, deadline):
+        """Yields (fields dict, raw frame text) for each frame until `deadline` (monotonic)."""
+        while time.monotonic() < deadline:
+            while b"\n\n" in self.body:
+                raw, self.body = self.body.split(b"\n\n", 1)
+                fields = {}
+                comments = []
+                for line in raw.decode().split("\n"):
+                    if line.startswith(":"):
+                        comments.append(line[1:].strip())
+                        continue
+                    name, _, value = line.partition(":")
+                    fields.setdefault(name, []).append(value[1:] if value.startswith(" ") else value)
+                yield fields, comments
+            self.sock.settimeout(max(0.05, deadline - time.monotonic()))
+            try:
+                self._fill_body()
+            except socket.timeout:
+                return
+
+    def events(self, count, timeout=15.0):
+        """Collects up to `count` `listen` events within `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        collected = []
+        for fields, _ in self.frames(deadline):
+            if fields.get("event") == ["listen"]:
+                collected.append((int(fields["id"][0]), fields["data"][0]))
+                if len(collected) >= count:
+                    break
+        return collected
+
+    def close(self):
+        self.sock.close()
