@@ -10,6 +10,11 @@ public struct KafkaHealth: Sendable, Equatable {
     public var allBrokersDown: Bool = false
     /// The most recent error librdkafka reported, for /api/status and logs.
     public var lastError: String?
+
+    public init(allBrokersDown: Bool = false, lastError: String? = nil) {
+        self.allBrokersDown = allBrokersDown
+        self.lastError = lastError
+    }
 }
 
 /// State shared between a Swift client object and librdkafka's callbacks, which run on librdkafka's

@@ -126,11 +126,22 @@ def test_bad_parameters_get_problem_details(fixed, path, parameter):
     assert parameter in problem["detail"]
 
 
-def test_malformed_query_string_gets_problem_details(fixed):
-    response = fixed.get("/api/events?artist=%zz")
-    assert response.status_code == 400
-    assert response.headers["Content-Type"] == "application/problem+json"
-    assert response.json()["status"] == 400
+@pytest.mark.parametrize("raw_query", ["artist=%zz", "artist=%", "country=%C3%28"])
+def test_malformed_query_string_gets_problem_details(fixed, raw_query):
+    # http.client sends the target as written; requests would re-quote the bad escape.
+    import http.client
+    from urllib.parse import urlsplit
+    parts = urlsplit(fixed.base_url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        connection.request("GET", "/api/events?" + raw_query)
+        response = connection.getresponse()
+        body = json.loads(response.read())
+        assert response.status == 400
+        assert response.getheader("Content-Type") == "application/problem+json"
+        assert body["status"] == 400 and body["detail"]
+    finally:
+        connection.close()
 
 
 def test_unknown_route_and_method(fixed):

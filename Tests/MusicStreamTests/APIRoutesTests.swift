@@ -1,0 +1,94 @@
+import Foundation
+import Testing
+import EventHTTP
+import KafkaClient
+import MusicModel
+@testable import MusicStream
+
+/// The routes driven through the router with no sockets, over a window filled by the simulator.
+@Suite struct APIRoutesTests {
+    let live = LiveWindow(capacity: 100, hub: SSEHub(maxPendingBytes: 1 << 20))
+    let stats = IngestStats()
+    let router = Router()
+
+    init() {
+        var simulator = Simulator(seed: 9)
+        live.ingest((0..<150).map { simulator.next(timestamp: 1_764_000_000_000 + Int64($0) * 1000) })
+        APIRoutes(
+            live: live, stats: stats,
+            kafka: KafkaStatus(
+                mode: "embedded", bootstrapServers: "127.0.0.1:1234", topic: "music-streams",
+                partitions: { 3 }, health: { KafkaHealth() }),
+            startedAt: .now
+        ).register(on: router)
+    }
+
+    func get(_ path: String, _ query: String = "") throws -> (status: Int, contentType: String?, json: [String: Any]) {
+        guard case .respond(let response) = router.route(HTTPRequest(method: .GET, path: path, rawQuery: query)) else {
+            Issue.record("expected a plain response for \(path)")
+            return (0, nil, [:])
+        }
+        let object = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] ?? [:]
+        return (response.status, response.header("Content-Type"), object)
+    }
+
+    @Test func eventsAreNewestFirstAndLimited() throws {
+        let result = try get("/api/events", "limit=5")
+        #expect(result.status == 200)
+        let events = try #require(result.json["events"] as? [[String: Any]])
+        #expect(events.count == 5)
+        #expect(result.json["matching"] as? Int == 100)
+        #expect(result.json["window"] as? Int == 100)
+        let timestamps = events.compactMap { ($0["timestamp"] as? NSNumber)?.int64Value }
+        #expect(timestamps == timestamps.sorted(by: >))
+        let newest: Int64 = 1_764_000_000_000 + 149_000
+        #expect(timestamps.first == newest)
+    }
+
+    @Test func filterCountsMatchTheWindow() throws {
+        let genre = try #require(live.window.newestFirst().first(where: { _ in true })?.event.genre)
+        let expected = live.window.newestFirst().filter { $0.event.genre == genre }.count
+        let result = try get("/api/events", "genre=\(genre.uppercased().replacingOccurrences(of: " ", with: "+"))&limit=1000")
+        #expect(result.json["matching"] as? Int == expected)
+        #expect((result.json["events"] as? [[String: Any]])?.allSatisfy { $0["genre"] as? String == genre } == true)
+    }
+
+    @Test func facetsUseTheIncrementalCounts() throws {
+        let result = try get("/api/facets")
+        #expect(result.json["total"] as? Int == 100)
+        let facets = try #require(result.json["facets"] as? [String: [[String: Any]]])
+        #expect(Set(facets.keys) == Set(Facet.allCases.map(\.rawValue)))
+        let platformTotal = facets["platform"]?.compactMap { $0["count"] as? Int }.reduce(0, +)
+        #expect(platformTotal == 100)
+    }
+
+    @Test func badParametersAreProblemDetailsNamingTheParameter() throws {
+        for (query, parameter) in [("rating=7", "rating"), ("limit=0", "limit"), ("bogus=1", "bogus"), ("skipped=sometimes", "skipped")] {
+            let result = try get("/api/events", query)
+            #expect(result.status == 400)
+            #expect(result.contentType == "application/problem+json")
+            #expect(result.json["parameter"] as? String == parameter)
+        }
+        #expect(try get("/api/facets", "limit=3").status == 400)
+    }
+
+    @Test func statusReportsKafkaAndWindow() throws {
+        let result = try get("/api/status")
+        let kafka = try #require(result.json["kafka"] as? [String: Any])
+        #expect(kafka["mode"] as? String == "embedded")
+        #expect(kafka["partitions"] as? Int == 3)
+        #expect((result.json["window"] as? [String: Any])?["capacity"] as? Int == 100)
+    }
+
+    @Test func streamRouteValidatesBeforeStreaming() {
+        if case .stream = router.route(HTTPRequest(method: .GET, path: "/stream", rawQuery: "rating=9")) {
+            Issue.record("an invalid filter must not open a stream")
+        }
+        guard case .stream(let status, let headers, _) = router.route(HTTPRequest(method: .GET, path: "/stream", rawQuery: "genre=Pop")) else {
+            Issue.record("expected a stream")
+            return
+        }
+        #expect(status == 200)
+        #expect(headers.contains { $0.name == "Content-Type" && $0.value.hasPrefix("text/event-stream") })
+    }
+}
