@@ -1,0 +1,86 @@
+"""`musicstream produce` and `consume` against the embedded broker of a running server."""
+import json
+import socket
+import subprocess
+
+import pytest
+
+from conftest import BINARY, wait_until
+
+CANONICAL_FIELDS = [
+    "event_id", "user_id", "username", "email", "track_id", "title", "artist", "genre", "platform",
+    "mood", "city", "country", "duration", "listen_position", "completed", "skipped", "rating", "timestamp",
+]
+
+
+@pytest.fixture(scope="module")
+def quiet_server(start_server):
+    return start_server("--no-simulate")
+
+
+def test_produce_prints_each_event_and_the_server_shows_them(quiet_server):
+    result = subprocess.run(
+        [BINARY, "produce", "--brokers", quiet_server.bootstrap, "--rate", "200", "--count", "25", "--seed", "5"],
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    printed = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    assert len(printed) == 25
+    assert all(list(event.keys()) == CANONICAL_FIELDS for event in printed)
+    ids = {event["event_id"] for event in printed}
+    served = wait_until(lambda: (lambda body: body if body["window"] >= 25 else None)(
+        quiet_server.get("/api/events?limit=1000").json()), timeout=15)
+    assert served, "produced events did not reach the server"
+    assert ids <= {event["event_id"] for event in served["events"]}
+
+
+def test_consume_prints_events_as_a_group_member(quiet_server):
+    subprocess.run(
+        [BINARY, "produce", "--brokers", quiet_server.bootstrap, "--rate", "500", "--count", "10", "--quiet"],
+        check=True, capture_output=True, timeout=60)
+    result = subprocess.run(
+        [BINARY, "consume", "--brokers", quiet_server.bootstrap, "--group", "e2e-group", "--from-beginning", "--count", "10"],
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    assert len(lines) == 10
+    assert all(list(event.keys()) == CANONICAL_FIELDS for event in lines)
+
+
+def test_produce_fails_loudly_when_nothing_is_delivered():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead_port = probe.getsockname()[1]
+    result = subprocess.run(
+        [BINARY, "produce", "--brokers", "127.0.0.1:%d" % dead_port, "--count", "2", "--rate", "100",
+         "--kafka-config", "message.timeout.ms=1500"],
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "not delivered" in result.stderr
+
+
+def test_produce_and_consume_need_brokers():
+    for command in ("produce", "consume"):
+        result = subprocess.run([BINARY, command], capture_output=True, text=True, timeout=30,
+                                env={"PATH": "/usr/bin:/bin"})
+        assert result.returncode != 0
+        assert "--brokers" in result.stderr
+
+
+def test_bad_flags_are_refused():
+    result = subprocess.run([BINARY, "serve", "--window", "0"], capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0
+    assert "--window" in result.stderr
+    result = subprocess.run([BINARY, "serve", "--kafka-config", "novalue"], capture_output=True, text=True, timeout=30)
+    assert result.returncode != 0
+    assert "key=value" in result.stderr
+
+
+def test_taken_port_is_a_clear_error_not_a_crash():
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = subprocess.run([BINARY, "serve", "--port", str(port)], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    assert "cannot bind 127.0.0.1:%d" % port in result.stderr
+    assert "Address already in use" in result.stderr
