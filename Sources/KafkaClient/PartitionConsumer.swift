@@ -88,6 +88,29 @@ public final class PartitionConsumer: @unchecked Sendable {
 
     public var health: KafkaHealth { state.health.withLock { $0 } }
 
+    /// Records not yet consumed per partition, from librdkafka's cached high watermarks and the
+    /// consumer's position (no broker round trip, so it is cheap enough for every /metrics scrape).
+    /// A partition is missing while either figure is unknown.
+    public func lag(partitions: Int) -> [Int32: Int64] {
+        guard partitions > 0, let list = rd_kafka_topic_partition_list_new(Int32(partitions)) else { return [:] }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for partition in 0..<Int32(partitions) { rd_kafka_topic_partition_list_add(list, topic, partition) }
+        guard rd_kafka_position(handle, list) == RD_KAFKA_RESP_ERR_NO_ERROR else { return [:] }
+        var result: [Int32: Int64] = [:]
+        for index in 0..<Int(list.pointee.cnt) {
+            let entry = list.pointee.elems[index]
+            var low: Int64 = -1
+            var high: Int64 = -1
+            guard rd_kafka_get_watermark_offsets(handle, topic, entry.partition, &low, &high) == RD_KAFKA_RESP_ERR_NO_ERROR,
+                  high >= 0 else { continue }
+            // Before the first fetch the position is unset: then everything from the start counts.
+            let position = entry.offset >= 0 ? entry.offset : low
+            guard position >= 0 else { continue }
+            result[entry.partition] = max(0, high - position)
+        }
+        return result
+    }
+
     public func close() {
         guard !isClosed else { return }
         isClosed = true

@@ -10,6 +10,10 @@ struct KafkaStatus {
     var topic: String
     var partitions: () -> Int
     var health: () -> KafkaHealth
+    /// Unconsumed records per partition.
+    var lag: () -> [Int32: Int64] = { [:] }
+    /// Records our producers failed to deliver, since start.
+    var deliveryFailures: () -> Int = { 0 }
 }
 
 /// The HTTP surface of the service, as a table of routes. Handlers read the live window directly:
@@ -19,12 +23,14 @@ struct APIRoutes {
     let stats: IngestStats
     let kafka: KafkaStatus
     let startedAt: ContinuousClock.Instant
+    var httpMetrics = HTTPMetrics()
 
     func register(on router: Router) {
         router.get("/healthz") { _ in .respond(.json(Array(#"{"status":"ok"}"#.utf8))) }
         router.get("/api/events") { request in respond(Result { () throws(ProblemDetails) in try events(request) }) }
         router.get("/api/facets") { request in respond(Result { () throws(ProblemDetails) in try facets(request) }) }
         router.get("/api/status") { _ in .respond(status()) }
+        router.get("/metrics") { _ in .respond(metrics()) }
         router.get("/stream") { request in
             switch Result(catching: { () throws(ProblemDetails) in try stream(request) }) {
             case .success(let result): result
@@ -42,9 +48,10 @@ struct APIRoutes {
 
     /// `{"events": [...], "count": n, "matching": m, "window": w}`, newest first.
     func events(_ request: HTTPRequest) throws(ProblemDetails) -> HTTPResponse {
-        let query = try EventQuery.parse(request, allowLimit: true)
+        let query = try EventQuery.parse(request, options: ["limit"])
+        let limit = try query.integer("limit", in: 1...1000, default: 50)
         let window = live.window
-        var writer = JSONWriter(capacity: 512 * min(query.limit, window.count) + 128)
+        var writer = JSONWriter(capacity: 512 * min(limit, window.count) + 128)
         writer.beginObject()
         writer.key("events")
         writer.beginArray()
@@ -52,7 +59,7 @@ struct APIRoutes {
         var matching = 0
         for stored in window.newestFirst() where query.filter.matches(stored.event) {
             matching += 1
-            if count < query.limit {
+            if count < limit {
                 writer.raw(stored.json)
                 count += 1
             }
@@ -68,7 +75,7 @@ struct APIRoutes {
     /// Value counts per facet for the matching events; the unfiltered counts are kept up to date
     /// as events enter and leave, so the common case costs no scan.
     func facets(_ request: HTTPRequest) throws(ProblemDetails) -> HTTPResponse {
-        let query = try EventQuery.parse(request, allowLimit: false)
+        let query = try EventQuery.parse(request)
         let window = live.window
         var counts: FacetCounts
         if query.filter.isEmpty {
@@ -133,10 +140,55 @@ struct APIRoutes {
         return .json(writer.bytes)
     }
 
-    /// `text/event-stream` of matching events as they arrive.
+    /// Prometheus text exposition of the service's counters.
+    func metrics() -> HTTPResponse {
+        var output = PrometheusText()
+        output.family("musicstream_events_consumed_total", "counter", "Valid listen events consumed from Kafka.")
+        output.sample("musicstream_events_consumed_total", stats.consumed)
+        output.family("musicstream_events_rejected_total", "counter", "Kafka messages rejected as invalid, by reason.")
+        let rejected = stats.rejectedByReasonSnapshot
+        for reason in RejectionReason.allCases {
+            output.sample("musicstream_events_rejected_total", labels: [("reason", reason.rawValue)], rejected[reason] ?? 0)
+        }
+        output.family("musicstream_window_events", "gauge", "Events held in the window.")
+        output.sample("musicstream_window_events", live.window.count)
+        output.family("musicstream_window_capacity", "gauge", "Most events the window holds.")
+        output.sample("musicstream_window_capacity", live.window.capacity)
+        output.family("musicstream_sse_clients", "gauge", "Open /stream connections.")
+        output.sample("musicstream_sse_clients", live.hub.count)
+        output.family("musicstream_sse_messages_sent_total", "counter", "Events written to /stream subscribers.")
+        output.sample("musicstream_sse_messages_sent_total", live.hub.messagesSent)
+        output.family("musicstream_sse_clients_dropped_total", "counter", "Subscribers cut off for not reading.")
+        output.sample("musicstream_sse_clients_dropped_total", live.hub.slowClientsDropped)
+        output.family("musicstream_kafka_consumer_lag", "gauge", "Records not yet consumed, by partition.")
+        for (partition, lag) in kafka.lag().sorted(by: { $0.key < $1.key }) {
+            output.sample("musicstream_kafka_consumer_lag", labels: [("topic", kafka.topic), ("partition", String(partition))], Int(lag))
+        }
+        output.family("musicstream_producer_delivery_failures_total", "counter", "Records our producers could not deliver.")
+        output.sample("musicstream_producer_delivery_failures_total", kafka.deliveryFailures())
+        httpMetrics.write(to: &output)
+        return HTTPResponse(
+            status: 200,
+            headers: [(name: "Content-Type", value: "text/plain; version=0.0.4; charset=utf-8")],
+            body: Array(output.text.utf8))
+    }
+
+    /// `text/event-stream` of matching events as they arrive. With `Last-Event-ID` (header) or
+    /// `last_event_id` (query) it first replays the matching events after that id still in the
+    /// window, in order, then goes live; all on the loop thread, so nothing can slip in between.
+    /// When the id is no longer in the window (or from before a restart) it sends `event: reset`.
     func stream(_ request: HTTPRequest) throws(ProblemDetails) -> RouteResult {
-        let query = try EventQuery.parse(request, allowLimit: false)
+        let query = try EventQuery.parse(request, options: ["last_event_id", "stats"])
+        let wantsStats = try query.flag("stats")
+        var resumeAfter: UInt64?
+        if let text = query.option("last_event_id") ?? request.header("Last-Event-ID")?.trimmingSpaces, !text.isEmpty {
+            guard let id = UInt64(text) else {
+                throw .badParameter("last_event_id", "last_event_id must be an event id from this stream, got '\(text.prefix(64))'")
+            }
+            resumeAfter = id
+        }
         let hub = live.hub
+        let live = self.live
         return .stream(
             status: 200,
             headers: [
@@ -146,8 +198,10 @@ struct APIRoutes {
             ],
             start: { stream in
                 // retry: how long a browser waits before reconnecting; the comment flushes headers.
-                stream.write(Array("retry: 2000\n: connected\n\n".utf8))
-                hub.subscribe(stream, filter: query.filter)
+                stream.write(SSEHub.greeting)
+                if let resumeAfter { live.replay(after: resumeAfter, filter: query.filter, to: stream) }
+                hub.subscribe(stream, filter: query.filter, wantsStats: wantsStats)
             })
     }
+
 }

@@ -1,41 +1,67 @@
 import EventHTTP
 import MusicModel
 
-/// The validated query of an endpoint: the event filter plus the endpoint's own parameters.
-/// Unknown parameters are refused rather than ignored, so a typo never silently widens a result.
+/// The validated query of an endpoint: the event filter plus the endpoint's own single-valued
+/// options (`limit`, `bucket`, ...). Unknown parameters are refused rather than ignored, so a typo
+/// never silently widens a result.
 struct EventQuery {
     var filter: EventFilter
-    var limit: Int
+    /// All parameters, for parsers that read their own (sorting, cursors).
+    var parameters: [(name: String, value: String)]
+    private var options: [String: String]
 
-    static let defaultLimit = 50
-    static let limitRange = 1...1000
-
-    /// Parses `request`'s query; `allowLimit` for endpoints that page.
-    static func parse(_ request: HTTPRequest, allowLimit: Bool) throws(ProblemDetails) -> EventQuery {
+    /// Parses `request`'s query; `options` are the endpoint's own parameter names besides the filters.
+    static func parse(_ request: HTTPRequest, options allowed: Set<String> = []) throws(ProblemDetails) -> EventQuery {
         let parameters: [(name: String, value: String)]
         do {
             parameters = try request.queryParameters()
         } catch {
             throw ProblemDetails(status: 400, title: "Malformed query string", detail: error.detail, parameter: nil)
         }
-        var limit = defaultLimit
-        var seenLimit = false
+        var options: [String: String] = [:]
         for (name, value) in parameters where !EventFilter.parameterNames.contains(name) {
-            guard allowLimit, name == "limit" else {
-                throw .badParameter(name, "unknown query parameter '\(name)'")
-            }
-            guard !seenLimit else { throw .badParameter("limit", "limit is given more than once") }
-            seenLimit = true
-            guard !value.isEmpty else { continue }
-            guard let parsed = Int(value), limitRange.contains(parsed) else {
-                throw .badParameter("limit", "limit must be an integer from 1 to 1000, got '\(value.prefix(64))'")
-            }
-            limit = parsed
+            guard allowed.contains(name) else { throw .badParameter(name, "unknown query parameter '\(name.prefix(64))'") }
+            guard options[name] == nil else { throw .badParameter(name, "\(name) is given more than once") }
+            options[name] = value.trimmingSpaces
         }
         do {
-            return EventQuery(filter: try EventFilter.parse(parameters), limit: limit)
+            return EventQuery(filter: try EventFilter.parse(parameters), parameters: parameters, options: options)
         } catch {
             throw .badParameter(error.parameter, error.detail)
         }
+    }
+
+    /// The option's value, nil when absent or empty.
+    func option(_ name: String) -> String? {
+        guard let value = options[name], !value.isEmpty else { return nil }
+        return value
+    }
+
+    /// An integer option within `range`, or `defaultValue` when absent.
+    func integer(_ name: String, in range: ClosedRange<Int>, default defaultValue: Int) throws(ProblemDetails) -> Int {
+        guard let text = option(name) else { return defaultValue }
+        guard let value = Int(text), range.contains(value) else {
+            throw .badParameter(name, "\(name) must be an integer from \(range.lowerBound) to \(range.upperBound), got '\(text.prefix(64))'")
+        }
+        return value
+    }
+
+    /// A yes/no option (`1`, `true`, `yes` / `0`, `false`, `no`).
+    func flag(_ name: String) throws(ProblemDetails) -> Bool {
+        guard let text = option(name) else { return false }
+        switch text.lowercased() {
+        case "1", "true", "yes": return true
+        case "0", "false", "no": return false
+        default: throw .badParameter(name, "\(name) must be true or false, got '\(text.prefix(64))'")
+        }
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        var view = Substring(self)
+        while let first = view.first, first == " " || first == "\t" { view.removeFirst() }
+        while let last = view.last, last == " " || last == "\t" { view.removeLast() }
+        return String(view)
     }
 }

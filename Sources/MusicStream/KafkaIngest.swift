@@ -30,6 +30,8 @@ final class KafkaIngest: Sendable {
 
     var health: KafkaHealth { consumer.health }
 
+    func lag() -> [Int32: Int64] { consumer.lag(partitions: partitions.load(ordering: .acquiring)) }
+
     func start() {
         let thread = Thread { [self] in
             run()

@@ -1,3 +1,4 @@
+import EventHTTP
 import MusicModel
 
 /// The events the server currently holds, and where new ones go: into the window, then out to
@@ -18,5 +19,18 @@ final class LiveWindow {
         stored.reserveCapacity(events.count)
         for event in events { stored.append(window.append(event)) }
         hub.publish(stored)
+    }
+
+    /// Writes the matching events after `sequence` to `stream`, oldest first, or `event: reset`
+    /// when that sequence is no longer (or never was) in the window.
+    func replay(after sequence: UInt64, filter: EventFilter, to stream: ResponseStream) {
+        let stillHeld = sequence <= window.lastSequence && (window.count == 0 || sequence + 1 >= window.oldestSequence)
+        guard stillHeld else {
+            stream.write(SSEHub.resetFrame)
+            return
+        }
+        for stored in window.events(after: sequence) where filter.matches(stored.event) {
+            stream.write(SSEHub.frame(for: stored))
+        }
     }
 }

@@ -50,13 +50,25 @@ public final class MusicStreamServer {
             consumer: try PartitionConsumer(config: kafkaConfig, topic: config.topic),
             queue: queue, stats: stats, windowCapacity: config.windowCapacity, wake: { waker.wake() })
 
+        // One producer for events published through the API, with a delivery deadline that matches
+        // the API's promise (503 after 5 s), and one for the simulator, which may wait longer.
+        let publisher = try KafkaProducer(
+            config: KafkaConfig(
+                bootstrapServers: bootstrapServers,
+                properties: ["message.timeout.ms": "5000"].merging(config.kafkaProperties) { $1 }),
+            name: "api")
+        let simulatorProducer = config.simulate ? try KafkaProducer(config: kafkaConfig, name: "simulator") : nil
+        let producerFailures = { publisher.failedCount + (simulatorProducer?.failedCount ?? 0) }
+
         let router = Router()
         APIRoutes(
             live: live, stats: stats,
             kafka: KafkaStatus(
                 mode: cluster == nil ? "external" : "embedded", bootstrapServers: bootstrapServers,
                 topic: config.topic, partitions: { ingest.partitions.load(ordering: .acquiring) },
-                health: { ingest.health }),
+                health: { ingest.health },
+                lag: { ingest.lag() },
+                deliveryFailures: { producerFailures() }),
             startedAt: startedAt
         ).register(on: router)
         let publicDirectory = config.publicDirectory ?? Self.locatePublicDirectory()
@@ -69,19 +81,23 @@ public final class MusicStreamServer {
         let port = try server.bind(host: config.host, port: config.port)
 
         ingest.start()
-        var producer: KafkaProducer?
         var simulator: SimulatorRunner?
-        if config.simulate {
-            let simulatorProducer = try KafkaProducer(config: kafkaConfig, name: "simulator")
+        if let simulatorProducer {
             let runner = SimulatorRunner(
                 producer: simulatorProducer, topic: config.topic, rate: config.rate,
                 seed: config.seed ?? UInt64.random(in: 0...UInt64.max), backfill: config.backfill)
             runner.start()
-            producer = simulatorProducer
             simulator = runner
         }
 
         let pings = loop.repeatingTimer(every: config.pingInterval) { hub.ping() }
+        var rateMeter = RateMeter()
+        let statsTicker = loop.repeatingTimer(every: 1) {
+            let consumed = stats.consumed
+            hub.sendStats(consumed: consumed, eventsPerSecond: rateMeter.update(total: consumed)) { filter in
+                filter.isEmpty ? live.window.count : live.window.newestFirst().reduce(0) { $0 + (filter.matches($1.event) ? 1 : 0) }
+            }
+        }
         let interrupt = loop.onSignal(SIGINT) { loop.stop() }
         let terminate = loop.onSignal(SIGTERM) { loop.stop() }
         stopWaker = loop.makeWaker { loop.stop() }
@@ -96,12 +112,13 @@ public final class MusicStreamServer {
 
         ServiceLog.info("shutting down")
         simulator?.stop()
-        if let producer {
+        for producer in [publisher, simulatorProducer].compactMap({ $0 }) {
             let undelivered = producer.close(timeout: .seconds(5))
-            if undelivered > 0 { ServiceLog.warning("\(undelivered) simulated events were not delivered") }
+            if undelivered > 0 { ServiceLog.warning("\(undelivered) events were not delivered to Kafka") }
         }
         ingest.stop()
         pings.cancel()
+        statsTicker.cancel()
         interrupt.cancel()
         terminate.cancel()
         hub.closeAll()

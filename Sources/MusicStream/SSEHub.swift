@@ -9,9 +9,11 @@ final class SSEHub {
     private final class Subscriber {
         let stream: ResponseStream
         let filter: EventFilter
-        init(stream: ResponseStream, filter: EventFilter) {
+        let wantsStats: Bool
+        init(stream: ResponseStream, filter: EventFilter, wantsStats: Bool) {
             self.stream = stream
             self.filter = filter
+            self.wantsStats = wantsStats
         }
     }
 
@@ -21,6 +23,10 @@ final class SSEHub {
     private(set) var slowClientsDropped = 0
 
     static let pingFrame = Array(": ping\n\n".utf8)
+    /// Sent first on every stream: the browser's reconnect delay, and a comment that flushes headers.
+    static let greeting = Array("retry: 2000\n: connected\n\n".utf8)
+    /// Tells a resuming client that its last id is gone from the window: reload, then follow live.
+    static let resetFrame = Array("event: reset\ndata: {}\n\n".utf8)
 
     init(maxPendingBytes: Int) {
         self.maxPendingBytes = maxPendingBytes
@@ -29,9 +35,10 @@ final class SSEHub {
     var count: Int { subscribers.count }
 
     /// Registers an open stream; it leaves the hub when the client goes away.
-    func subscribe(_ stream: ResponseStream, filter: EventFilter) {
+    func subscribe(_ stream: ResponseStream, filter: EventFilter, wantsStats: Bool = false) {
+        guard stream.isOpen else { return }
         let key = ObjectIdentifier(stream)
-        subscribers[key] = Subscriber(stream: stream, filter: filter)
+        subscribers[key] = Subscriber(stream: stream, filter: filter, wantsStats: wantsStats)
         stream.onClose = { [weak self] in self?.subscribers[key] = nil }
     }
 
@@ -50,6 +57,31 @@ final class SSEHub {
     /// A comment line to every subscriber: keeps idle connections open through proxies.
     func ping() {
         for subscriber in subscribers.values { deliver(Self.pingFrame, to: subscriber, countsAsMessage: false) }
+    }
+
+    /// `event: stats` to the subscribers that asked for it: totals, rate, and how many events in
+    /// the window match their filter (computed once per distinct filter).
+    func sendStats(consumed: Int, eventsPerSecond: Double, matching: (EventFilter) -> Int) {
+        var counted: [(filter: EventFilter, matching: Int)] = []
+        for subscriber in subscribers.values where subscriber.wantsStats {
+            let count: Int
+            if let known = counted.first(where: { $0.filter == subscriber.filter }) {
+                count = known.matching
+            } else {
+                count = matching(subscriber.filter)
+                counted.append((subscriber.filter, count))
+            }
+            var writer = JSONWriter(capacity: 96)
+            writer.beginObject()
+            writer.key("consumed"); writer.int(consumed)
+            writer.key("events_per_second"); writer.double((eventsPerSecond * 10).rounded() / 10)
+            writer.key("matching"); writer.int(count)
+            writer.endObject()
+            var frame = Array("event: stats\ndata: ".utf8)
+            frame.append(contentsOf: writer.bytes)
+            frame.append(contentsOf: "\n\n".utf8)
+            deliver(frame, to: subscriber, countsAsMessage: false)
+        }
     }
 
     func closeAll() {
