@@ -69,3 +69,24 @@ public struct HTTPRequest {
         return text.count > 40 ? String(text.prefix(40)) + "…" : text
     }
 }
+
+extension HTTPRequest {
+    /// The media type of the body without parameters, lowercased
+    /// ("Application/JSON; charset=utf-8" gives "application/json"); nil when absent or empty.
+    public var contentType: String? {
+        guard let value = header("Content-Type") else { return nil }
+        let type = value.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        let trimmed = type.trimmingWhitespace().lowercased()
+        return trimmed.isEmpty ? nil : trimmed
+    }
+}
+
+extension Substring {
+    /// Without Foundation: strips spaces and tabs (HTTP's OWS) at both ends.
+    func trimmingWhitespace() -> Substring {
+        var result = self
+        while let first = result.first, first == " " || first == "\t" { result.removeFirst() }
+        while let last = result.last, last == " " || last == "\t" { result.removeLast() }
+        return result
+    }
+}

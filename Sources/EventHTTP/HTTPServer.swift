@@ -16,6 +16,18 @@ public final class HTTPServer {
     private var listeners: [OpaquePointer] = []
     /// Open streams, kept alive here because libevent's close callback points at them.
     private var streams: [ObjectIdentifier: ResponseStream] = [:]
+    /// Deferred responses not yet answered, kept alive for the same reason.
+    private var pendings: [ObjectIdentifier: PendingResponse] = [:]
+
+    /// Metrics hook, called on the loop thread once per response the server writes: plain
+    /// and deferred responses when they are sent, streams when their headers go out (status
+    /// and time to start). `routePattern` is bounded: the registered path for router
+    /// matches, `Router.fallbackPattern` ("static") for other fallback answers,
+    /// `Router.unmatchedPattern` ("unmatched") for fallback 404s and requests rejected before
+    /// routing (bad paths). `seconds` counts from when the complete request was read.
+    /// Not called for deferred responses whose client went away first, nor for the errors
+    /// evhttp answers itself (413, 431, 501 for unknown methods, malformed requests).
+    public var onResponse: ((_ method: HTTPMethod, _ routePattern: String, _ status: Int, _ seconds: Double) -> Void)?
 
     public init(loop: EventLoop, router: Router, options: HTTPServerOptions = .init()) throws(HTTPServerError) {
         guard let http = evhttp_new(loop.base) else { throw HTTPServerError("cannot create evhttp") }
@@ -40,6 +52,9 @@ public final class HTTPServer {
 
     /// Number of streams currently open (diagnostics and tests).
     public var openStreamCount: Int { streams.count }
+
+    /// Number of deferred responses not yet answered whose client is still there.
+    public var pendingResponseCount: Int { pendings.count }
 
     /// Binds and returns the actual port (pass 0 for an ephemeral one).
     public func bind(host: String, port: Int) throws(HTTPServerError) -> Int {
@@ -78,6 +93,7 @@ public final class HTTPServer {
     public func shutdown() {
         guard let http else { return }
         for stream in Array(streams.values) { stream.close() }
+        for pending in Array(pendings.values) { pending.abandon() }
         for listener in listeners { evhttp_del_accept_socket(http, listener) }
         listeners.removeAll()
         evhttp_free(http)
@@ -88,16 +104,30 @@ public final class HTTPServer {
         streams[ObjectIdentifier(stream)] = nil
     }
 
+    func pendingDidFinish(_ pending: PendingResponse) {
+        pendings[ObjectIdentifier(pending)] = nil
+    }
+
+    /// PendingResponse.respond, after it unhooked itself from the connection.
+    func complete(_ pending: PendingResponse, request: UnsafeMutablePointer<evhttp_request>, with response: HTTPResponse) {
+        pendingDidFinish(pending)
+        send(response, to: request, head: pending.method == .HEAD)
+        report(pending.method, pending.routePattern, response.status, since: pending.arrived)
+    }
+
     // MARK: - Request handling
 
     private func handle(_ request: UnsafeMutablePointer<evhttp_request>) {
+        let arrived = HTTPServer.monotonicSeconds()
         guard let method = HTTPMethod(command: evhttp_request_get_command(request)) else {
+            // evhttp_set_allowed_methods makes evhttp answer these itself; kept as a guard.
             send(.problem(status: 501, title: "Not Implemented"), to: request, head: false)
             return
         }
         let head = method == .HEAD
         guard let uri = evhttp_request_get_evhttp_uri(request) else {
             send(.problem(status: 400, title: "Bad Request", detail: "unparsable request target"), to: request, head: head)
+            report(method, Router.unmatchedPattern, 400, since: arrived)
             return
         }
         let rawPath = evhttp_uri_get_path(uri).flatMap { String(validatingCString: $0) } ?? ""
@@ -105,22 +135,69 @@ public final class HTTPServer {
         guard let path = PercentDecoding.decodePath(rawPath.isEmpty ? "/" : rawPath) else {
             send(.problem(status: 400, title: "Bad Request", detail: "invalid percent-encoding, NUL or non-UTF-8 in path"),
                  to: request, head: head)
+            report(method, Router.unmatchedPattern, 400, since: arrived)
             return
         }
         let httpRequest = HTTPRequest(
             method: method, path: path, rawQuery: rawQuery,
             headers: HTTPServer.inputHeaders(request), body: HTTPServer.inputBody(request))
 
-        switch router.route(httpRequest) {
+        let (result, pattern) = preflight(httpRequest) ?? router.resolve(httpRequest)
+        switch result {
         case .respond(let response):
             send(response, to: request, head: head)
+            report(method, pattern, response.status, since: arrived)
         case let .stream(status, headers, start):
             if head {
                 send(HTTPResponse(status: status, headers: headers), to: request, head: true, contentLength: false)
+                report(method, pattern, status, since: arrived)
             } else {
+                // Reported before `start` runs: the stream's first writes are not "time to start".
+                report(method, pattern, status, since: arrived)
                 startStream(request, status: status, headers: headers, start: start)
             }
+        case .deferred(let body):
+            guard let connection = evhttp_request_get_connection(request) else {
+                send(.problem(status: 500, title: "Internal Server Error"), to: request, head: head)
+                return
+            }
+            let pending = PendingResponse(
+                request: request, server: self, method: method, routePattern: pattern, arrived: arrived)
+            pendings[ObjectIdentifier(pending)] = pending
+            evhttp_connection_set_closecb(connection, { _, arg in
+                guard let arg else { return }
+                Unmanaged<PendingResponse>.fromOpaque(arg).takeUnretainedValue().connectionClosed()
+            }, Unmanaged.passUnretained(pending).toOpaque())
+            pending.watchForDisconnect(connection)
+            body(pending)
         }
+    }
+
+    /// A CORS preflight (OPTIONS with Access-Control-Request-Method) to a registered path,
+    /// answered here because only the server knows the CORS options. Without CORS, or for
+    /// unknown paths, the router answers OPTIONS as before.
+    private func preflight(_ request: HTTPRequest) -> (result: RouteResult, pattern: String)? {
+        guard options.corsOrigin != nil, request.method == .OPTIONS,
+              request.header("Access-Control-Request-Method") != nil,
+              let allow = router.allowedMethods(for: request.path) else { return nil }
+        let response = HTTPResponse(status: 204, headers: [
+            ("Allow", allow),
+            ("Access-Control-Allow-Methods", allow),
+            ("Access-Control-Allow-Headers", "Content-Type, Authorization, Last-Event-ID"),
+            ("Access-Control-Max-Age", "600"),
+        ])
+        return (.respond(response), request.path)
+    }
+
+    private func report(_ method: HTTPMethod, _ pattern: String, _ status: Int, since arrived: Double) {
+        guard let onResponse else { return }
+        onResponse(method, pattern, status, max(0, HTTPServer.monotonicSeconds() - arrived))
+    }
+
+    static func monotonicSeconds() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1_000_000_000
     }
 
     private static func inputHeaders(_ request: UnsafeMutablePointer<evhttp_request>) -> [(name: String, value: String)] {
@@ -146,17 +223,35 @@ public final class HTTPServer {
         }
     }
 
-    /// Default headers first (unless the response overrides them), then the response's own.
+    /// Default headers first (unless the response overrides them), then CORS (when
+    /// configured), then the response's own. Every reply the server writes passes here.
     private func addHeaders(_ headers: [(name: String, value: String)], to request: UnsafeMutablePointer<evhttp_request>) {
         guard let output = evhttp_request_get_output_headers(request) else { return }
         let own = Set(headers.map { $0.name.lowercased() })
         for header in options.defaultHeaders where !own.contains(header.name.lowercased()) {
             _ = evhttp_add_header(output, header.name, header.value)
         }
+        var vary: String?
+        if let origin = options.corsOrigin {
+            _ = evhttp_add_header(output, "Access-Control-Allow-Origin", origin)
+            _ = evhttp_add_header(output, "Access-Control-Expose-Headers", "ETag, Link, Location, Retry-After")
+            if origin != "*" {
+                // The answer depends on the Origin, so caches must key on it; merged
+                // with the response's own Vary so there is exactly one.
+                let existing = headers.first { $0.name.lowercased() == "vary" }?.value
+                if let existing, existing.lowercased().contains("origin") || existing == "*" {
+                    vary = nil
+                } else {
+                    vary = existing.map { $0 + ", Origin" } ?? "Origin"
+                }
+            }
+        }
         for header in headers {
+            if vary != nil, header.name.lowercased() == "vary" { continue }
             // evhttp refuses values with CR/LF (-1): such a header is dropped, never injected.
             _ = evhttp_add_header(output, header.name, header.value)
         }
+        if let vary { _ = evhttp_add_header(output, "Vary", vary) }
     }
 
     private func send(_ response: HTTPResponse, to request: UnsafeMutablePointer<evhttp_request>, head: Bool, contentLength: Bool = true) {
@@ -165,14 +260,20 @@ public final class HTTPServer {
         defer { evbuffer_free(buffer) }
         if head {
             // evhttp suppresses the body of HEAD replies but then omits Content-Length;
-            // report the length the GET would have had.
-            if contentLength, response.header("Content-Length") == nil, let output = evhttp_request_get_output_headers(request) {
+            // report the length the GET would have had (except where no body can exist).
+            if contentLength, HTTPServer.mayHaveBody(response.status), response.header("Content-Length") == nil,
+               let output = evhttp_request_get_output_headers(request) {
                 _ = evhttp_add_header(output, "Content-Length", String(response.body.count))
             }
         } else if !response.body.isEmpty {
             _ = response.body.withUnsafeBytes { evbuffer_add(buffer, $0.baseAddress, $0.count) }
         }
         evhttp_send_reply(request, Int32(clamping: response.status), nil, buffer)
+    }
+
+    /// 1xx, 204 and 304 responses never carry a body nor a meaningful Content-Length.
+    static func mayHaveBody(_ status: Int) -> Bool {
+        !(100..<200).contains(status) && status != 204 && status != 304
     }
 
     private func startStream(

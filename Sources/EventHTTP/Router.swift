@@ -21,9 +21,37 @@ public final class Router {
 
     public func post(_ path: String, _ handler: @escaping RouteHandler) { add(.POST, path, handler) }
 
+    /// Metrics label for requests the fallback answered with 404: unknown paths share one
+    /// label, so a scanner probing random URLs cannot blow up label cardinality.
+    public static let unmatchedPattern = "unmatched"
+    /// Metrics label for everything else the fallback answered (static files).
+    public static let fallbackPattern = "static"
+
     /// Known path + unknown method gives 405 with Allow (OPTIONS gives 204 with Allow),
     /// so clients learn the contract instead of seeing a misleading 404.
     public func route(_ request: HTTPRequest) -> RouteResult {
+        resolve(request).result
+    }
+
+    /// The result plus a bounded label for it: the registered path for table routes,
+    /// `fallbackPattern` or `unmatchedPattern` for the fallback (never the raw path).
+    func resolve(_ request: HTTPRequest) -> (result: RouteResult, pattern: String) {
+        guard table[request.path] != nil else {
+            let result = fallback(request)
+            if case .respond(let response) = result, response.status == 404 {
+                return (result, Router.unmatchedPattern)
+            }
+            return (result, Router.fallbackPattern)
+        }
+        return (routeTable(request), request.path)
+    }
+
+    /// The Allow value for a registered path ("GET, HEAD, OPTIONS"), nil for unknown paths.
+    func allowedMethods(for path: String) -> String? {
+        table[path].map(allowed)
+    }
+
+    private func routeTable(_ request: HTTPRequest) -> RouteResult {
         guard let handlers = table[request.path] else { return fallback(request) }
         if let handler = handlers[request.method] { return handler(request) }
         if request.method == .HEAD, let handler = handlers[.GET] { return handler(request) }

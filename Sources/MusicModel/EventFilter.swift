@@ -1,83 +1,261 @@
-/// The dashboard's and API's filter. All criteria are optional and combined with AND.
-/// Needles are lowercased once when set, so `matches` stays cheap on the SSE fan-out path.
+/// The API's filter, shared by /api/events, /api/facets, /api/timeline and /stream.
+/// All criteria are optional and combined with AND; a repeatable criterion (an array) matches
+/// when any of its values does. Needles are case-folded once when set, so `matches` stays cheap
+/// on the SSE fan-out path and in window scans.
 public struct EventFilter: Sendable, Equatable {
-    /// Case-insensitive substring.
+    /// Case-insensitive substring of the artist.
     public var artist: String? { didSet { artistNeedle = artist.map(FoldedNeedle.init) } }
-    /// Case-insensitive substring.
-    public var country: String? { didSet { countryNeedle = country.map(FoldedNeedle.init) } }
-    /// Case-insensitive exact.
-    public var genre: String? { didSet { genreNeedle = genre.map(FoldedNeedle.init) } }
-    /// Case-insensitive exact.
-    public var platform: String? { didSet { platformNeedle = platform.map(FoldedNeedle.init) } }
-    /// Case-insensitive exact.
-    public var mood: String? { didSet { moodNeedle = mood.map(FoldedNeedle.init) } }
+    /// Case-insensitive substring of the title, the artist or the username (any of them).
+    public var q: String? { didSet { qNeedle = q.map(FoldedNeedle.init) } }
+    /// Exact, case-sensitive: ids are opaque.
+    public var userID: String?
+    /// Case-insensitive exact; any of them.
+    public var genres: [String] = [] { didSet { genreNeedles = genres.map(FoldedNeedle.init) } }
+    /// Case-insensitive exact; any of them.
+    public var platforms: [String] = [] { didSet { platformNeedles = platforms.map(FoldedNeedle.init) } }
+    /// Case-insensitive exact; any of them.
+    public var moods: [String] = [] { didSet { moodNeedles = moods.map(FoldedNeedle.init) } }
+    /// Case-insensitive substring; any of them.
+    public var countries: [String] = [] { didSet { countryNeedles = countries.map(FoldedNeedle.init) } }
     /// Minimum rating, 0...5.
     public var minRating: Int?
     public var skipped: Bool?
     public var completed: Bool?
+    /// Inclusive lower bound on the timestamp (ms).
+    public var since: Int64?
+    /// Exclusive upper bound on the timestamp (ms).
+    public var until: Int64?
 
     private var artistNeedle: FoldedNeedle?
-    private var countryNeedle: FoldedNeedle?
-    private var genreNeedle: FoldedNeedle?
-    private var platformNeedle: FoldedNeedle?
-    private var moodNeedle: FoldedNeedle?
+    private var qNeedle: FoldedNeedle?
+    private var genreNeedles: [FoldedNeedle] = []
+    private var platformNeedles: [FoldedNeedle] = []
+    private var moodNeedles: [FoldedNeedle] = []
+    private var countryNeedles: [FoldedNeedle] = []
 
-    public init() {}
+    /// Most values a repeatable parameter may carry; each costs a comparison per event.
+    public static let maxValuesPerParameter = 50
+    /// Largest accepted `since`/`until` (13 digits of milliseconds, about the year 2286).
+    public static let maxTimestampParameter: Int64 = 9_999_999_999_999
 
     public init(
-        artist: String? = nil, country: String? = nil, genre: String? = nil, platform: String? = nil,
-        mood: String? = nil, minRating: Int? = nil, skipped: Bool? = nil, completed: Bool? = nil
+        artist: String? = nil, q: String? = nil, userID: String? = nil,
+        genres: [String] = [], platforms: [String] = [], moods: [String] = [], countries: [String] = [],
+        minRating: Int? = nil, skipped: Bool? = nil, completed: Bool? = nil,
+        since: Int64? = nil, until: Int64? = nil
     ) {
         // Observers do not run in an initializer, so the needles are built here.
         self.artist = artist
-        self.country = country
-        self.genre = genre
-        self.platform = platform
-        self.mood = mood
-        artistNeedle = artist.map(FoldedNeedle.init)
-        countryNeedle = country.map(FoldedNeedle.init)
-        genreNeedle = genre.map(FoldedNeedle.init)
-        platformNeedle = platform.map(FoldedNeedle.init)
-        moodNeedle = mood.map(FoldedNeedle.init)
+        self.q = q
+        self.userID = userID
+        self.genres = genres
+        self.platforms = platforms
+        self.moods = moods
+        self.countries = countries
         self.minRating = minRating
         self.skipped = skipped
         self.completed = completed
+        self.since = since
+        self.until = until
+        artistNeedle = artist.map(FoldedNeedle.init)
+        qNeedle = q.map(FoldedNeedle.init)
+        genreNeedles = genres.map(FoldedNeedle.init)
+        platformNeedles = platforms.map(FoldedNeedle.init)
+        moodNeedles = moods.map(FoldedNeedle.init)
+        countryNeedles = countries.map(FoldedNeedle.init)
     }
 
     public var isEmpty: Bool {
-        artist == nil && country == nil && genre == nil && platform == nil && mood == nil
-            && minRating == nil && skipped == nil && completed == nil
+        artist == nil && q == nil && userID == nil && genres.isEmpty && platforms.isEmpty && moods.isEmpty
+            && countries.isEmpty && minRating == nil && skipped == nil && completed == nil
+            && since == nil && until == nil
     }
 
     public func matches(_ event: ListenEvent) -> Bool {
-        if let minRating, event.rating < minRating { return false }
+        withUnsafePointer(to: event) { matches(at: $0) }
+    }
+
+    /// Cheap checks first; the substring scans last. Works on a pointer and reads each field
+    /// where it lies: window scans pass events straight out of the ring's buffer, and handing
+    /// such an event over as a value makes the compiler copy it (a retain and release per
+    /// string), which costs more than the checks themselves.
+    @inline(__always)
+    func matches(at event: UnsafePointer<ListenEvent>) -> Bool {
+        if let since, event.pointee.timestamp < since { return false }
+        if let until, event.pointee.timestamp >= until { return false }
+        if let minRating, event.pointee.rating < minRating { return false }
         if skipped != nil || completed != nil {
-            let isCompleted = event.completed
+            let isCompleted = ListenEvent.isCompleted(position: event.pointee.listenPosition, duration: event.pointee.duration)
             if let skipped, skipped == isCompleted { return false }
             if let completed, completed != isCompleted { return false }
         }
-        if let genreNeedle, !genreNeedle.isEqual(to: event.genre) { return false }
-        if let platformNeedle, !platformNeedle.isEqual(to: event.platform) { return false }
-        if let moodNeedle, !moodNeedle.isEqual(to: event.mood) { return false }
-        if let countryNeedle, !countryNeedle.isContained(in: event.country) { return false }
-        if let artistNeedle, !artistNeedle.isContained(in: event.artist) { return false }
+        if let userID, event.pointee.userID != userID { return false }
+        if !genreNeedles.isEmpty, !Self.anyEqual(genreNeedles, event.pointee.genre) { return false }
+        if !platformNeedles.isEmpty, !Self.anyEqual(platformNeedles, event.pointee.platform) { return false }
+        if !moodNeedles.isEmpty, !Self.anyEqual(moodNeedles, event.pointee.mood) { return false }
+        if !countryNeedles.isEmpty, !Self.anyContained(countryNeedles, event.pointee.country) { return false }
+        if let artistNeedle, !artistNeedle.isContained(in: event.pointee.artist) { return false }
+        if let qNeedle, !Self.queryMatches(qNeedle, event) { return false }
         return true
     }
 
+    /// How an event fares against the filter, for facet counting: which single facet's
+    /// constraint (if exactly one) it fails. Stops at the second failure.
+    enum Verdict: Equatable {
+        case matches
+        case failsOnly(Facet)
+        /// Fails two or more constraints, or one that belongs to no facet.
+        case fails
+    }
+
+    func verdict(_ event: ListenEvent) -> Verdict {
+        withUnsafePointer(to: event) { verdict(at: $0) }
+    }
+
+    /// Pointer-based for the same reason as `matches(at:)`.
+    @inline(__always)
+    func verdict(at event: UnsafePointer<ListenEvent>) -> Verdict {
+        // Constraints without a facet: failing one excludes the event from every facet.
+        if let since, event.pointee.timestamp < since { return .fails }
+        if let until, event.pointee.timestamp >= until { return .fails }
+        if let userID, event.pointee.userID != userID { return .fails }
+        var failed: Facet?
+        if let minRating, event.pointee.rating < minRating { failed = .rating }
+        if skipped != nil || completed != nil {
+            let isCompleted = ListenEvent.isCompleted(position: event.pointee.listenPosition, duration: event.pointee.duration)
+            if let skipped, skipped == isCompleted {
+                if failed != nil { return .fails }
+                failed = .skipped
+            }
+            if let completed, completed != isCompleted {
+                if failed != nil { return .fails }
+                failed = .completed
+            }
+        }
+        if !genreNeedles.isEmpty, !Self.anyEqual(genreNeedles, event.pointee.genre) {
+            if failed != nil { return .fails }
+            failed = .genre
+        }
+        if !platformNeedles.isEmpty, !Self.anyEqual(platformNeedles, event.pointee.platform) {
+            if failed != nil { return .fails }
+            failed = .platform
+        }
+        if !moodNeedles.isEmpty, !Self.anyEqual(moodNeedles, event.pointee.mood) {
+            if failed != nil { return .fails }
+            failed = .mood
+        }
+        if !countryNeedles.isEmpty, !Self.anyContained(countryNeedles, event.pointee.country) {
+            if failed != nil { return .fails }
+            failed = .country
+        }
+        if let artistNeedle, !artistNeedle.isContained(in: event.pointee.artist) {
+            if failed != nil { return .fails }
+            failed = .artist
+        }
+        // Most expensive last, and only for events that still count somewhere.
+        if let qNeedle, !Self.queryMatches(qNeedle, event) { return .fails }
+        if let failed { return .failsOnly(failed) }
+        return .matches
+    }
+
+    @inline(__always)
+    private static func anyEqual(_ needles: [FoldedNeedle], _ value: String) -> Bool {
+        for needle in needles where needle.isEqual(to: value) { return true }
+        return false
+    }
+
+    @inline(__always)
+    private static func anyContained(_ needles: [FoldedNeedle], _ value: String) -> Bool {
+        for needle in needles where needle.isContained(in: value) { return true }
+        return false
+    }
+
+    @inline(__always)
+    private static func queryMatches(_ needle: FoldedNeedle, _ event: UnsafePointer<ListenEvent>) -> Bool {
+        needle.isContained(in: event.pointee.title) || needle.isContained(in: event.pointee.artist)
+            || needle.isContained(in: event.pointee.username)
+    }
+
+    /// The same filter without `facet`'s own constraint, so a facet can list the values the
+    /// user could switch to (a chosen genre still shows the other genres).
+    public func withoutFacet(_ facet: Facet) -> EventFilter {
+        var copy = self
+        switch facet {
+        case .genre: copy.genres = []
+        case .platform: copy.platforms = []
+        case .mood: copy.moods = []
+        case .country: copy.countries = []
+        case .artist: copy.artist = nil
+        case .rating: copy.minRating = nil
+        case .skipped: copy.skipped = nil
+        case .completed: copy.completed = nil
+        }
+        return copy
+    }
+
+    /// A stable 64-bit hash of what the filter selects, independent of spelling that does not
+    /// change the result (case of case-insensitive values, order and duplicates of repeated
+    /// values). Pagination cursors carry it so a cursor cannot be replayed under another filter.
+    var canonicalHash: UInt64 {
+        var hash = StableHash()
+        func add(_ tag: String, _ value: String?) {
+            hash.add(tag)
+            if let value {
+                hash.add(byte: 1)
+                hash.add(value)
+            } else {
+                hash.add(byte: 0)
+            }
+        }
+        func add(_ tag: String, _ needles: [FoldedNeedle]) {
+            hash.add(tag)
+            let values = Set(needles.map(\.lowered)).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            hash.add(UInt64(values.count))
+            for value in values { hash.add(value) }
+        }
+        add("artist", artistNeedle?.lowered)
+        add("q", qNeedle?.lowered)
+        add("user_id", userID)
+        add("genre", genreNeedles)
+        add("platform", platformNeedles)
+        add("mood", moodNeedles)
+        add("country", countryNeedles)
+        add("rating", minRating.map { String($0) })
+        add("skipped", skipped.map { $0 ? "true" : "false" })
+        add("completed", completed.map { $0 ? "true" : "false" })
+        add("since", since.map { String($0) })
+        add("until", until.map { String($0) })
+        return hash.finish().0
+    }
+
+    // MARK: Parsing
+
     /// Query parameter names this filter understands.
     public static let parameterNames: Set<String> = [
-        "artist", "country", "genre", "platform", "mood", "rating", "skipped", "completed",
+        "artist", "q", "user_id", "genre", "platform", "mood", "country", "rating", "skipped", "completed",
+        "since", "until",
     ]
 
+    /// Parameters that may be repeated, meaning "any of these values".
+    private static let repeatable: Set<String> = ["genre", "platform", "mood", "country"]
+
     /// Parses the filter parameters out of a query. Names not in `parameterNames` are ignored
-    /// (the caller decides about unknown ones); empty values mean "no filter" because HTML forms
-    /// send them; a repeated filter parameter is an error. Errors name the parameter.
+    /// (the caller decides about unknown ones); empty values mean "not given" because HTML forms
+    /// send them; repeating a single-valued parameter is an error, even with an empty value.
+    /// Repeated values of a repeatable parameter that differ only in case are kept once.
+    /// Errors name the parameter.
     public static func parse(_ parameters: [(name: String, value: String)]) throws(QueryError) -> EventFilter {
         var filter = EventFilter()
         var seen: Set<String> = []
+        var lists: [String: [String]] = [:]
+        var listFolded: [String: Set<String>] = [:]
+        var listCounts: [String: Int] = [:]
         for (name, rawValue) in parameters where parameterNames.contains(name) {
-            guard seen.insert(name).inserted else {
-                throw QueryError(parameter: name, detail: "\(name) may be given only once")
+            let isRepeatable = repeatable.contains(name)
+            if !isRepeatable {
+                guard seen.insert(name).inserted else {
+                    throw QueryError(parameter: name, detail: "\(name) is given more than once")
+                }
             }
             let value = trimmedWhitespace(rawValue)
             if value.isEmpty { continue }
@@ -85,12 +263,22 @@ public struct EventFilter: Sendable, Equatable {
                 throw QueryError(
                     parameter: name, detail: "\(name) must be at most \(EventDecoder.maxStringBytes) bytes")
             }
+            if isRepeatable {
+                let count = listCounts[name, default: 0] + 1
+                guard count <= maxValuesPerParameter else {
+                    throw QueryError(
+                        parameter: name, detail: "\(name) may be given at most \(maxValuesPerParameter) times")
+                }
+                listCounts[name] = count
+                if listFolded[name, default: []].insert(value.lowercased()).inserted {
+                    lists[name, default: []].append(value)
+                }
+                continue
+            }
             switch name {
             case "artist": filter.artist = value
-            case "country": filter.country = value
-            case "genre": filter.genre = value
-            case "platform": filter.platform = value
-            case "mood": filter.mood = value
+            case "q": filter.q = value
+            case "user_id": filter.userID = value
             case "rating":
                 guard let r = Int(value), (0...5).contains(r) else {
                     throw QueryError(parameter: name, detail: "rating must be an integer from 0 to 5")
@@ -105,11 +293,34 @@ public struct EventFilter: Sendable, Equatable {
                     throw QueryError(parameter: name, detail: "\(name) must be one of yes, no, true, false, 1, 0")
                 }
                 if name == "skipped" { filter.skipped = flag } else { filter.completed = flag }
+            case "since", "until":
+                let ms = try timestampParameter(name, value)
+                if name == "since" { filter.since = ms } else { filter.until = ms }
             default:
                 break
             }
         }
+        if let list = lists["genre"] { filter.genres = list }
+        if let list = lists["platform"] { filter.platforms = list }
+        if let list = lists["mood"] { filter.moods = list }
+        if let list = lists["country"] { filter.countries = list }
+        if let since = filter.since, let until = filter.until, since >= until {
+            throw QueryError(parameter: "until", detail: "until must be greater than since")
+        }
         return filter
+    }
+
+    /// Plain decimal digits only: no sign, no fraction, no exponent.
+    private static func timestampParameter(_ name: String, _ value: String) throws(QueryError) -> Int64 {
+        let digits = value.utf8
+        guard digits.count <= 13, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let ms = Int64(value),
+              ms <= maxTimestampParameter
+        else {
+            throw QueryError(
+                parameter: name,
+                detail: "\(name) must be an integer from 0 to \(maxTimestampParameter) (milliseconds since the epoch)")
+        }
+        return ms
     }
 
     private static func trimmedWhitespace(_ s: String) -> String {

@@ -39,7 +39,8 @@ public struct EventWindow: Sendable {
     }
 
     /// Oldest to newest, only events with a sequence greater than `sequence`: replay for an SSE
-    /// client reconnecting with Last-Event-ID.
+    /// client reconnecting with Last-Event-ID. O(k) in the k events returned: sequence s is at
+    /// slot (s - 1) % capacity, so the walk starts right there.
     public func events(after sequence: UInt64) -> some Sequence<StoredEvent> {
         let first = max(sequence &+ 1, oldestSequence)
         if sequence >= lastSequence || count == 0 {
@@ -57,6 +58,47 @@ public struct EventWindow: Sendable {
     /// Sequence of the oldest stored event (lastSequence + 1 when empty).
     public var oldestSequence: UInt64 {
         lastSequence - UInt64(storage.count) + 1
+    }
+
+    /// Whether the event with this sequence number is still in the window.
+    public func contains(sequence: UInt64) -> Bool {
+        sequence >= 1 && sequence <= lastSequence && sequence >= oldestSequence
+    }
+
+    /// Calls `body` for every stored event with a sequence number up to `bound`, oldest first
+    /// (or newest first with `newestFirst`), with a pointer to the event where it lies in the
+    /// ring's buffer, valid only during the call. Request-time scans (paging, facets, timeline)
+    /// use this: handing each event over as a value makes the compiler copy it, a retain and
+    /// release per string, which costs several times more than the checks the scan makes.
+    @inline(__always)
+    func forEachStored(
+        through bound: UInt64, newestFirst: Bool = false,
+        _ body: (_ sequence: UInt64, _ event: UnsafePointer<ListenEvent>) -> Void
+    ) {
+        let last = min(bound, lastSequence)
+        let first = oldestSequence
+        guard !storage.isEmpty, last >= first else { return }
+        let count = Int(last - first + 1)
+        let cap = UInt64(capacity)
+        storage.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            var slot = Int(((newestFirst ? last : first) - 1) % cap)
+            for _ in 0..<count {
+                let stored = base + slot
+                if let event = stored.pointer(to: \.event) {
+                    body(stored.pointee.sequence, event)
+                } else {
+                    // Unreachable (`event` is a stored property); kept so nothing can trap.
+                    withUnsafePointer(to: stored.pointee.event) { body(stored.pointee.sequence, $0) }
+                }
+                if newestFirst {
+                    slot = slot == 0 ? buffer.count - 1 : slot - 1
+                } else {
+                    slot += 1
+                    if slot == buffer.count { slot = 0 }
+                }
+            }
+        }
     }
 
     /// Walks sequence numbers from `cursor` to `stop` inclusive in direction `step`.

@@ -1,5 +1,9 @@
 /// Counts per facet value, updated incrementally as events enter and leave the window,
 /// so facet queries never rescan the window.
+///
+/// Each facet keeps its own tallies (including the two boolean facets), so a facet can also be
+/// fed on its own with `add(_:only:)`: `FacetSummary` uses that to give every facet the counts
+/// under the filter minus that facet's own constraint, all in one `FacetCounts`.
 public struct FacetCounts: Sendable {
     private var genres: [String: Int] = [:]
     private var platforms: [String: Int] = [:]
@@ -7,21 +11,61 @@ public struct FacetCounts: Sendable {
     private var countries: [String: Int] = [:]
     private var artists: [String: Int] = [:]
     private var ratings = [Int](repeating: 0, count: 6)
-    private var completedCount = 0
-    /// Number of events currently counted.
+    // Index 0 counts `false`, index 1 `true`; separate per facet because `add(_:only:)` may
+    // feed one without the other.
+    private var skippedCounts = (0, 0)
+    private var completedCounts = (0, 0)
+    /// Number of events added whole with `add(_:)` (minus those removed); `add(_:only:)`
+    /// does not change it.
     public private(set) var total = 0
 
     public init() {}
 
     public mutating func add(_ event: ListenEvent) {
-        genres[event.genre, default: 0] += 1
-        platforms[event.platform, default: 0] += 1
-        moods[event.mood, default: 0] += 1
-        countries[event.country, default: 0] += 1
-        artists[event.artist, default: 0] += 1
-        ratings[Self.ratingIndex(event.rating)] += 1
-        if event.completed { completedCount += 1 }
+        withUnsafePointer(to: event) { add(at: $0) }
+    }
+
+    /// Counts only `facet`'s value of the event; `total` is unchanged.
+    public mutating func add(_ event: ListenEvent, only facet: Facet) {
+        withUnsafePointer(to: event) { add(at: $0, only: facet) }
+    }
+
+    /// Reads the fields where the event lies (see `EventWindow.forEachStored`).
+    @inline(__always)
+    mutating func add(at event: UnsafePointer<ListenEvent>) {
+        genres[event.pointee.genre, default: 0] += 1
+        platforms[event.pointee.platform, default: 0] += 1
+        moods[event.pointee.mood, default: 0] += 1
+        countries[event.pointee.country, default: 0] += 1
+        artists[event.pointee.artist, default: 0] += 1
+        ratings[Self.ratingIndex(event.pointee.rating)] += 1
+        if ListenEvent.isCompleted(position: event.pointee.listenPosition, duration: event.pointee.duration) {
+            completedCounts.1 += 1
+            skippedCounts.0 += 1
+        } else {
+            completedCounts.0 += 1
+            skippedCounts.1 += 1
+        }
         total += 1
+    }
+
+    @inline(__always)
+    mutating func add(at event: UnsafePointer<ListenEvent>, only facet: Facet) {
+        switch facet {
+        case .genre: genres[event.pointee.genre, default: 0] += 1
+        case .platform: platforms[event.pointee.platform, default: 0] += 1
+        case .mood: moods[event.pointee.mood, default: 0] += 1
+        case .country: countries[event.pointee.country, default: 0] += 1
+        case .artist: artists[event.pointee.artist, default: 0] += 1
+        case .rating: ratings[Self.ratingIndex(event.pointee.rating)] += 1
+        case .skipped, .completed:
+            let done = ListenEvent.isCompleted(position: event.pointee.listenPosition, duration: event.pointee.duration)
+            if facet == .completed {
+                if done { completedCounts.1 += 1 } else { completedCounts.0 += 1 }
+            } else {
+                if done { skippedCounts.0 += 1 } else { skippedCounts.1 += 1 }
+            }
+        }
     }
 
     /// Values reaching zero disappear. Removing an event that was never added is ignored
@@ -35,7 +79,13 @@ public struct FacetCounts: Sendable {
         Self.decrement(&artists, event.artist)
         let r = Self.ratingIndex(event.rating)
         if ratings[r] > 0 { ratings[r] -= 1 }
-        if event.completed && completedCount > 0 { completedCount -= 1 }
+        if event.completed {
+            if completedCounts.1 > 0 { completedCounts.1 -= 1 }
+            if skippedCounts.0 > 0 { skippedCounts.0 -= 1 }
+        } else {
+            if completedCounts.0 > 0 { completedCounts.0 -= 1 }
+            if skippedCounts.1 > 0 { skippedCounts.1 -= 1 }
+        }
         total -= 1
     }
 
@@ -69,10 +119,10 @@ public struct FacetCounts: Sendable {
                 result.append(FacetEntry(value: String(value), count: count))
             }
         case .skipped, .completed:
-            let trueCount = facet == .completed ? completedCount : total - completedCount
+            let (falseCount, trueCount) = facet == .completed ? completedCounts : skippedCounts
             result = []
             if trueCount > 0 { result.append(FacetEntry(value: "true", count: trueCount)) }
-            if total - trueCount > 0 { result.append(FacetEntry(value: "false", count: total - trueCount)) }
+            if falseCount > 0 { result.append(FacetEntry(value: "false", count: falseCount)) }
         }
         result.sort { $0.count != $1.count ? $0.count > $1.count : $0.value < $1.value }
         return result

@@ -22,7 +22,8 @@ public enum JSONParser {
         try parse(Array(text.utf8))
     }
 
-    private static func parseValue(_ s: inout JSONScanner, depth: Int) throws(JSONSyntaxError) -> JSONValue {
+    /// Internal so `EventSubmission` can read a top-level object member by member.
+    static func parseValue(_ s: inout JSONScanner, depth: Int) throws(JSONSyntaxError) -> JSONValue {
         s.skipWhitespace()
         guard let b = s.peek() else { throw s.unexpected("a value") }
         switch b {

@@ -50,10 +50,17 @@ public struct ListenEvent: Sendable, Equatable {
 
     /// A listen counts as completed at 80 % of the track (exact integer comparison, no rounding).
     public var completed: Bool {
+        Self.isCompleted(position: listenPosition, duration: duration)
+    }
+
+    /// The rule on plain integers, so window scans can apply it to fields read in place
+    /// without materialising (copying) the whole event for a method call.
+    @inline(__always)
+    static func isCompleted(position: Int, duration: Int) -> Bool {
         guard duration > 0 else { return false }
-        let (p5, o1) = listenPosition.multipliedReportingOverflow(by: 5)
+        let (p5, o1) = position.multipliedReportingOverflow(by: 5)
         let (d4, o2) = duration.multipliedReportingOverflow(by: 4)
-        if o1 || o2 { return Double(listenPosition) >= Double(duration) * 0.8 }
+        if o1 || o2 { return Double(position) >= Double(duration) * 0.8 }
         return p5 >= d4
     }
 

@@ -23,14 +23,30 @@ struct APIRoutes {
     let stats: IngestStats
     let kafka: KafkaStatus
     let startedAt: ContinuousClock.Instant
-    var httpMetrics = HTTPMetrics()
+    let httpMetrics = HTTPMetrics()
 
     func register(on router: Router) {
-        router.get("/healthz") { _ in .respond(.json(Array(#"{"status":"ok"}"#.utf8))) }
+        router.get("/healthz") { request in
+            respond(Result { () throws(ProblemDetails) in
+                try EventQuery.requireNone(request)
+                return .json(Array(#"{"status":"ok"}"#.utf8))
+            })
+        }
         router.get("/api/events") { request in respond(Result { () throws(ProblemDetails) in try events(request) }) }
         router.get("/api/facets") { request in respond(Result { () throws(ProblemDetails) in try facets(request) }) }
-        router.get("/api/status") { _ in .respond(status()) }
-        router.get("/metrics") { _ in .respond(metrics()) }
+        router.get("/api/timeline") { request in respond(Result { () throws(ProblemDetails) in try timeline(request) }) }
+        router.get("/api/status") { request in
+            respond(Result { () throws(ProblemDetails) in
+                try EventQuery.requireNone(request)
+                return status()
+            })
+        }
+        router.get("/metrics") { request in
+            respond(Result { () throws(ProblemDetails) in
+                try EventQuery.requireNone(request)
+                return metrics()
+            })
+        }
         router.get("/stream") { request in
             switch Result(catching: { () throws(ProblemDetails) in try stream(request) }) {
             case .success(let result): result
@@ -39,61 +55,62 @@ struct APIRoutes {
         }
     }
 
-    private func respond(_ result: Result<HTTPResponse, ProblemDetails>) -> RouteResult {
+    func respond(_ result: Result<HTTPResponse, ProblemDetails>) -> RouteResult {
         switch result {
         case .success(let response): .respond(response)
         case .failure(let problem): .respond(problem.response)
         }
     }
 
-    /// `{"events": [...], "count": n, "matching": m, "window": w}`, newest first.
+    /// `{"events": [...], "count": n, "matching": m, "window": w, "next": cursor|null}`, sorted
+    /// (default: timestamp, newest first) and paged with an opaque cursor that stays stable while
+    /// new events arrive.
     func events(_ request: HTTPRequest) throws(ProblemDetails) -> HTTPResponse {
-        let query = try EventQuery.parse(request, options: ["limit"])
-        let limit = try query.integer("limit", in: 1...1000, default: 50)
+        let query = try EventQuery.parse(request, options: ["limit", "sort_by", "sort_order", "cursor"])
+        let limit = try query.integer("limit", in: 1...Pager.maxLimit, default: 50)
         let window = live.window
-        var writer = JSONWriter(capacity: 512 * min(limit, window.count) + 128)
+        let page: EventPage
+        do {
+            let (sortBy, order) = try Pager.parseSort(query.parameters)
+            page = try Pager.page(window, PageRequest(
+                filter: query.filter, sortBy: sortBy, order: order, limit: limit, cursor: query.option("cursor")))
+        } catch {
+            throw .badParameter(error.parameter, error.detail)
+        }
+        var writer = JSONWriter(capacity: 512 * page.events.count + 256)
         writer.beginObject()
         writer.key("events")
         writer.beginArray()
-        var count = 0
-        var matching = 0
-        for stored in window.newestFirst() where query.filter.matches(stored.event) {
-            matching += 1
-            if count < limit {
-                writer.raw(stored.json)
-                count += 1
-            }
-        }
+        for stored in page.events { writer.raw(stored.json) }
         writer.endArray()
-        writer.key("count"); writer.int(count)
-        writer.key("matching"); writer.int(matching)
+        writer.key("count"); writer.int(page.events.count)
+        writer.key("matching"); writer.int(page.matching)
         writer.key("window"); writer.int(window.count)
+        writer.key("next")
+        if let next = page.next { writer.string(next) } else { writer.null() }
         writer.endObject()
         return .json(writer.bytes)
     }
 
-    /// Value counts per facet for the matching events; the unfiltered counts are kept up to date
+    /// Value counts per facet. Each facet is counted under every filter except its own, so a
+    /// filter form can still offer the other values. The unfiltered counts are kept up to date
     /// as events enter and leave, so the common case costs no scan.
     func facets(_ request: HTTPRequest) throws(ProblemDetails) -> HTTPResponse {
         let query = try EventQuery.parse(request)
         let window = live.window
-        var counts: FacetCounts
-        if query.filter.isEmpty {
-            counts = window.facets
-        } else {
-            counts = FacetCounts()
-            for stored in window.newestFirst() where query.filter.matches(stored.event) { counts.add(stored.event) }
-        }
+        let summary = query.filter.isEmpty
+            ? FacetSummary(matching: window.count, counts: window.facets)
+            : FacetSummary.compute(over: window, filter: query.filter)
         var writer = JSONWriter(capacity: 4096)
         writer.beginObject()
         writer.key("total"); writer.int(window.count)
-        writer.key("matching"); writer.int(counts.total)
+        writer.key("matching"); writer.int(summary.matching)
         writer.key("facets")
         writer.beginObject()
         for facet in Facet.allCases {
             writer.key(facet.rawValue)
             writer.beginArray()
-            for entry in counts.entries(facet) {
+            for entry in summary.entries(facet) {
                 writer.beginObject()
                 writer.key("value"); writer.string(entry.value)
                 writer.key("count"); writer.int(entry.count)
@@ -102,6 +119,31 @@ struct APIRoutes {
             writer.endArray()
         }
         writer.endObject()
+        writer.endObject()
+        return .json(writer.bytes)
+    }
+
+    /// Listens (and skips) per time bucket over the window, for the dashboard's chart.
+    func timeline(_ request: HTTPRequest) throws(ProblemDetails) -> HTTPResponse {
+        let query = try EventQuery.parse(request, options: ["bucket"])
+        let bucketName = query.option("bucket") ?? TimelineBucket.oneSecond.rawValue
+        guard let bucket = TimelineBucket(rawValue: bucketName) else {
+            throw .badParameter("bucket", "bucket must be one of 1s, 10s, 1m, got '\(bucketName.prefix(64))'")
+        }
+        let points = Timeline.points(live.window, filter: query.filter, bucket: bucket)
+        var writer = JSONWriter(capacity: 64 + points.count * 40)
+        writer.beginObject()
+        writer.key("bucket_ms"); writer.int64(bucket.milliseconds)
+        writer.key("points")
+        writer.beginArray()
+        for point in points {
+            writer.beginObject()
+            writer.key("t"); writer.int64(point.t)
+            writer.key("count"); writer.int(point.count)
+            writer.key("skipped"); writer.int(point.skipped)
+            writer.endObject()
+        }
+        writer.endArray()
         writer.endObject()
         return .json(writer.bytes)
     }

@@ -31,6 +31,19 @@ struct EventQuery {
         }
     }
 
+    /// For endpoints that take no parameters: any parameter is refused, by name.
+    static func requireNone(_ request: HTTPRequest) throws(ProblemDetails) {
+        let parameters: [(name: String, value: String)]
+        do {
+            parameters = try request.queryParameters()
+        } catch {
+            throw ProblemDetails(status: 400, title: "Malformed query string", detail: error.detail, parameter: nil)
+        }
+        if let first = parameters.first {
+            throw .badParameter(first.name, "unknown query parameter '\(first.name.prefix(64))': this endpoint takes none")
+        }
+    }
+
     /// The option's value, nil when absent or empty.
     func option(_ name: String) -> String? {
         guard let value = options[name], !value.isEmpty else { return nil }

@@ -52,16 +52,16 @@ public final class MusicStreamServer {
 
         // One producer for events published through the API, with a delivery deadline that matches
         // the API's promise (503 after 5 s), and one for the simulator, which may wait longer.
-        let publisher = try KafkaProducer(
+        let apiProducer = try KafkaProducer(
             config: KafkaConfig(
                 bootstrapServers: bootstrapServers,
                 properties: ["message.timeout.ms": "5000"].merging(config.kafkaProperties) { $1 }),
             name: "api")
         let simulatorProducer = config.simulate ? try KafkaProducer(config: kafkaConfig, name: "simulator") : nil
-        let producerFailures = { publisher.failedCount + (simulatorProducer?.failedCount ?? 0) }
+        let producerFailures = { apiProducer.failedCount + (simulatorProducer?.failedCount ?? 0) }
 
         let router = Router()
-        APIRoutes(
+        let routes = APIRoutes(
             live: live, stats: stats,
             kafka: KafkaStatus(
                 mode: cluster == nil ? "external" : "embedded", bootstrapServers: bootstrapServers,
@@ -69,15 +69,46 @@ public final class MusicStreamServer {
                 health: { ingest.health },
                 lag: { ingest.lag() },
                 deliveryFailures: { producerFailures() }),
-            startedAt: startedAt
-        ).register(on: router)
+            startedAt: startedAt)
+        routes.register(on: router)
+        let publisher = EventPublisher(
+            loop: loop, producer: apiProducer, topic: config.topic, token: config.writeToken.map(WriteToken.init))
+        router.post("/api/events") { request in publisher.handle(request) }
         let publicDirectory = config.publicDirectory ?? Self.locatePublicDirectory()
+        let specPath = config.openAPIPath ?? URL(fileURLWithPath: publicDirectory).deletingLastPathComponent().appendingPathComponent("openapi.yaml").path
+        if let spec = FileManager.default.contents(atPath: specPath) {
+            let body = Array(spec)
+            router.get("/openapi.yaml") { request in
+                routes.respond(Result { () throws(ProblemDetails) in
+                    try EventQuery.requireNone(request)
+                    return HTTPResponse(status: 200, headers: [(name: "Content-Type", value: "application/yaml")], body: body)
+                })
+            }
+        } else {
+            ServiceLog.warning("no OpenAPI description at \(specPath); /openapi.yaml will answer 404")
+        }
         let files = StaticFiles(root: publicDirectory, extraMounts: Self.vendorMounts())
-        router.fallback = { request in files.handle(request) }
+        router.fallback = { request in
+            // Under /api/ a miss is an API error, not a missing page asset.
+            if request.path.hasPrefix("/api/") || request.path == "/api" {
+                return .respond(ProblemDetails(status: 404, title: "Not found", detail: "no API endpoint at \(request.path.prefix(200))").response)
+            }
+            return files.handle(request)
+        }
 
         var options = HTTPServerOptions()
         options.defaultHeaders = Self.securityHeaders
+        options.corsOrigin = config.corsOrigin
+        // The publisher checks the exact 64 KiB limit and answers with problem details; evhttp
+        // itself cuts off anything past 1 MiB (with its own plain 413) before buffering more.
+        options.maxBodySize = 1 << 20
+        // The longest valid query (4 repeatable filters x 50 values x 256 bytes, percent-encoded)
+        // is about 155 KB; anything longer is refused by evhttp.
+        options.maxHeadersSize = 192 * 1024
         let server = try HTTPServer(loop: loop, router: router, options: options)
+        server.onResponse = { method, route, status, seconds in
+            routes.httpMetrics.record(route: route, method: method.rawValue, status: status, seconds: seconds)
+        }
         let port = try server.bind(host: config.host, port: config.port)
 
         ingest.start()
@@ -112,7 +143,7 @@ public final class MusicStreamServer {
 
         ServiceLog.info("shutting down")
         simulator?.stop()
-        for producer in [publisher, simulatorProducer].compactMap({ $0 }) {
+        for producer in [apiProducer, simulatorProducer].compactMap({ $0 }) {
             let undelivered = producer.close(timeout: .seconds(5))
             if undelivered > 0 { ServiceLog.warning("\(undelivered) events were not delivered to Kafka") }
         }
@@ -121,6 +152,7 @@ public final class MusicStreamServer {
         statsTicker.cancel()
         interrupt.cancel()
         terminate.cancel()
+        publisher.failWaiting()
         hub.closeAll()
         server.shutdown()
         withExtendedLifetime(cluster) {}

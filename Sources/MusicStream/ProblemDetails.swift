@@ -7,6 +7,16 @@ struct ProblemDetails: Error {
     var title: String
     var detail: String
     var parameter: String?
+    /// The offending field of a request body.
+    var field: String?
+
+    init(status: Int, title: String, detail: String, parameter: String? = nil, field: String? = nil) {
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.parameter = parameter
+        self.field = field
+    }
 
     static func badParameter(_ parameter: String, _ detail: String) -> ProblemDetails {
         ProblemDetails(status: 400, title: "Invalid query parameter", detail: detail, parameter: parameter)
@@ -20,6 +30,7 @@ struct ProblemDetails: Error {
         writer.key("status"); writer.int(status)
         writer.key("detail"); writer.string(detail)
         if let parameter { writer.key("parameter"); writer.string(parameter) }
+        if let field { writer.key("field"); writer.string(field) }
         writer.endObject()
         return HTTPResponse(
             status: status,

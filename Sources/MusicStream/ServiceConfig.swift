@@ -27,6 +27,13 @@ public struct ServiceConfig: Sendable {
     /// A subscriber whose unsent output passes this is disconnected.
     public var maxPendingStreamBytes = 1 << 20
 
+    /// When set, POST /api/events needs `Authorization: Bearer <token>`; reads stay open.
+    public var writeToken: String?
+    /// When set, responses carry CORS headers for this origin ("*" for any).
+    public var corsOrigin: String?
+    /// The OpenAPI description served at /openapi.yaml; nil: next to the page's directory.
+    public var openAPIPath: String?
+
     public init() {}
 
     public var usesEmbeddedBroker: Bool { brokers == nil }

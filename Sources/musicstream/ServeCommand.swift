@@ -21,6 +21,10 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Simulated events produced at start, stamped over the recent past (default 20 with the embedded broker, else 0).")
     var backfill: Int?
     @Option(help: "Directory of the page (default: ./Public).") var publicDir: String?
+    @Option(help: "Require Authorization: Bearer <token> to publish events (env MUSICSTREAM_WRITE_TOKEN).")
+    var writeToken: String?
+    @Option(help: "Allow cross-origin browser requests from this origin, or * (env MUSICSTREAM_CORS_ORIGIN). Off by default.")
+    var corsOrigin: String?
     @Option(name: .customLong("kafka-config"), help: "librdkafka property key=value, repeatable (env MUSICSTREAM_KAFKA_*).")
     var kafkaConfig: [String] = []
 
@@ -44,6 +48,8 @@ struct ServeCommand: ParsableCommand {
         config.backfill = backfill ?? (config.usesEmbeddedBroker && config.simulate ? 20 : 0)
         config.publicDirectory = publicDir ?? Environment.string("MUSICSTREAM_PUBLIC_DIR")
         config.kafkaProperties = try Environment.kafkaProperties(flags: kafkaConfig)
+        config.writeToken = writeToken ?? Environment.string("MUSICSTREAM_WRITE_TOKEN")
+        config.corsOrigin = corsOrigin ?? Environment.string("MUSICSTREAM_CORS_ORIGIN")
         do {
             try MusicStreamServer(config: config).run()
         } catch {

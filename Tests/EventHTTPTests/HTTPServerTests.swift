@@ -25,6 +25,7 @@ import Testing
                     status: 201, headers: [("Content-Type", "application/octet-stream"), ("X-Length", "\(request.body.count)")],
                     body: request.body))
             }
+            router.post("/api/type") { request in .respond(.text(request.contentType ?? "none")) }
             router.get("/api/override") { _ in
                 .respond(HTTPResponse(headers: [("X-Content-Type-Options", "custom"), ("Content-Type", "text/plain")]))
             }
@@ -64,6 +65,8 @@ import Testing
         let response = try TestClient.request(port: server.port, "DELETE", "/api/stats")
         #expect(response.status == 405)
         #expect(response.header("Allow") == "GET, HEAD, OPTIONS")
+        #expect(response.header("Content-Type") == "application/problem+json")
+        #expect(response.bodyText.contains("\"status\":405"))
         let patch = try TestClient.request(port: server.port, "PATCH", "/api/echo")
         #expect(patch.status == 405)
         #expect(patch.header("Allow") == "POST, OPTIONS")
@@ -103,6 +106,7 @@ import Testing
         for target in ["/api/pa%zzth", "/a%00b", "/a%C3%28", "/a%"] {
             let response = try TestClient.request(port: server.port, "GET", target)
             #expect(response.status == 400, "\(target)")
+            #expect(response.header("Content-Type") == "application/problem+json", "\(target)")
         }
     }
 
@@ -125,6 +129,46 @@ import Testing
         #expect(response.status == 413)
     }
 
+    /// The service sets maxBodySize a little above its own 64 KiB check: evhttp accepts
+    /// exactly maxBodySize bytes and answers one more with 413 before any handler runs.
+    @Test func maxBodySizeIsInclusive() throws {
+        var options = HTTPServerOptions()
+        options.maxBodySize = 1_000
+        let server = try startServer(options: options)
+        defer { #expect(server.stop()) }
+        let exact = try TestClient.request(port: server.port, "POST", "/api/echo", body: Array(repeating: 1, count: 1_000))
+        #expect(exact.status == 201)
+        let over = try TestClient.request(port: server.port, "POST", "/api/echo", body: Array(repeating: 1, count: 1_001))
+        #expect(over.status == 413)
+    }
+
+    @Test func contentTypeIsMediaTypeOnly() throws {
+        let server = try startServer()
+        defer { #expect(server.stop()) }
+        let cases: [(header: String?, expected: String)] = [
+            ("Application/JSON; charset=UTF-8", "application/json"), ("application/x-ndjson", "application/x-ndjson"),
+            (" text/plain ;x=y", "text/plain"), ("", "none"), (nil, "none"),
+        ]
+        for (header, expected) in cases {
+            let headers = header.map { ["Content-Type: \($0)"] } ?? []
+            let response = try TestClient.request(port: server.port, "POST", "/api/type", headers: headers, body: Array("x".utf8))
+            #expect(response.bodyText == expected, "\(header ?? "nil")")
+        }
+        #expect(HTTPRequest(method: .POST, path: "/", headers: [("content-type", "A/B")]).contentType == "a/b")
+    }
+
+    @Test func connectionCloseIsHonoured() throws {
+        let server = try startServer()
+        defer { #expect(server.stop()) }
+        let client = try TestClient(port: server.port)
+        try client.send("GET /api/stats HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try client.readResponse().status == 200)
+        try client.send("GET /api/path HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        let last = try client.readResponse()
+        #expect(last.bodyText == "/api/path")
+        #expect(client.waitForEOF())
+    }
+
     @Test func headerLookupIsCaseInsensitive() throws {
         let server = try startServer()
         defer { #expect(server.stop()) }
@@ -140,6 +184,10 @@ import Testing
             try client.send("GET /api/stats HTTP/1.1\r\nHost: x\r\n\r\n")
             #expect(try client.readResponse().status == 200)
         }
+        // HTTP/1.1 keeps the connection open without being asked.
+        #expect(!client.waitForEOF(timeout: 0.2))
+        try client.send("GET /api/path HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try client.readResponse().bodyText == "/api/path")
     }
 
     @Test func bindOnTakenPortThrowsClearError() throws {

@@ -109,7 +109,10 @@ private final class FileTree {
         #expect(get(files, "/index.html", method: .HEAD).status == 200)
         let post = get(files, "/index.html", method: .POST)
         #expect(post.status == 405)
-        #expect(post.header("Allow") == "GET, HEAD")
+        #expect(post.header("Allow") == "GET, HEAD, OPTIONS")
+        let options = get(files, "/", method: .OPTIONS)
+        #expect(options.status == 204)
+        #expect(options.header("Allow") == "GET, HEAD, OPTIONS")
     }
 
     @Test func missingRootServesNothing() {
@@ -152,5 +155,97 @@ private final class FileTree {
         #expect(css.status == 200)
         #expect(css.header("Content-Type") == "text/css; charset=utf-8")
         #expect(css.body.count > 10_000)
+    }
+
+    @Test func validatorsAndCacheControl() throws {
+        let tree = try FileTree()
+        var files = StaticFiles(root: tree.root, extraMounts: [("/vendor/lib/", tree.vendor)])
+        let page = get(files, "/index.html")
+        let etag = try #require(page.header("ETag"))
+        #expect(etag.hasPrefix("\"") && etag.hasSuffix("\"") && !etag.hasPrefix("W/"))
+        #expect(etag.split(separator: "-").count == 3)
+        #expect(page.header("Last-Modified")?.hasSuffix(" GMT") == true)
+        #expect(page.header("Cache-Control") == "no-cache")
+        #expect(get(files, "/vendor/lib/css/lib.css").header("Cache-Control") == "public, max-age=86400")
+        #expect(get(files, "/vendor/lib/css/lib.css").header("ETag") != etag)
+        #expect(get(files, "/missing").header("ETag") == nil)
+        files.cacheControl = "no-store"
+        #expect(get(files, "/index.html").header("Cache-Control") == "no-store")
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date(timeIntervalSince1970: 784_111_777)], ofItemAtPath: tree.root + "/notes.txt")
+        #expect(get(files, "/notes.txt").header("Last-Modified") == "Sun, 06 Nov 1994 08:49:37 GMT")
+        let since: [(name: String, value: String)] = [("If-Modified-Since", "Sun, 06 Nov 1994 08:49:37 GMT")]
+        guard case .respond(let notModified) = files.handle(HTTPRequest(method: .GET, path: "/notes.txt", headers: since)) else {
+            Issue.record("expected a response")
+            return
+        }
+        #expect(notModified.status == 304)
+        // Rewriting the file changes the tag.
+        try "<h1>new home</h1>".write(toFile: tree.root + "/index.html", atomically: true, encoding: .utf8)
+        #expect(get(files, "/index.html").header("ETag") != etag)
+    }
+
+    @Test func conditionalRequests() throws {
+        let tree = try FileTree()
+        let files = StaticFiles(root: tree.root)
+        let page = get(files, "/app.js")
+        let etag = try #require(page.header("ETag"))
+        let modified = try #require(page.header("Last-Modified"))
+        func conditional(_ headers: [(name: String, value: String)], method: HTTPMethod = .GET) -> HTTPResponse {
+            guard case .respond(let response) = files.handle(HTTPRequest(method: method, path: "/app.js", headers: headers)) else {
+                return HTTPResponse(status: 0)
+            }
+            return response
+        }
+        for value in [etag, "W/\(etag)", "\"other\", \(etag)", "\"a\",W/\(etag) ", "*"] {
+            let response = conditional([("If-None-Match", value)])
+            #expect(response.status == 304, "\(value)")
+            #expect(response.body.isEmpty)
+            #expect(response.header("ETag") == etag)
+            #expect(response.header("Cache-Control") == "no-cache")
+        }
+        #expect(conditional([("If-None-Match", "\"other\"")]).status == 200)
+        #expect(conditional([("If-Modified-Since", modified)]).status == 304)
+        #expect(conditional([("If-Modified-Since", "Sun, 06 Nov 2094 08:49:37 GMT")]).status == 304)
+        #expect(conditional([("If-Modified-Since", "Sun, 06 Nov 1994 08:49:37 GMT")]).status == 200)
+        #expect(conditional([("If-Modified-Since", "yesterday")]).status == 200)
+        // If-None-Match wins over If-Modified-Since.
+        #expect(conditional([("If-None-Match", "\"other\""), ("If-Modified-Since", modified)]).status == 200)
+        #expect(conditional([("If-None-Match", etag)], method: .HEAD).status == 304)
+    }
+
+    @Test func conditionalGetOverTheWire() throws {
+        let tree = try FileTree()
+        let root = tree.root
+        let vendor = tree.vendor
+        let server = try TestServer { context in
+            context.router.fallback = StaticFiles(root: root, extraMounts: [("/vendor/lib/", vendor)]).handle
+        }
+        defer { #expect(server.stop()) }
+        let first = try TestClient.request(port: server.port, "GET", "/app.js")
+        let etag = try #require(first.header("ETag"))
+        let modified = try #require(first.header("Last-Modified"))
+        #expect(first.header("Cache-Control") == "no-cache")
+
+        // Both revalidations on one keep-alive connection: a 304 must carry no body.
+        let client = try TestClient(port: server.port)
+        try client.send("GET /app.js HTTP/1.1\r\nHost: x\r\nIf-None-Match: \(etag)\r\n\r\n")
+        let byTag = try client.readResponse()
+        #expect(byTag.status == 304)
+        #expect(byTag.header("ETag") == etag)
+        #expect(byTag.header("X-Content-Type-Options") == "nosniff")
+        try client.send("HEAD /app.js HTTP/1.1\r\nHost: x\r\nIf-Modified-Since: \(modified)\r\n\r\n")
+        let byDate = try client.readResponse(head: true)
+        #expect(byDate.status == 304)
+        #expect(byDate.header("Content-Length") == nil)
+        try client.send("HEAD /app.js HTTP/1.1\r\nHost: x\r\n\r\n")
+        let head = try client.readResponse(head: true)
+        #expect(head.status == 200)
+        #expect(head.header("ETag") == etag)
+        #expect(head.header("Content-Length") == "14")
+        try client.send("GET /vendor/lib/css/lib.css HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        let mounted = try client.readResponse()
+        #expect(mounted.bodyText == "vendor{}")
+        #expect(mounted.header("Cache-Control") == "public, max-age=86400")
     }
 }

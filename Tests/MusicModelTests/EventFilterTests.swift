@@ -20,11 +20,13 @@ import Testing
             ("artist", "joji"), ("country", "JAP"), ("genre", "indie"), ("platform", "spotify"),
             ("mood", "MELANCHOLIC"), ("rating", "3"), ("skipped", "No"), ("completed", "YES"), ("limit", "5"),
         ])
-        #expect(f.artist == "joji" && f.country == "JAP" && f.genre == "indie" && f.platform == "spotify")
-        #expect(f.mood == "MELANCHOLIC" && f.minRating == 3 && f.skipped == false && f.completed == true)
+        #expect(f.artist == "joji" && f.countries == ["JAP"] && f.genres == ["indie"] && f.platforms == ["spotify"])
+        #expect(f.moods == ["MELANCHOLIC"] && f.minRating == 3 && f.skipped == false && f.completed == true)
         #expect(!f.isEmpty)
         #expect(f.matches(sampleEvent()))
-        #expect(EventFilter.parameterNames == ["artist", "country", "genre", "platform", "mood", "rating", "skipped", "completed"])
+        #expect(EventFilter.parameterNames == [
+            "artist", "q", "user_id", "country", "genre", "platform", "mood", "rating", "skipped", "completed", "since", "until",
+        ])
     }
 
     @Test func emptyValuesAndUnknownNamesIgnored() throws {
@@ -49,8 +51,10 @@ import Testing
     }
 
     @Test func repeatedParameterIsAnError() {
-        #expect(queryError([("genre", "Pop"), ("genre", "Rock")])?.parameter == "genre")
+        #expect(queryError([("artist", "Pop"), ("artist", "Rock")]) == QueryError(parameter: "artist", detail: "artist is given more than once"))
         #expect(queryError([("rating", ""), ("rating", "3")])?.parameter == "rating")
+        // Repeatable ones may.
+        #expect(queryError([("genre", "Pop"), ("genre", "Rock")]) == nil)
         // Unknown names may repeat; that is the caller's business.
         #expect(queryError([("x", "1"), ("x", "2")]) == nil)
     }
@@ -71,14 +75,14 @@ import Testing
         check({ _ in }, true)
         check({ $0.artist = "OJ" }, true)
         check({ $0.artist = "jojii" }, false)
-        check({ $0.country = "apa" }, true)
-        check({ $0.country = "korea" }, false)
-        check({ $0.genre = "INDIE" }, true)
-        check({ $0.genre = "Ind" }, false)  // exact, not substring
-        check({ $0.platform = "spotify" }, true)
-        check({ $0.platform = "Apple Music" }, false)
-        check({ $0.mood = "melancholic" }, true)
-        check({ $0.mood = "happy" }, false)
+        check({ $0.countries = ["apa"] }, true)
+        check({ $0.countries = ["korea"] }, false)
+        check({ $0.genres = ["INDIE"] }, true)
+        check({ $0.genres = ["Ind"] }, false)  // exact, not substring
+        check({ $0.platforms = ["spotify"] }, true)
+        check({ $0.platforms = ["Apple Music"] }, false)
+        check({ $0.moods = ["melancholic"] }, true)
+        check({ $0.moods = ["happy"] }, false)
         check({ $0.minRating = 4 }, true)
         check({ $0.minRating = 5 }, false)
         check({ $0.minRating = 0 }, true)
@@ -86,7 +90,7 @@ import Testing
         check({ $0.completed = false }, false)
         check({ $0.skipped = false }, true)
         check({ $0.skipped = true }, false)
-        check({ $0.genre = "indie"; $0.minRating = 5 }, false)  // AND
+        check({ $0.genres = ["indie"]; $0.minRating = 5 }, false)  // AND
     }
 
     @Test func nonASCIICaseInsensitivity() {
@@ -101,11 +105,11 @@ import Testing
         #expect(f.matches(e))
         f.artist = "nandu"
         #expect(!f.matches(e))
-        f = EventFilter(country: "ESPAÑA", genre: "música ñ")
+        f = EventFilter(genres: ["música ñ"], countries: ["ESPAÑA"])
         #expect(f.matches(e))
         f = EventFilter(artist: "orquesta")  // ASCII needle, non-ASCII haystack
         #expect(f.matches(e))
-        f = EventFilter(genre: "musica ñ")
+        f = EventFilter(genres: ["musica ñ"])
         #expect(!f.matches(e))
     }
 
@@ -119,10 +123,10 @@ import Testing
     }
 
     @Test func settersKeepNeedlesInSync() {
-        var f = EventFilter(genre: "Pop")
-        f.genre = "Indie"
+        var f = EventFilter(genres: ["Pop"])
+        f.genres = ["Indie"]
         #expect(f.matches(sampleEvent()))
-        f.genre = nil
+        f.genres = []
         #expect(f.isEmpty && f.matches(sampleEvent()))
     }
 }

@@ -78,3 +78,49 @@ import Testing
         #expect(snapshot.map(\.sequence) == [4, 3, 2, 1])
     }
 }
+
+@Suite struct EventWindowLookupTests {
+    @Test func containsFollowsEviction() {
+        var w = EventWindow(capacity: 3)
+        #expect(!w.contains(sequence: 0) && !w.contains(sequence: 1))
+        for _ in 0..<5 { w.append(sampleEvent()) }
+        #expect((0...7).map { w.contains(sequence: UInt64($0)) } == [false, false, false, true, true, true, false, false])
+        #expect(!w.contains(sequence: .max))
+    }
+
+    @Test func eventsAfterStartsAtTheRequestedSequence() {
+        var w = EventWindow(capacity: 1_000)
+        for _ in 0..<2_500 { w.append(sampleEvent()) }
+        #expect(w.events(after: 2_495).map(\.sequence) == [2_496, 2_497, 2_498, 2_499, 2_500])
+        #expect(w.events(after: 1_000).map(\.sequence) == Array(1_501...2_500))
+        #expect(w.events(after: 1_600).map(\.sequence) == Array(1_601...2_500))
+    }
+
+    @Test func forEachStoredHonoursTheBound() {
+        var w = EventWindow(capacity: 7)
+        for _ in 0..<12 { w.append(sampleEvent()) }  // holds 6...12, wrapped
+        var seen: [UInt64] = []
+        w.forEachStored(through: 10) { sequence, _ in seen.append(sequence) }
+        #expect(seen == [6, 7, 8, 9, 10])
+        seen = []
+        w.forEachStored(through: .max) { sequence, _ in seen.append(sequence) }
+        #expect(seen == Array(6...12))
+        seen = []
+        w.forEachStored(through: 11, newestFirst: true) { sequence, _ in seen.append(sequence) }
+        #expect(seen == Array((6...11).reversed()))
+        var stamps: [Int64] = []
+        w.forEachStored(through: .max) { _, event in stamps.append(event.pointee.timestamp) }
+        #expect(stamps == w.events(after: 0).map(\.event.timestamp))
+        seen = []
+        w.forEachStored(through: 3) { sequence, _ in seen.append(sequence) }
+        #expect(seen.isEmpty)
+        var partial = EventWindow(capacity: 7)
+        for _ in 0..<4 { partial.append(sampleEvent()) }
+        seen = []
+        partial.forEachStored(through: 3) { sequence, _ in seen.append(sequence) }
+        #expect(seen == [1, 2, 3])
+        seen = []
+        partial.forEachStored(through: 3, newestFirst: true) { sequence, _ in seen.append(sequence) }
+        #expect(seen == [3, 2, 1])
+    }
+}

@@ -1,0 +1,261 @@
+/// Sorted, cursor-paged reads of the window for /api/events.
+///
+/// Order is (sort key, sequence number), both in the requested direction, so it is total and
+/// stable. The first page fixes a snapshot bound (the window's `lastSequence` then); every
+/// later page of the walk considers only events up to that bound and strictly after the last
+/// returned (key, sequence). Events arriving meanwhile therefore never shift, duplicate or
+/// skip anything; they belong to a new walk. Events evicted from the window meanwhile are
+/// simply missing from later pages: the window no longer has them, and there is nothing to
+/// fill the gap with.
+///
+/// Each page is one pass over the window keeping the best `limit` candidates in a bounded
+/// heap: O(n log limit), no sort of the whole window.
+public enum Pager {
+    /// Largest page; larger limits are clamped to it, limits below 1 are raised to 1.
+    public static let maxLimit = 1_000
+    /// The query parameters `parseSort` reads.
+    public static let parameterNames: Set<String> = ["sort_by", "sort_order"]
+
+    public static func page(_ window: EventWindow, _ request: PageRequest) throws(QueryError) -> EventPage {
+        let limit = min(max(request.limit, 1), maxLimit)
+        let filterHash = request.filter.canonicalHash
+        var bound = window.lastSequence
+        var after: PageCursor?
+        if let token = request.cursor, !token.isEmpty {
+            guard let cursor = PageCursor.decode(token) else {
+                throw QueryError(parameter: "cursor", detail: "cursor is not a valid paging cursor")
+            }
+            guard cursor.field == request.sortBy, cursor.order == request.order else {
+                throw QueryError(
+                    parameter: "cursor",
+                    detail: "cursor was made for sort_by=\(cursor.field.rawValue)&sort_order=\(cursor.order.rawValue)")
+            }
+            guard cursor.filterHash == filterHash else {
+                throw QueryError(parameter: "cursor", detail: "cursor was made for a different filter")
+            }
+            guard cursor.bound <= window.lastSequence, cursor.lastSequence <= cursor.bound else {
+                throw QueryError(parameter: "cursor", detail: "cursor does not belong to this window")
+            }
+            bound = cursor.bound
+            after = cursor
+        }
+        let context = Context(
+            window: window, filter: request.filter, field: request.sortBy, order: request.order,
+            ascending: request.order == .asc, limit: limit, bound: bound, filterHash: filterHash)
+        let afterKey = after?.key
+        let afterSequence = after?.lastSequence ?? 0
+        switch request.sortBy {
+        case .timestamp: return context.select(TimestampKey.self, after: afterKey, afterSequence)
+        case .duration: return context.select(DurationKey.self, after: afterKey, afterSequence)
+        case .listen_position: return context.select(PositionKey.self, after: afterKey, afterSequence)
+        case .rating: return context.select(RatingKey.self, after: afterKey, afterSequence)
+        case .percent_listened: return context.select(PercentKey.self, after: afterKey, afterSequence)
+        case .username: return context.select(UsernameKey.self, after: afterKey, afterSequence)
+        case .title: return context.select(TitleKey.self, after: afterKey, afterSequence)
+        case .artist: return context.select(ArtistKey.self, after: afterKey, afterSequence)
+        case .genre: return context.select(GenreKey.self, after: afterKey, afterSequence)
+        case .platform: return context.select(PlatformKey.self, after: afterKey, afterSequence)
+        case .city: return context.select(CityKey.self, after: afterKey, afterSequence)
+        case .country: return context.select(CountryKey.self, after: afterKey, afterSequence)
+        case .mood: return context.select(MoodKey.self, after: afterKey, afterSequence)
+        }
+    }
+
+    /// listen_position / duration as a fraction (0 for a non-positive duration, which the
+    /// decoder never admits).
+    @inline(__always)
+    static func percentKey(position: Int, duration: Int) -> Double {
+        duration > 0 ? Double(position) / Double(duration) : 0
+    }
+
+    enum KeyKind { case integer, real, text }
+
+    static func keyKind(_ field: SortField) -> KeyKind {
+        switch field {
+        case .timestamp, .duration, .listen_position, .rating: .integer
+        case .percent_listened: .real
+        case .username, .title, .artist, .genre, .platform, .city, .country, .mood: .text
+        }
+    }
+
+    /// One request's parameters, so the generic selection takes few arguments.
+    private struct Context {
+        let window: EventWindow
+        let filter: EventFilter
+        let field: SortField
+        let order: SortOrder
+        let ascending: Bool
+        let limit: Int
+        let bound: UInt64
+        let filterHash: UInt64
+
+        struct Entry<K: PageSortKey> {
+            var key: K
+            var sequence: UInt64
+        }
+
+        /// Whether `a` comes before `b` in the requested order.
+        @inline(__always)
+        func precedes<K: PageSortKey>(_ a: Entry<K>, _ b: Entry<K>) -> Bool {
+            var c = K.order(a.key, b.key)
+            if c == 0 { c = a.sequence < b.sequence ? -1 : (a.sequence > b.sequence ? 1 : 0) }
+            return ascending ? c < 0 : c > 0
+        }
+
+        func select<R: KeyReader>(_ reader: R.Type, after afterKey: SortKey?, _ afterSequence: UInt64) -> EventPage {
+            typealias K = R.Key
+            let start = afterKey.flatMap(K.init(sortKey:)).map { Entry(key: $0, sequence: afterSequence) }
+            // Max-heap by `precedes`: the root is the last of the kept entries, the one a
+            // better candidate replaces.
+            var heap: [Entry<K>] = []
+            heap.reserveCapacity(limit)
+            var matching = 0
+            var candidates = 0
+            // Visit likely winners first so the heap fills with good entries early and later
+            // events rarely displace its root: timestamps mostly follow sequence numbers, and
+            // sequence is the tie-break, so descending orders walk newest first.
+            window.forEachStored(through: bound, newestFirst: !ascending) { sequence, event in
+                guard filter.matches(at: event) else { return }
+                matching += 1
+                let entry = Entry(key: R.key(event), sequence: sequence)
+                if let start, !precedes(start, entry) { return }
+                candidates += 1
+                if heap.count < limit {
+                    heap.append(entry)
+                    siftUp(&heap, heap.count - 1)
+                } else if precedes(entry, heap[0]) {
+                    heap[0] = entry
+                    siftDown(&heap, 0)
+                }
+            }
+            heap.sort { precedes($0, $1) }
+            var events: [StoredEvent] = []
+            events.reserveCapacity(heap.count)
+            for entry in heap {
+                if let stored = window.event(withSequence: entry.sequence) { events.append(stored) }
+            }
+            var next: String?
+            if candidates > heap.count, let last = heap.last {
+                next = PageCursor(
+                    field: field, order: order, bound: bound, filterHash: filterHash,
+                    lastSequence: last.sequence, key: last.key.sortKey
+                ).encoded()
+            }
+            return EventPage(events: events, matching: matching, next: next)
+        }
+
+        @inline(__always)
+        private func siftUp<K: PageSortKey>(_ heap: inout [Entry<K>], _ index: Int) {
+            var child = index
+            while child > 0 {
+                let parent = (child - 1) / 2
+                guard precedes(heap[parent], heap[child]) else { return }
+                heap.swapAt(parent, child)
+                child = parent
+            }
+        }
+
+        @inline(__always)
+        private func siftDown<K: PageSortKey>(_ heap: inout [Entry<K>], _ index: Int) {
+            var parent = index
+            let count = heap.count
+            while true {
+                let left = 2 * parent + 1
+                guard left < count else { return }
+                var largest = left
+                let right = left + 1
+                if right < count && precedes(heap[left], heap[right]) { largest = right }
+                guard precedes(heap[parent], heap[largest]) else { return }
+                heap.swapAt(parent, largest)
+                parent = largest
+            }
+        }
+    }
+
+    // MARK: Key readers
+
+    /// Reads one sort field's key where the event lies. A static function per field (rather
+    /// than a closure) is specialised and inlined into the scan.
+    protocol KeyReader {
+        associatedtype Key: PageSortKey
+        static func key(_ event: UnsafePointer<ListenEvent>) -> Key
+    }
+
+    enum TimestampKey: KeyReader {
+        @inline(__always) static func key(_ e: UnsafePointer<ListenEvent>) -> Int64 { e.pointee.timestamp }
+    }
+    enum DurationKey: KeyReader {
+        @inline(__always) static func key(_ e: UnsafePointer<ListenEvent>) -> Int64 { Int64(e.pointee.duration) }
+    }
+    enum PositionKey: KeyReader {
+        @inline(__always) static func key(_ e: UnsafePointer<ListenEvent>) -> Int64 { Int64(e.pointee.listenPosition) }
+    }
+    enum RatingKey: KeyReader {
+        @inline(__always) static func key(_ e: UnsafePointer<ListenEvent>) -> Int64 { Int64(e.pointee.rating) }
+    }
+    enum PercentKey: KeyReader {
+        @inline(__always) static func key(_ e: UnsafePointer<ListenEvent>) -> Double { Pager.percentKey(position: e.pointee.listenPosition, duration: e.pointee.duration) }
+    }
+    enum UsernameKey: KeyReader {
+        @inline(__always) static func key(_ e: UnsafePointer<ListenEvent>) -> String { e.pointee.username }
+    }
+    enum TitleKey: KeyReader {
+        @inline(__always) static func key(_ e: UnsafePointer<ListenEvent>) -> String { e.pointee.title }
+    }
+    enum ArtistKey: KeyReader {
+        @inline(__always) static func key(_ e: UnsafePointer<ListenEvent>) -> String { e.pointee.artist }
+    }
+    enum GenreKey: KeyReader {
+        @inline(__always) static func key(_ e: UnsafePointer<ListenEvent>) -> String { e.pointee.genre }
+    }
+    enum PlatformKey: KeyReader {
+        @inline(__always) static func key(_ e: UnsafePointer<ListenEvent>) -> String { e.pointee.platform }
+    }
+    enum CityKey: KeyReader {
+        @inline(__always) static func key(_ e: UnsafePointer<ListenEvent>) -> String { e.pointee.city }
+    }
+    enum CountryKey: KeyReader {
+        @inline(__always) static func key(_ e: UnsafePointer<ListenEvent>) -> String { e.pointee.country }
+    }
+    enum MoodKey: KeyReader {
+        @inline(__always) static func key(_ e: UnsafePointer<ListenEvent>) -> String { e.pointee.mood }
+    }
+
+    // MARK: Parameters
+
+    /// Reads `sort_by` and `sort_order` (case-insensitive, trimmed); absent or empty means the
+    /// default, timestamp descending. Errors name the parameter.
+    public static func parseSort(_ parameters: [(name: String, value: String)]) throws(QueryError) -> (SortField, SortOrder) {
+        var field = SortField.timestamp
+        var order = SortOrder.desc
+        var seen: Set<String> = []
+        for (name, rawValue) in parameters where parameterNames.contains(name) {
+            guard seen.insert(name).inserted else {
+                throw QueryError(parameter: name, detail: "\(name) is given more than once")
+            }
+            let value = trimmed(rawValue).lowercased()
+            if value.isEmpty { continue }
+            if name == "sort_by" {
+                guard let parsed = SortField(rawValue: value) else {
+                    throw QueryError(
+                        parameter: name,
+                        detail: "sort_by must be one of " + SortField.allCases.map(\.rawValue).joined(separator: ", "))
+                }
+                field = parsed
+            } else {
+                guard let parsed = SortOrder(rawValue: value) else {
+                    throw QueryError(parameter: name, detail: "sort_order must be asc or desc")
+                }
+                order = parsed
+            }
+        }
+        return (field, order)
+    }
+
+    private static func trimmed(_ s: String) -> Substring {
+        var sub = Substring(s)
+        while let first = sub.first, first.isWhitespace { sub.removeFirst() }
+        while let last = sub.last, last.isWhitespace { sub.removeLast() }
+        return sub
+    }
+}
