@@ -35,6 +35,8 @@ public struct EventFilter: Sendable, Equatable {
 
     /// Most values a repeatable parameter may carry; each costs a comparison per event.
     public static let maxValuesPerParameter = 50
+    /// Longest filter value, in Unicode scalars.
+    public static let maxValueCharacters = 256
     /// Largest accepted `since`/`until` (13 digits of milliseconds, about the year 2286).
     public static let maxTimestampParameter: Int64 = 9_999_999_999_999
 
@@ -257,12 +259,12 @@ public struct EventFilter: Sendable, Equatable {
                     throw QueryError(parameter: name, detail: "\(name) is given more than once")
                 }
             }
+            // Counted as sent and in Unicode scalars, as the OpenAPI schema's maxLength counts.
+            if rawValue.unicodeScalars.count > maxValueCharacters {
+                throw QueryError(parameter: name, detail: "\(name) must be at most \(maxValueCharacters) characters")
+            }
             let value = trimmedWhitespace(rawValue)
             if value.isEmpty { continue }
-            if value.utf8.count > EventDecoder.maxStringBytes {
-                throw QueryError(
-                    parameter: name, detail: "\(name) must be at most \(EventDecoder.maxStringBytes) bytes")
-            }
             if isRepeatable {
                 let count = listCounts[name, default: 0] + 1
                 guard count <= maxValuesPerParameter else {

@@ -56,7 +56,8 @@ import Testing
 
     @Test(arguments: [
         ("q", String(repeating: "x", count: 257)), ("user_id", String(repeating: "u", count: 257)),
-        ("genre", String(repeating: "g", count: 257)), ("country", String(repeating: "é", count: 129)),
+        ("genre", String(repeating: "g", count: 257)), ("country", String(repeating: "é", count: 257)),
+        ("artist", String(repeating: "a", count: 256) + " "),
         ("since", "-1"), ("since", "1.5"), ("since", "+5"), ("since", "1e3"), ("since", "abc"),
         ("since", "10000000000000"), ("until", "99999999999999999999"), ("until", "0x10"), ("until", " 12 3 "),
     ])
@@ -64,6 +65,13 @@ import Testing
         let e = queryError([(name, value)])
         #expect(e?.parameter == name)
         #expect(e?.detail.hasPrefix(name) == true)
+    }
+
+    /// The limit counts Unicode scalars as sent (what the OpenAPI schema's maxLength counts), not bytes.
+    @Test func valueLengthIsCountedInCharactersAsSent() throws {
+        #expect(try parse([("country", String(repeating: "é", count: 256))]).countries.count == 1)
+        #expect(try parse([("q", String(repeating: "😀", count: 256))]).q != nil)
+        #expect(queryError([("q", String(repeating: "😀", count: 257))])?.detail == "q must be at most 256 characters")
     }
 
     @Test func timestampBounds() throws {

@@ -38,7 +38,7 @@ import Testing
     @Test(arguments: [
         ("rating", "6"), ("rating", "-1"), ("rating", "2.5"), ("rating", "three"), ("rating", "99999999999999999999"),
         ("skipped", "maybe"), ("completed", "2"), ("artist", String(repeating: "a", count: 257)),
-        ("mood", String(repeating: "ñ", count: 129)),
+        ("mood", String(repeating: "ñ", count: 257)),
     ])
     func errorsNameTheParameter(name: String, value: String) {
         let e = queryError([(name, value)])
