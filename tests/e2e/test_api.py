@@ -176,3 +176,50 @@ def test_healthz(fixed):
     response = fixed.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+SORT_KEYS = {
+    "timestamp": lambda e: e["timestamp"], "username": lambda e: e["username"].lower(),
+    "title": lambda e: e["title"].lower(), "artist": lambda e: e["artist"].lower(),
+    "genre": lambda e: e["genre"].lower(), "platform": lambda e: e["platform"].lower(),
+    "city": lambda e: e["city"].lower(), "country": lambda e: e["country"].lower(),
+    "mood": lambda e: e["mood"].lower(), "duration": lambda e: e["duration"],
+    "listen_position": lambda e: e["listen_position"],
+    "percent_listened": lambda e: e["listen_position"] / e["duration"], "rating": lambda e: e["rating"],
+}
+
+
+@pytest.mark.parametrize("field", sorted(SORT_KEYS))
+@pytest.mark.parametrize("order", ["asc", "desc"])
+def test_sorting_every_field_pages_through_everything(fixed, everything, field, order):
+    key = SORT_KEYS[field]
+    collected, cursor = [], None
+    for _ in range(20):
+        params = {"sort_by": field, "sort_order": order, "limit": 40}
+        if cursor:
+            params["cursor"] = cursor
+        page = fixed.get("/api/events", params=params).json()
+        collected += page["events"]
+        cursor = page["next"]
+        if not cursor:
+            break
+    assert sorted(e["event_id"] for e in collected) == sorted(e["event_id"] for e in everything)
+    keys = [key(e) for e in collected]
+    assert keys == sorted(keys, reverse=(order == "desc"))
+
+
+def test_new_filters_match_a_recount(fixed, everything):
+    sample = everything[5]
+    cases = [
+        ({"q": sample["title"][:4].upper()}, lambda e: any(sample["title"][:4].lower() in e[f].lower() for f in ("title", "artist", "username"))),
+        ({"user_id": sample["user_id"]}, lambda e: e["user_id"] == sample["user_id"]),
+        ({"genre": [everything[0]["genre"], everything[1]["genre"]]}, lambda e: e["genre"] in (everything[0]["genre"], everything[1]["genre"])),
+        ({"platform": ["Spotify", "soundcloud"]}, lambda e: e["platform"] in ("Spotify", "SoundCloud")),
+        ({"since": sample["timestamp"]}, lambda e: e["timestamp"] >= sample["timestamp"]),
+        ({"until": sample["timestamp"]}, lambda e: e["timestamp"] < sample["timestamp"]),
+    ]
+    for params, predicate in cases:
+        expected = sorted(e["event_id"] for e in everything if predicate(e))
+        body = fixed.get("/api/events", params=dict(params, limit=1000)).json()
+        assert body["matching"] == len(expected), params
+        assert sorted(e["event_id"] for e in body["events"]) == expected, params
