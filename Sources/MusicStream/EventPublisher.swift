@@ -6,7 +6,7 @@ import MusicModel
 /// `POST /api/events`: validates a submitted listen, fills in what the server owns (id, time,
 /// completed/skipped), produces it to Kafka and answers once the broker acknowledges it — 202 with
 /// where it landed, or 503 when Kafka does not acknowledge within the deadline. Lives on the loop
-/// thread; delivery reports arrive through `PublishCompletions`.
+/// thread; delivery reports arrive through a `HandOffQueue` of `PublishCompletion`s.
 final class EventPublisher {
     static let maxBodyBytes = 65_536
     /// How long a client waits for Kafka's acknowledgement. The producer's own message timeout is
@@ -22,7 +22,7 @@ final class EventPublisher {
     private let producer: KafkaProducer
     private let topic: String
     private let token: WriteToken?
-    private let completions = PublishCompletions()
+    private let completions = HandOffQueue<PublishCompletion>()
     private var waker: LoopWaker?
     private var waiting: [UInt64: Waiting] = [:]
     private var nextTicket: UInt64 = 1
@@ -73,7 +73,7 @@ final class EventPublisher {
         do {
             try producer.send(topic: topic, key: Array(event.userID.utf8), value: event.canonicalJSON(),
                               queueWait: .milliseconds(100)) { result in
-                if completions.push(.init(ticket: ticket, eventID: eventID, result: result)) { waker?.wake() }
+                if completions.push(PublishCompletion(ticket: ticket, eventID: eventID, result: result)) { waker?.wake() }
             }
         } catch {
             response.respond(Self.unavailable("Kafka refused the event: \(error.message)"))

@@ -8,7 +8,7 @@ import MusicModel
 /// Bad records are counted by reason, logged (rate-limited) and skipped.
 final class KafkaIngest: Sendable {
     private let consumer: PartitionConsumer
-    private let queue: IngestQueue
+    private let queue: HandOffQueue<ListenEvent>
     private let stats: IngestStats
     private let windowCapacity: Int
     private let wake: @Sendable () -> Void
@@ -19,7 +19,7 @@ final class KafkaIngest: Sendable {
     /// Partition count once assigned; 0 while waiting for the topic.
     let partitions = Atomic<Int>(0)
 
-    init(consumer: PartitionConsumer, queue: IngestQueue, stats: IngestStats, windowCapacity: Int,
+    init(consumer: PartitionConsumer, queue: HandOffQueue<ListenEvent>, stats: IngestStats, windowCapacity: Int,
          wake: @escaping @Sendable () -> Void) {
         self.consumer = consumer
         self.queue = queue
@@ -71,7 +71,7 @@ final class KafkaIngest: Sendable {
             }
             guard !batch.isEmpty else { continue }
             stats.recordAccepted(batch.count)
-            if queue.push(batch) { wake() }
+            if queue.push(contentsOf: batch) { wake() }
             batch.removeAll(keepingCapacity: true)
         }
     }

@@ -44,7 +44,7 @@ public final class MusicStreamServer {
         let hub = SSEHub(maxPendingBytes: config.maxPendingStreamBytes)
         let live = LiveWindow(capacity: config.windowCapacity, hub: hub)
         let stats = IngestStats()
-        let queue = IngestQueue()
+        let queue = HandOffQueue<ListenEvent>()
         let waker = loop.makeWaker { live.ingest(queue.takeAll()) }
         let ingest = KafkaIngest(
             consumer: try PartitionConsumer(config: kafkaConfig, topic: config.topic),

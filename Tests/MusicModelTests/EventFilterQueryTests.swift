@@ -3,19 +3,6 @@ import Testing
 
 /// The filter parameters added for the API contract: q, user_id, since/until, repeatable values.
 @Suite struct EventFilterQueryTests {
-    func parse(_ pairs: [(String, String)]) throws(QueryError) -> EventFilter {
-        try EventFilter.parse(pairs.map { (name: $0.0, value: $0.1) })
-    }
-
-    func queryError(_ pairs: [(String, String)]) -> QueryError? {
-        do {
-            _ = try parse(pairs)
-            return nil
-        } catch {
-            return error
-        }
-    }
-
     @Test func parsesNewParameters() throws {
         let f = try parse([
             ("q", " glimpse "), ("user_id", "u-1"), ("since", "1700000000000"), ("until", "1700000000124"),

@@ -2,19 +2,6 @@ import Testing
 @testable import MusicModel
 
 @Suite struct EventFilterTests {
-    func parse(_ pairs: [(String, String)]) throws(QueryError) -> EventFilter {
-        try EventFilter.parse(pairs.map { (name: $0.0, value: $0.1) })
-    }
-
-    func queryError(_ pairs: [(String, String)]) -> QueryError? {
-        do {
-            _ = try parse(pairs)
-            return nil
-        } catch {
-            return error
-        }
-    }
-
     @Test func parsesEveryParameter() throws {
         let f = try parse([
             ("artist", "joji"), ("country", "JAP"), ("genre", "indie"), ("platform", "spotify"),

@@ -169,3 +169,18 @@ func window(_ events: [ListenEvent], capacity: Int? = nil) -> EventWindow {
     for e in events { w.append(e) }
     return w
 }
+
+/// Parses query pairs into a filter, as the service does.
+func parse(_ pairs: [(String, String)]) throws(QueryError) -> EventFilter {
+    try EventFilter.parse(pairs.map { (name: $0.0, value: $0.1) })
+}
+
+/// The error parsing `pairs` raises, or nil when they parse.
+func queryError(_ pairs: [(String, String)]) -> QueryError? {
+    do {
+        _ = try parse(pairs)
+        return nil
+    } catch {
+        return error
+    }
+}

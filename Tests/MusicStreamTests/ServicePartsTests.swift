@@ -14,15 +14,15 @@ import MusicModel
     }
 
     @Test func ingestQueueHandsOverBatchesInOrderAndAsksForOneWakeUp() {
-        let queue = IngestQueue()
+        let queue = HandOffQueue<ListenEvent>()
         var simulator = Simulator(seed: 2)
         let first = (0..<3).map { _ in simulator.next(timestamp: 1_764_000_000_000) }
         let second = (0..<2).map { _ in simulator.next(timestamp: 1_764_000_000_000) }
-        #expect(queue.push(first))
-        #expect(!queue.push(second))
+        #expect(queue.push(contentsOf: first))
+        #expect(!queue.push(contentsOf: second))
         #expect(queue.takeAll().map(\.eventID) == (first + second).map(\.eventID))
         #expect(queue.takeAll().isEmpty)
-        #expect(queue.push(first))
+        #expect(queue.push(contentsOf: first))
     }
 
     @Test func liveWindowEvictsOldestAndKeepsFacetsExact() {
