@@ -20,6 +20,9 @@ public final class PartitionConsumer: @unchecked Sendable {
             "enable.auto.commit": "false",
             "enable.auto.offset.store": "false",
             "enable.partition.eof": "false",
+            // A position the broker no longer has (a broker that came back empty, retention)
+            // restarts from the oldest record kept; the window drops any event it already holds.
+            "auto.offset.reset": "earliest",
         ])
         state.install(on: conf)
         let handle = try makeNativeHandle(type: RD_KAFKA_CONSUMER, conf: conf)

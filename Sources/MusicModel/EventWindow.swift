@@ -8,6 +8,8 @@ public struct EventWindow: Sendable {
     public private(set) var facets = FacetCounts()
     /// 0 before the first append; sequences start at 1.
     public private(set) var lastSequence: UInt64 = 0
+    /// Sequence of each held event by event_id, so a redelivered record is recognised.
+    private var sequenceByEventID: [String: UInt64] = [:]
 
     /// A capacity below 1 is treated as 1.
     public init(capacity: Int) {
@@ -26,12 +28,28 @@ public struct EventWindow: Sendable {
             storage.append(stored)
         } else {
             let slot = Int((lastSequence - 1) % UInt64(capacity))
-            facets.remove(storage[slot].event)
+            let evicted = storage[slot]
+            facets.remove(evicted.event)
+            if sequenceByEventID[evicted.event.eventID] == evicted.sequence {
+                sequenceByEventID[evicted.event.eventID] = nil
+            }
             storage[slot] = stored
         }
         facets.add(event)
+        sequenceByEventID[event.eventID] = lastSequence
         return stored
     }
+
+    /// Appends unless an event with the same event_id is already held: a record delivered again
+    /// (after a broker outage, a rewind, a producer retry) must not show twice. Nil for such a
+    /// duplicate.
+    public mutating func appendIfNew(_ event: ListenEvent) -> StoredEvent? {
+        guard sequenceByEventID[event.eventID] == nil else { return nil }
+        return append(event)
+    }
+
+    /// Whether an event with this event_id is in the window.
+    public func contains(eventID: String) -> Bool { sequenceByEventID[eventID] != nil }
 
     /// Newest to oldest; shares the buffer instead of copying it.
     public func newestFirst() -> some Sequence<StoredEvent> {

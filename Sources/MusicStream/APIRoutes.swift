@@ -10,6 +10,8 @@ struct KafkaStatus {
     var topic: String
     var partitions: () -> Int
     var health: () -> KafkaHealth
+    /// Whether the latest metadata round trip to the cluster succeeded.
+    var reachable: () -> Bool = { true }
     /// Unconsumed records per partition.
     var lag: () -> [Int32: Int64] = { [:] }
     /// Records our producers failed to deliver, since start.
@@ -39,6 +41,12 @@ struct APIRoutes {
             respond(Result { () throws(ProblemDetails) in
                 try EventQuery.requireNone(request)
                 return status()
+            })
+        }
+        router.get("/readyz") { request in
+            respond(Result { () throws(ProblemDetails) in
+                try EventQuery.requireNone(request)
+                return try readiness()
             })
         }
         router.get("/metrics") { request in
@@ -161,6 +169,7 @@ struct APIRoutes {
         writer.key("partitions"); writer.int(kafka.partitions())
         writer.key("librdkafka"); writer.string(Librdkafka.version)
         writer.key("all_brokers_down"); writer.bool(health.allBrokersDown)
+        writer.key("reachable"); writer.bool(kafka.reachable())
         writer.endObject()
         writer.key("consumed"); writer.int(stats.consumed)
         writer.key("rejected"); writer.int(stats.rejected)
@@ -182,6 +191,18 @@ struct APIRoutes {
         return .json(writer.bytes)
     }
 
+    /// 200 while the consumer is assigned and the cluster answers; 503 otherwise. The window keeps
+    /// being served either way: readiness is about freshness, not availability.
+    func readiness() throws(ProblemDetails) -> HTTPResponse {
+        guard kafka.partitions() > 0 else {
+            throw ProblemDetails(status: 503, title: "Not ready", detail: "waiting for Kafka topic \(kafka.topic)")
+        }
+        guard kafka.reachable() else {
+            throw ProblemDetails(status: 503, title: "Not ready", detail: "Kafka at \(kafka.bootstrapServers) is unreachable")
+        }
+        return .json(Array(#"{"status":"ready"}"#.utf8))
+    }
+
     /// Prometheus text exposition of the service's counters.
     func metrics() -> HTTPResponse {
         var output = PrometheusText()
@@ -192,6 +213,10 @@ struct APIRoutes {
         for reason in RejectionReason.allCases {
             output.sample("musicstream_events_rejected_total", labels: [("reason", reason.rawValue)], rejected[reason] ?? 0)
         }
+        output.family("musicstream_events_duplicate_total", "counter", "Records skipped because their event_id was already in the window.")
+        output.sample("musicstream_events_duplicate_total", live.duplicatesSkipped)
+        output.family("musicstream_kafka_reachable", "gauge", "1 while the latest metadata request to the cluster succeeded.")
+        output.sample("musicstream_kafka_reachable", kafka.reachable() ? 1 : 0)
         output.family("musicstream_window_events", "gauge", "Events held in the window.")
         output.sample("musicstream_window_events", live.window.count)
         output.family("musicstream_window_capacity", "gauge", "Most events the window holds.")

@@ -18,6 +18,9 @@ final class KafkaIngest: Sendable {
     private let errorLog = RateLimitedLog(interval: .seconds(5))
     /// Partition count once assigned; 0 while waiting for the topic.
     let partitions = Atomic<Int>(0)
+    /// Result of the latest metadata round trip to the cluster, made every `probeInterval`.
+    let reachable = Atomic<Bool>(false)
+    private let probeInterval: Duration = .seconds(1)
 
     init(consumer: PartitionConsumer, queue: HandOffQueue<ListenEvent>, stats: IngestStats, windowCapacity: Int,
          wake: @escaping @Sendable () -> Void) {
@@ -63,7 +66,12 @@ final class KafkaIngest: Sendable {
         ServiceLog.info("consuming \(consumer.topic), \(partitionCount) partitions")
         var batch: [ListenEvent] = []
         batch.reserveCapacity(1024)
+        var nextProbe = ContinuousClock.now.advanced(by: probeInterval)
         while isRunning {
+            if ContinuousClock.now >= nextProbe {
+                probe()
+                nextProbe = ContinuousClock.now.advanced(by: probeInterval)
+            }
             _ = consumer.poll(timeout: .milliseconds(100), limit: 4096, onError: { error in
                 errorLog.warning("kafka: \(error)")
             }) { message in
@@ -87,13 +95,28 @@ final class KafkaIngest: Sendable {
         }
     }
 
+    /// Asks the cluster for the topic's metadata with a short deadline: the readiness signal.
+    /// (librdkafka's own "all brokers down" report has no matching "back up" report.)
+    private func probe() {
+        let wasReachable = reachable.load(ordering: .relaxed)
+        let nowReachable = (try? consumer.partitionCount(timeout: .milliseconds(1500))) != nil
+        reachable.store(nowReachable, ordering: .releasing)
+        if wasReachable && !nowReachable { ServiceLog.warning("kafka: cluster unreachable; serving the window as it is") }
+        if !wasReachable && nowReachable { ServiceLog.info("kafka: cluster reachable again") }
+    }
+
     /// Polls the cluster until the topic exists (a producer or an operator may create it later).
     private func waitForTopic() -> Int? {
         var announced = false
         while isRunning {
             do {
-                if let count = try consumer.partitionCount(timeout: .seconds(2)) { return count }
+                if let count = try consumer.partitionCount(timeout: .seconds(2)) {
+                    reachable.store(true, ordering: .releasing)
+                    return count
+                }
+                reachable.store(true, ordering: .releasing)
             } catch {
+                reachable.store(false, ordering: .releasing)
                 errorLog.warning("waiting for Kafka: \(error)")
             }
             if !announced {

@@ -6,18 +6,22 @@ import MusicModel
 final class LiveWindow {
     private(set) var window: EventWindow
     let hub: SSEHub
+    /// Records skipped because their event_id was already in the window (redelivery).
+    private(set) var duplicatesSkipped = 0
 
     init(capacity: Int, hub: SSEHub) {
         self.window = EventWindow(capacity: capacity)
         self.hub = hub
     }
 
-    /// Appends a batch in arrival order and publishes it once.
+    /// Appends a batch in arrival order, skipping events already held, and publishes it once.
     func ingest(_ events: [ListenEvent]) {
         guard !events.isEmpty else { return }
         var stored: [StoredEvent] = []
         stored.reserveCapacity(events.count)
-        for event in events { stored.append(window.append(event)) }
+        for event in events {
+            if let added = window.appendIfNew(event) { stored.append(added) } else { duplicatesSkipped += 1 }
+        }
         hub.publish(stored)
     }
 

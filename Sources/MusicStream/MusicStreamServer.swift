@@ -67,6 +67,7 @@ public final class MusicStreamServer {
                 mode: cluster == nil ? "external" : "embedded", bootstrapServers: bootstrapServers,
                 topic: config.topic, partitions: { ingest.partitions.load(ordering: .acquiring) },
                 health: { ingest.health },
+                reachable: { ingest.reachable.load(ordering: .acquiring) },
                 lag: { ingest.lag() },
                 deliveryFailures: { producerFailures() }),
             startedAt: startedAt)

@@ -124,3 +124,24 @@ import Testing
         #expect(seen == [3, 2, 1])
     }
 }
+
+@Suite struct EventWindowDeduplicationTests {
+    @Test func aRedeliveredEventIsNotHeldTwice() {
+        var window = EventWindow(capacity: 3)
+        let events = simulatedEvents(5, seed: 77)
+        #expect(window.appendIfNew(events[0]) != nil)
+        #expect(window.appendIfNew(events[0]) == nil)
+        #expect(window.count == 1)
+        #expect(window.contains(eventID: events[0].eventID))
+    }
+
+    @Test func anEvictedEventMayComeBack() {
+        var window = EventWindow(capacity: 2)
+        let events = simulatedEvents(3, seed: 78)
+        for event in events { #expect(window.appendIfNew(event) != nil) }
+        #expect(!window.contains(eventID: events[0].eventID))
+        #expect(window.appendIfNew(events[0]) != nil)
+        #expect(window.appendIfNew(events[2]) == nil)
+        #expect(Set(window.newestFirst().map(\.event.eventID)) == [events[0].eventID, events[2].eventID])
+    }
+}

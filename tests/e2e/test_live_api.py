@@ -200,3 +200,14 @@ def test_publishing_answers_503_when_kafka_does_not_acknowledge(start_server):
     assert response.headers["Retry-After"]
     assert 4.0 <= elapsed <= 8.0, elapsed
     assert server.get("/healthz").status_code == 200
+    # Alive but not ready: the cluster does not answer.
+    ready = server.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.headers["Content-Type"] == "application/problem+json"
+    assert server.get("/api/status").json()["kafka"]["reachable"] is False
+
+
+def test_ready_when_consuming_from_a_reachable_cluster(busy):
+    assert wait_until(lambda: busy.get("/readyz").status_code == 200, timeout=10)
+    assert busy.get("/readyz").json() == {"status": "ready"}
+    assert busy.get("/api/status").json()["kafka"]["reachable"] is True

@@ -141,3 +141,4 @@ def test_restart_shows_the_same_recent_events(tansu, start_server):
     assert first.stop() == 0
     second = start_server("--brokers", tansu.address, "--topic", topic, "--no-simulate", "--window", "1000")
     assert window_ids(second) == before
+
