@@ -12,7 +12,7 @@
   const MAX_ROWS = 50;
   const TEXT_DEBOUNCE_MS = 300;
   const FACETS_INTERVAL_MS = 5000;   // periodic facet refresh
-  const FACETS_THROTTLE_MS = 2000;   // at most this often when events arrive
+  const FACETS_THROTTLE_MS = 1000;   // at most this often when events arrive
   const RATE_WINDOW_MS = 10000;      // events/s is averaged over this window
   const SEEN_LIMIT = 1000;           // remembered event ids (for de-duplication)
 
@@ -48,7 +48,69 @@
     facetsTimer: null,
     filters: {},            // filters currently applied
     knownFacetValues: {},   // facet -> Map(value -> count), remembered across refreshes
+    events: new Map(),      // event_id -> event, for the rows in the table (sorted insertion)
+    sort: { by: "timestamp", order: "desc" },
+    statsAt: 0,             // when the last `stats` frame of this generation arrived
   };
+
+  // ---------- sorting ----------
+
+  const SORT_FIELDS = ["timestamp", "username", "title", "artist", "genre", "platform", "city", "country",
+    "mood", "duration", "listen_position", "percent_listened", "rating"];
+  const NUMERIC_SORTS = new Set(["timestamp", "duration", "listen_position", "percent_listened", "rating"]);
+
+  function isDefaultSort(sort) {
+    return sort.by === "timestamp" && sort.order === "desc";
+  }
+
+  function sortFromURL() {
+    const params = new URLSearchParams(window.location.search);
+    const by = params.get("sort_by");
+    const order = params.get("sort_order");
+    return {
+      by: SORT_FIELDS.includes(by) ? by : "timestamp",
+      order: order === "asc" || order === "desc" ? order : "desc",
+    };
+  }
+
+  function sortParams(sort) {
+    return isDefaultSort(sort) ? {} : { sort_by: sort.by, sort_order: sort.order };
+  }
+
+  function sortKey(ev, by) {
+    if (by === "percent_listened") {
+      const p = percentListened(ev);
+      return p === null ? 0 : p;
+    }
+    const v = ev[by];
+    if (NUMERIC_SORTS.has(by)) return Number(v) || 0;
+    return v == null ? "" : String(v);
+  }
+
+  // The server orders text case-insensitively, then by the exact bytes.
+  function compareKeys(a, b) {
+    if (typeof a === "number") return a < b ? -1 : (a > b ? 1 : 0);
+    const la = a.toLowerCase();
+    const lb = b.toLowerCase();
+    if (la !== lb) return la < lb ? -1 : 1;
+    return a < b ? -1 : (a > b ? 1 : 0);
+  }
+
+  // Where a newly arrived event goes (the server breaks ties by arrival: the newest
+  // comes first when descending, last when ascending). Returns null past the end.
+  function insertionPoint(ev) {
+    const by = state.sort.by;
+    const desc = state.sort.order === "desc";
+    const key = sortKey(ev, by);
+    for (const tr of rowsEl.rows) {
+      const other = state.events.get(tr.dataset.eventId);
+      if (!other) continue;
+      const k = sortKey(other, by);
+      const c = compareKeys(key, k);
+      if (desc ? c >= 0 : c < 0) return tr;
+    }
+    return null;
+  }
 
   // ---------- filters <-> URL ----------
 
@@ -262,6 +324,7 @@
     while (rowsEl.rows.length > MAX_ROWS) {
       const last = rowsEl.rows[rowsEl.rows.length - 1];
       state.shown.delete(last.dataset.eventId);
+      state.events.delete(last.dataset.eventId);
       last.remove();
     }
   }
@@ -269,6 +332,7 @@
   function clearTable() {
     rowsEl.textContent = "";
     state.shown.clear();
+    state.events.clear();
     state.seen.clear();
     state.pending = [];
     updatePauseButton();
@@ -290,10 +354,17 @@
       updatePauseButton();
       return true;
     }
+    let before = rowsEl.firstChild;
+    if (!isDefaultSort(state.sort)) {
+      before = insertionPoint(ev);
+      // Sorted past the last shown row of a full table: it would not be listed.
+      if (before === null && rowsEl.rows.length >= MAX_ROWS) return true;
+    }
     const tr = buildRow(ev);
     if (highlight) tr.classList.add("app-row-new");
-    rowsEl.insertBefore(tr, rowsEl.firstChild);
+    rowsEl.insertBefore(tr, before);
     state.shown.add(id);
+    state.events.set(id, ev);
     trimRows();
     updateEmpty();
     return true;
@@ -309,6 +380,7 @@
       if (state.shown.has(id)) continue;
       if (state.shown.size >= MAX_ROWS) break;
       state.shown.add(id);
+      state.events.set(id, ev);
       rememberSeen(id);
       noteTimestamp(ev);
       frag.appendChild(buildRow(ev));
@@ -362,7 +434,8 @@
     // Average over the last 10 s, or over the time since the stream (re)started.
     const span = Math.max(1000, Math.min(RATE_WINDOW_MS, now - state.rateSince));
     const rate = state.arrivals.length / (span / 1000);
-    setKpi("kpi-rate", state.source ? rate.toFixed(1) : "—");
+    // The server's figure (from the `stats` frames) wins; the local estimate is a fallback.
+    if (now - state.statsAt > 3000) setKpi("kpi-rate", state.source ? rate.toFixed(1) : "—");
     setKpi("kpi-last", state.lastEventAt ? relTime(state.lastEventAt) : "—");
   }
 
@@ -437,7 +510,8 @@
     if (!rowsEl.rows.length) updateEmpty("Loading events…");
     $("table-wrap").classList.add("is-loading");
     try {
-      const data = await getJSON("/api/events" + queryString(filters, { limit: String(MAX_ROWS) }), ctrl.signal);
+      const data = await getJSON("/api/events" + queryString(filters,
+        Object.assign({ limit: String(MAX_ROWS) }, sortParams(state.sort))), ctrl.signal);
       if (gen !== state.generation) return "stale";
       $("table-wrap").classList.remove("is-loading");
       renderSnapshot(data && data.events);
@@ -540,6 +614,8 @@
       DATALIST_FACETS.forEach((k) => {
         fillDatalist($(k + "-options"), Array.isArray(facets[k]) ? facets[k] : []);
       });
+      fillAddDatalists(facets);
+      updateFacetCharts(facets);
       if (typeof data.total === "number") state.totals.window = data.total;
       if (typeof data.matching === "number") state.totals.matching = data.matching;
       renderTotals();
@@ -590,6 +666,19 @@
     if (addLiveEvent(ev, true)) countArrival();
   }
 
+  function onStats(gen, msg) {
+    if (gen !== state.generation) return;
+    let stats;
+    try { stats = JSON.parse(msg.data); } catch (_) { return; }
+    if (!stats || typeof stats !== "object") return;
+    state.statsAt = Date.now();
+    if (typeof stats.events_per_second === "number") setKpi("kpi-rate", stats.events_per_second.toFixed(1));
+    if (typeof stats.matching === "number") {
+      state.totals.matching = stats.matching;
+      renderTotals();
+    }
+  }
+
   function noteTimestamp(ev) {
     const t = Number(ev.timestamp);
     if (Number.isFinite(t) && t > state.lastEventAt) state.lastEventAt = t;
@@ -608,9 +697,10 @@
   function openStream(filters, gen) {
     closeStream();
     setConnection("connecting", "Connecting…");
-    const es = new EventSource("/stream" + queryString(filters));
+    const es = new EventSource("/stream" + queryString(filters, { stats: "true" }));
     state.source = es;
     es.addEventListener("listen", (msg) => onListen(gen, msg));
+    es.addEventListener("stats", (msg) => onStats(gen, msg));
     es.onopen = () => {
       if (gen !== state.generation) return;
       state.retryDelay = 2000;
@@ -653,7 +743,7 @@
   async function refresh(updateURL) {
     const filters = filtersFromForm();
     if (updateURL) {
-      const url = window.location.pathname + queryString(filters) + window.location.hash;
+      const url = window.location.pathname + queryString(filters, sortParams(state.sort)) + window.location.hash;
       if (url !== window.location.pathname + window.location.search + window.location.hash) {
         window.history.replaceState(null, "", url);
       }
@@ -668,6 +758,7 @@
     state.arrivals = [];
     state.rateSince = Date.now();
     state.lastEventAt = 0;
+    state.statsAt = 0;
     state.totals = { window: state.totals.window, matching: null };
     renderTotals();
     tick();
@@ -691,6 +782,7 @@
     }
     flushBuffer();
     loadFacets();
+    loadTimeline();
   }
 
   // Reload the snapshot while keeping the stream open (used after a reconnect).
@@ -768,6 +860,8 @@
 
   function init() {
     const initial = filtersFromURL();
+    state.sort = sortFromURL();
+    renderSortHeaders();
     setForm(initial);
     lastApplied = queryString(filtersFromForm());
     // Normalise the URL (drops empty or invalid parameters).
@@ -806,12 +900,389 @@
       }
     });
 
+    initTheme();
+    initCharts();
+    initAddForm();
+    document.querySelectorAll("th[data-sort] > .app-sort").forEach((btn) => {
+      btn.addEventListener("click", () => sortBy(btn.parentElement.dataset.sort));
+    });
     setInterval(tick, 1000);
+    setInterval(() => {
+      if (document.visibilityState === "visible") loadTimeline();
+    }, TIMELINE_INTERVAL_MS);
     setInterval(() => {
       if (document.visibilityState === "visible") loadFacets();
     }, FACETS_INTERVAL_MS);
     window.addEventListener("pagehide", closeStream);
     window.addEventListener("pageshow", (e) => { if (e.persisted) refresh(false); });
+  }
+
+  // ---------- sort by column header ----------
+
+  const SORT_LABELS = {
+    timestamp: "time", username: "user", title: "track", artist: "artist", genre: "genre", platform: "platform",
+    city: "city", country: "country", mood: "mood", duration: "duration", percent_listened: "% listened", rating: "rating",
+  };
+
+  function renderSortHeaders() {
+    document.querySelectorAll("th[data-sort]").forEach((th) => {
+      const active = th.dataset.sort === state.sort.by;
+      if (active) th.setAttribute("aria-sort", state.sort.order === "asc" ? "ascending" : "descending");
+      else th.removeAttribute("aria-sort");
+      th.classList.toggle("is-sorted", active);
+    });
+    const note = $("sort-note");
+    if (isDefaultSort(state.sort)) {
+      note.hidden = true;
+      note.textContent = "";
+    } else {
+      note.hidden = false;
+      note.textContent = "Sorted by " + SORT_LABELS[state.sort.by] + " (" +
+        (state.sort.order === "asc" ? "ascending" : "descending") + "); new listens are placed in order.";
+    }
+  }
+
+  function sortBy(field) {
+    if (!SORT_FIELDS.includes(field)) return;
+    if (state.sort.by === field) {
+      state.sort = { by: field, order: state.sort.order === "desc" ? "asc" : "desc" };
+    } else {
+      // Text columns start A→Z, numbers (and time) start with the largest.
+      state.sort = { by: field, order: NUMERIC_SORTS.has(field) ? "desc" : "asc" };
+    }
+    renderSortHeaders();
+    refresh(true);
+  }
+
+  // ---------- theme ----------
+
+  const THEME_KEY = "musicstream-theme";
+
+  function currentTheme() {
+    return document.documentElement.getAttribute("data-theme") === "dark" ? "dark" : "light";
+  }
+
+  function applyTheme(theme, save) {
+    document.documentElement.setAttribute("data-theme", theme);
+    const btn = $("theme-toggle");
+    btn.setAttribute("aria-pressed", theme === "dark" ? "true" : "false");
+    btn.title = theme === "dark" ? "Switch to the light theme" : "Switch to the dark theme";
+    if (save) {
+      try { window.localStorage.setItem(THEME_KEY, theme); } catch (_) { /* storage blocked */ }
+    }
+    themeCharts();
+  }
+
+  function initTheme() {
+    applyTheme(currentTheme(), false);
+    $("theme-toggle").addEventListener("click", () => applyTheme(currentTheme() === "dark" ? "light" : "dark", true));
+    if (window.matchMedia) {
+      const mq = window.matchMedia("(prefers-color-scheme: dark)");
+      const follow = (e) => {
+        let saved = null;
+        try { saved = window.localStorage.getItem(THEME_KEY); } catch (_) { /* ignore */ }
+        if (saved !== "dark" && saved !== "light") applyTheme(e.matches ? "dark" : "light", false);
+      };
+      if (mq.addEventListener) mq.addEventListener("change", follow);
+    }
+  }
+
+  // ---------- charts ----------
+
+  const TIMELINE_INTERVAL_MS = 1000;
+  const TIMELINE_SPAN_S = 120;
+  const PALETTE = ["#6d3df5", "#d63aa8", "#22c55e", "#f59e0b", "#0ea5e9", "#ef4444", "#14b8a6", "#a855f7",
+    "#84cc16", "#f97316", "#64748b", "#eab308"];
+  const charts = { ok: false, timeline: null, genre: null, platform: null, artist: null,
+    timelineBusy: false, timelineLastRun: 0 };
+  const shortTimeFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
+
+  function cssVar(name) {
+    return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  }
+
+  function barOptions(horizontal, stacked) {
+    return {
+      responsive: true,
+      maintainAspectRatio: false,
+      animation: false,
+      indexAxis: horizontal ? "y" : "x",
+      interaction: { mode: "index", intersect: false },
+      plugins: { legend: { display: stacked, position: "bottom", labels: { boxWidth: 12 } } },
+      scales: {
+        x: { stacked, beginAtZero: true, ticks: { maxRotation: 0, autoSkip: true, autoSkipPadding: 16, maxTicksLimit: horizontal ? 6 : 8 } },
+        y: { stacked, beginAtZero: true, ticks: { precision: 0, autoSkip: !horizontal } },
+      },
+    };
+  }
+
+  function makeChart(id, config) {
+    return new window.Chart($(id).getContext("2d"), config);
+  }
+
+  function initCharts() {
+    if (typeof window.Chart !== "function") {
+      $("charts-note").hidden = false;
+      $("charts").hidden = true;
+      return;
+    }
+    try {
+      charts.timeline = makeChart("chart-timeline", {
+        type: "bar",
+        data: { labels: [], datasets: [
+          { label: "Played", data: [], backgroundColor: PALETTE[0], borderWidth: 0 },
+          { label: "Skipped", data: [], backgroundColor: PALETTE[3], borderWidth: 0 },
+        ] },
+        options: barOptions(false, true),
+      });
+      charts.genre = makeChart("chart-genre", {
+        type: "bar",
+        data: { labels: [], datasets: [{ label: "Listens", data: [], backgroundColor: PALETTE, borderWidth: 0 }] },
+        options: barOptions(true, false),
+      });
+      charts.platform = makeChart("chart-platform", {
+        type: "doughnut",
+        data: { labels: [], datasets: [{ label: "Listens", data: [], backgroundColor: PALETTE, borderWidth: 1 }] },
+        options: {
+          responsive: true, maintainAspectRatio: false, animation: false, cutout: "55%",
+          plugins: { legend: { position: "right", labels: { boxWidth: 12 } } },
+        },
+      });
+      charts.artist = makeChart("chart-artist", {
+        type: "bar",
+        data: { labels: [], datasets: [{ label: "Listens", data: [], backgroundColor: PALETTE[1], borderWidth: 0 }] },
+        options: barOptions(true, false),
+      });
+      charts.ok = true;
+      themeCharts();
+    } catch (err) {
+      charts.ok = false;
+      $("charts-note").hidden = false;
+      $("charts").hidden = true;
+    }
+  }
+
+  function themeCharts() {
+    if (!charts.ok) return;
+    const text = cssVar("--app-muted") || "#6b6a80";
+    const grid = cssVar("--app-grid") || "rgba(0,0,0,0.08)";
+    const surface = cssVar("--app-surface") || "#fff";
+    [charts.timeline, charts.genre, charts.platform, charts.artist].forEach((chart) => {
+      const o = chart.options;
+      if (o.plugins && o.plugins.legend) o.plugins.legend.labels.color = text;
+      if (chart.config.type === "doughnut") {
+        chart.data.datasets[0].borderColor = surface;
+      } else {
+        ["x", "y"].forEach((axis) => {
+          o.scales[axis].ticks.color = text;
+          o.scales[axis].grid = { color: grid, borderColor: grid };
+        });
+      }
+      chart.update("none");
+    });
+  }
+
+  function setChartData(chart, labels, series) {
+    const same = chart.data.labels.length === labels.length && chart.data.labels.every((l, i) => l === labels[i]) &&
+      series.every((data, i) => {
+        const old = chart.data.datasets[i].data;
+        return old.length === data.length && old.every((v, j) => v === data[j]);
+      });
+    if (same) return;
+    chart.data.labels = labels;
+    series.forEach((data, i) => { chart.data.datasets[i].data = data; });
+    chart.update("none");
+  }
+
+  function topEntries(entries, n) {
+    return (Array.isArray(entries) ? entries : [])
+      .filter((e) => e && e.value != null && e.value !== "")
+      .map((e) => [String(e.value), Number(e.count) || 0])
+      .sort((a, b) => (b[1] - a[1]) || a[0].localeCompare(b[0]))
+      .slice(0, n);
+  }
+
+  function updateFacetCharts(facets) {
+    if (!charts.ok) return;
+    const genre = topEntries(facets.genre, 10);
+    setChartData(charts.genre, genre.map((e) => e[0]), [genre.map((e) => e[1])]);
+    const platform = topEntries(facets.platform, 10);
+    setChartData(charts.platform, platform.map((e) => e[0]), [platform.map((e) => e[1])]);
+    const artist = topEntries(facets.artist, 10);
+    setChartData(charts.artist, artist.map((e) => e[0]), [artist.map((e) => e[1])]);
+  }
+
+  async function loadTimeline() {
+    if (!charts.ok || charts.timelineBusy) return;
+    // Throttle: the interval and filter changes can both ask.
+    if (Date.now() - charts.timelineLastRun < 500) return;
+    charts.timelineBusy = true;
+    charts.timelineLastRun = Date.now();
+    const gen = state.generation;
+    try {
+      const since = Date.now() - TIMELINE_SPAN_S * 1000;
+      const data = await getJSON("/api/timeline" + queryString(state.filters,
+        { bucket: "1s", since: String(since - (since % 1000)) }));
+      if (gen !== state.generation || !data || !Array.isArray(data.points)) return;
+      const points = data.points.slice(-TIMELINE_SPAN_S);
+      setChartData(charts.timeline,
+        points.map((p) => shortTimeFmt.format(new Date(Number(p.t)))),
+        [points.map((p) => Math.max(0, (Number(p.count) || 0) - (Number(p.skipped) || 0))),
+          points.map((p) => Number(p.skipped) || 0)]);
+    } catch (_) {
+      // Connection problems are shown by the badge; the chart just keeps its last data.
+    } finally {
+      charts.timelineBusy = false;
+    }
+  }
+
+  // ---------- add a listen ----------
+
+  const ADD_TEXT = ["title", "artist", "genre", "platform", "mood", "city", "country", "username", "email", "user_id", "track_id"];
+  const ADD_NUMBERS = ["duration", "listen_position", "rating"];
+  const ADD_FIELDS = ADD_TEXT.concat(ADD_NUMBERS);
+
+  function uuid() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") return window.crypto.randomUUID();
+    const b = new Uint8Array(16);
+    window.crypto.getRandomValues(b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+
+  function addInput(name) { return $("add-" + name); }
+
+  function fillAddDatalists(facets) {
+    ["genre", "platform", "mood"].forEach((k) => {
+      const known = state.knownFacetValues[k];
+      const entries = known ? Array.from(known.keys()).map((value) => ({ value })) : [];
+      fillDatalist($("add-" + k + "-options"), entries);
+    });
+    ["artist", "country"].forEach((k) => {
+      fillDatalist($("add-" + k + "-options"), Array.isArray(facets[k]) ? facets[k] : []);
+    });
+  }
+
+  function firstKnown(key, fallback) {
+    const known = state.knownFacetValues[key];
+    const first = known && Array.from(known.keys())[0];
+    return first || fallback;
+  }
+
+  function prefillAddForm() {
+    const defaults = {
+      username: "dashboard.user", email: "dashboard.user@example.com",
+      genre: firstKnown("genre", "Pop"), platform: firstKnown("platform", "Spotify"), mood: firstKnown("mood", "Happy"),
+      city: "Berlin", country: "Germany", duration: "200", listen_position: "120", rating: "4",
+    };
+    Object.keys(defaults).forEach((k) => { if (!addInput(k).value) addInput(k).value = defaults[k]; });
+    newAddIds();
+    syncPositionLimit();
+  }
+
+  function newAddIds() {
+    addInput("user_id").value = uuid();
+    addInput("track_id").value = uuid();
+  }
+
+  // Mirrors the server rule listen_position <= duration in the browser.
+  function syncPositionLimit() {
+    const d = addInput("duration");
+    const p = addInput("listen_position");
+    const dv = Number(d.value);
+    p.max = d.value !== "" && Number.isInteger(dv) && dv >= 1 && dv <= 86400 ? String(dv) : "86400";
+  }
+
+  function clearAddErrors() {
+    ADD_FIELDS.forEach((k) => {
+      const el = addInput(k);
+      el.classList.remove("is-invalid");
+      el.removeAttribute("aria-invalid");
+      $("add-" + k + "-error").textContent = "";
+    });
+  }
+
+  function setAddStatus(kind, message) {
+    const el = $("add-status");
+    el.dataset.state = kind;
+    el.textContent = message;
+  }
+
+  function toggleAddPanel(open) {
+    const panel = $("add-panel");
+    const btn = $("add-toggle");
+    panel.hidden = !open;
+    btn.setAttribute("aria-expanded", open ? "true" : "false");
+    btn.textContent = open ? "Hide form" : "Add a listen…";
+    if (open) {
+      prefillAddForm();
+      const empty = ADD_FIELDS.map(addInput).find((el) => !el.value);
+      (empty || addInput("title")).focus();
+    }
+  }
+
+  async function submitAddForm(e) {
+    e.preventDefault();
+    clearAddErrors();
+    const body = {};
+    ADD_TEXT.forEach((k) => { body[k] = addInput(k).value; });
+    ADD_NUMBERS.forEach((k) => {
+      const raw = addInput(k).value;
+      const n = Number(raw);
+      body[k] = raw === "" ? null : (Number.isFinite(n) ? n : raw);
+    });
+    const submit = $("add-submit");
+    submit.disabled = true;
+    setAddStatus("busy", "Publishing…");
+    const status = $("add-status");
+    delete status.dataset.eventId;
+    try {
+      const res = await fetch("/api/events", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify(body),
+        cache: "no-store",
+      });
+      if (res.status !== 202 && !res.ok) throw await failure(res);
+      const receipt = await res.json();
+      status.dataset.eventId = String(receipt.event_id);
+      setAddStatus("ok", "Published " + receipt.event_id + " (partition " + receipt.partition +
+        ", offset " + receipt.offset + "). It appears in the table when it matches the filters.");
+    } catch (err) {
+      const p = err && err.problem;
+      const detail = p && p.detail ? String(p.detail) : (err && err.status ? "The server answered " + err.status + "." : "Could not reach the server.");
+      const field = p && typeof p.field === "string" ? p.field : "";
+      if (field && ADD_FIELDS.includes(field)) {
+        const el = addInput(field);
+        el.classList.add("is-invalid");
+        el.setAttribute("aria-invalid", "true");
+        $("add-" + field + "-error").textContent = detail;
+        el.focus();
+      }
+      setAddStatus("error", "Not published: " + detail);
+    } finally {
+      submit.disabled = false;
+    }
+  }
+
+  function initAddForm() {
+    $("add-toggle").addEventListener("click", () => toggleAddPanel($("add-panel").hidden));
+    $("add-cancel").addEventListener("click", () => { toggleAddPanel(false); $("add-toggle").focus(); });
+    $("add-random").addEventListener("click", newAddIds);
+    $("add-form").addEventListener("submit", submitAddForm);
+    addInput("duration").addEventListener("input", syncPositionLimit);
+    ADD_FIELDS.forEach((k) => {
+      addInput(k).addEventListener("input", () => {
+        const el = addInput(k);
+        if (el.classList.contains("is-invalid")) {
+          el.classList.remove("is-invalid");
+          el.removeAttribute("aria-invalid");
+          $("add-" + k + "-error").textContent = "";
+        }
+      });
+    });
   }
 
   init();
