@@ -12,6 +12,7 @@ import pytest
 
 from conftest import BINARY, wait_until
 from sse import SSEClient
+from tcp_proxy import TCPProxy
 from test_pipeline import CANONICAL_FIELDS, canonical_event
 
 
@@ -27,13 +28,14 @@ def free_port():
 
 
 class Tansu:
-    def __init__(self, tmp_path):
+    def __init__(self, tmp_path, advertised_port=None):
         self.port = free_port()
         self.address = "127.0.0.1:%d" % self.port
         url = "tcp://" + self.address
+        advertised = "tcp://127.0.0.1:%d" % advertised_port if advertised_port else url
         self.log = open(tmp_path / "tansu.log", "w")
         self.process = subprocess.Popen(
-            [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
+            [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", advertised,
              "--storage-engine", "memory://tansu/"],
             cwd=str(tmp_path), stdout=self.log, stderr=subprocess.STDOUT)
         assert wait_until(self._accepts, timeout=20), "Tansu did not start"
@@ -142,3 +144,46 @@ def test_restart_shows_the_same_recent_events(tansu, start_server):
     second = start_server("--brokers", tansu.address, "--topic", topic, "--no-simulate", "--window", "1000")
     assert window_ids(second) == before
 
+
+
+def test_outage_is_reported_and_consumption_resumes_without_a_restart(tmp_path_factory, start_server):
+    # Clients reach Tansu only through a proxy (Tansu advertises the proxy's address), so stopping
+    # the proxy is an outage that leaves the broker and its data intact.
+    proxy_port = free_port()
+    broker = Tansu(tmp_path_factory.mktemp("tansu-outage"), advertised_port=proxy_port)
+    proxy = TCPProxy(broker.port, proxy_port).start()
+    address = "127.0.0.1:%d" % proxy_port
+    stream = None
+    try:
+        subprocess.run([tansu_binary(), "topic", "create", "--broker", "tcp://" + broker.address,
+                        "--partitions", "3", "music-streams"], check=True, capture_output=True, timeout=30)
+        server = start_server("--brokers", address, "--simulate", "--rate", "20", "--seed", "8")
+        assert wait_until(lambda: server.get("/readyz").status_code == 200, timeout=20)
+        assert wait_until(lambda: server.get("/api/status").json()["window"]["size"] >= 10, timeout=20)
+        stream = SSEClient(server.url("/stream"))
+        assert len(stream.events(3, timeout=10)) == 3
+
+        proxy.stop()
+        down_at = time.monotonic()
+        assert wait_until(lambda: server.get("/readyz").status_code == 503, timeout=10), "outage not seen in 10 s"
+        assert time.monotonic() - down_at <= 10
+        assert server.get("/readyz").headers["Content-Type"] == "application/problem+json"
+        status = server.get("/api/status").json()
+        assert status["kafka"]["reachable"] is False
+        assert server.get("/api/events?limit=1000").json()["count"] >= 10, "the window must keep being served"
+        # The open stream stays open through the outage (frames() raises EOFError if it ends).
+        list(stream.frames(time.monotonic() + 1.0))
+
+        proxy = TCPProxy(broker.port, proxy_port).start()
+        consumed_before = server.get("/api/status").json()["consumed"]
+        assert wait_until(lambda: server.get("/readyz").status_code == 200, timeout=30), "recovery not seen"
+        assert wait_until(lambda: server.get("/api/status").json()["consumed"] > consumed_before + 10, timeout=40), \
+            "consumption did not resume"
+        assert len(stream.events(3, timeout=20)) == 3, "the open stream got nothing after recovery"
+        ids = [event["event_id"] for event in server.get("/api/events?limit=1000").json()["events"]]
+        assert len(ids) == len(set(ids)), "duplicate event_id in the window after recovery"
+    finally:
+        if stream:
+            stream.close()
+        proxy.stop()
+        broker.stop()
