@@ -65,6 +65,19 @@ public final class PartitionConsumer: @unchecked Sendable {
         return starts
     }
 
+    /// Adds partitions `from..<to` (new ones after the topic grew) from their first record,
+    /// leaving the partitions already assigned where they are.
+    public func addPartitions(from first: Int, to end: Int) throws(KafkaError) {
+        guard end > first, let list = rd_kafka_topic_partition_list_new(Int32(end - first)) else { return }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for partition in Int32(first)..<Int32(end) {
+            rd_kafka_topic_partition_list_add(list, topic, partition).pointee.offset = Int64(RD_KAFKA_OFFSET_BEGINNING)
+        }
+        guard let error = rd_kafka_incremental_assign(handle, list) else { return }
+        defer { rd_kafka_error_destroy(error) }
+        throw KafkaError(code: rd_kafka_error_code(error).rawValue, message: "add partitions of \(topic): \(String(cString: rd_kafka_error_string(error)))")
+    }
+
     /// Waits up to `timeout` for the first record, then takes whatever else is ready, up to `limit`.
     /// Errors that are not records (broker down, partition problems) go to `onError`.
     public func poll(

@@ -12,6 +12,8 @@ final class KafkaIngest: Sendable {
     private let stats: IngestStats
     private let windowCapacity: Int
     private let wake: @Sendable () -> Void
+    /// Creates the topic when the cluster does not have it.
+    private let createTopic: @Sendable () throws -> Void
     private let running = Atomic<Bool>(true)
     private let finished = DispatchSemaphore(value: 0)
     private let rejectionLog = RateLimitedLog(interval: .seconds(1))
@@ -23,7 +25,8 @@ final class KafkaIngest: Sendable {
     private let probeInterval: Duration = .seconds(1)
 
     init(consumer: PartitionConsumer, queue: HandOffQueue<ListenEvent>, stats: IngestStats, windowCapacity: Int,
-         wake: @escaping @Sendable () -> Void) {
+         wake: @escaping @Sendable () -> Void, createTopic: @escaping @Sendable () throws -> Void) {
+        self.createTopic = createTopic
         self.consumer = consumer
         self.queue = queue
         self.stats = stats
@@ -97,31 +100,49 @@ final class KafkaIngest: Sendable {
 
     /// Asks the cluster for the topic's metadata with a short deadline: the readiness signal.
     /// (librdkafka's own "all brokers down" report has no matching "back up" report.)
+    /// The same answer also tells when the topic grew: new partitions are added from their start.
     private func probe() {
         let wasReachable = reachable.load(ordering: .relaxed)
-        let nowReachable = (try? consumer.partitionCount(timeout: .milliseconds(1500))) != nil
+        let count = (try? consumer.partitionCount(timeout: .milliseconds(1500))) ?? nil
+        let nowReachable = count != nil
         reachable.store(nowReachable, ordering: .releasing)
+        let assigned = partitions.load(ordering: .relaxed)
+        if let count, count > assigned {
+            do {
+                try consumer.addPartitions(from: assigned, to: count)
+                partitions.store(count, ordering: .releasing)
+                ServiceLog.info("\(consumer.topic) grew to \(count) partitions; consuming the new ones too")
+            } catch {
+                errorLog.warning("kafka: \(error)")
+            }
+        }
         if wasReachable && !nowReachable { ServiceLog.warning("kafka: cluster unreachable; serving the window as it is") }
         if !wasReachable && nowReachable { ServiceLog.info("kafka: cluster reachable again") }
     }
 
-    /// Polls the cluster until the topic exists (a producer or an operator may create it later).
+    /// Polls the cluster until the topic exists, creating it through the admin API when missing.
     private func waitForTopic() -> Int? {
         var announced = false
         while isRunning {
+            let count: Int?
             do {
-                if let count = try consumer.partitionCount(timeout: .seconds(2)) {
-                    reachable.store(true, ordering: .releasing)
-                    return count
-                }
+                count = try consumer.partitionCount(timeout: .seconds(2))
                 reachable.store(true, ordering: .releasing)
             } catch {
                 reachable.store(false, ordering: .releasing)
                 errorLog.warning("waiting for Kafka: \(error)")
+                Thread.sleep(forTimeInterval: 0.5)
+                continue
             }
+            if let count { return count }
             if !announced {
-                ServiceLog.info("waiting for topic \(consumer.topic) to exist")
+                ServiceLog.info("topic \(consumer.topic) does not exist; creating it")
                 announced = true
+            }
+            do {
+                try createTopic()
+            } catch {
+                errorLog.warning("cannot create topic \(consumer.topic): \(error)")
             }
             Thread.sleep(forTimeInterval: 0.5)
         }

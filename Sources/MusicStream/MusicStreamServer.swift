@@ -34,7 +34,7 @@ public final class MusicStreamServer {
             bootstrapServers = brokers
             if let warning = Librdkafka.outdatedWarning { ServiceLog.warning(warning) }
         } else {
-            let embedded = try EmbeddedCluster(topics: [(config.topic, config.embeddedPartitions)])
+            let embedded = try EmbeddedCluster(topics: [(config.topic, config.partitions)])
             cluster = embedded
             bootstrapServers = embedded.bootstrapServers
         }
@@ -48,7 +48,15 @@ public final class MusicStreamServer {
         let waker = loop.makeWaker { live.ingest(queue.takeAll()) }
         let ingest = KafkaIngest(
             consumer: try PartitionConsumer(config: kafkaConfig, topic: config.topic),
-            queue: queue, stats: stats, windowCapacity: config.windowCapacity, wake: { waker.wake() })
+            queue: queue, stats: stats, windowCapacity: config.windowCapacity, wake: { waker.wake() },
+            createTopic: { [config] in
+                let created = try TopicAdmin.createTopic(
+                    config: kafkaConfig, name: config.topic, partitions: config.partitions,
+                    replicationFactor: config.replicationFactor)
+                if created {
+                    ServiceLog.info("created topic \(config.topic) (\(config.partitions) partitions, replication factor \(config.replicationFactor))")
+                }
+            })
 
         // One producer for events published through the API, with a delivery deadline that matches
         // the API's promise (503 after 5 s), and one for the simulator, which may wait longer.

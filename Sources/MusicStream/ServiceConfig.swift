@@ -8,8 +8,11 @@ public struct ServiceConfig: Sendable {
     /// nil: start the embedded broker and use it.
     public var brokers: String?
     public var topic = "music-streams"
-    /// Partitions of the topic the embedded broker creates.
-    public var embeddedPartitions = 3
+    /// Partitions of the topic when the server creates it (always with the embedded broker; with
+    /// `--brokers` when the topic is missing).
+    public var partitions = 3
+    /// Replication factor of a topic the server creates on an external cluster.
+    public var replicationFactor = 1
     public var windowCapacity = 10_000
     public var simulate = true
     /// Simulated events per second (0.5 = one every 2 s, as the original producer did).

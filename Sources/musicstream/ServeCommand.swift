@@ -14,6 +14,10 @@ struct ServeCommand: ParsableCommand {
     var brokers: String?
     @Option(help: "Topic to consume (env MUSICSTREAM_TOPIC).") var topic: String?
     @Option(help: "Events kept in memory and served (env MUSICSTREAM_WINDOW).") var window: Int?
+    @Option(help: "Partitions of the topic when the server creates it (env MUSICSTREAM_PARTITIONS; default 3).")
+    var partitions: Int?
+    @Option(help: "Replication factor of the topic when the server creates it on a cluster (env MUSICSTREAM_REPLICATION_FACTOR; default 1).")
+    var replicationFactor: Int?
     @Flag(inversion: .prefixedNo, help: "Produce simulated listens (default: on with the embedded broker, off with --brokers).")
     var simulate: Bool?
     @Option(help: "Simulated events per second (env MUSICSTREAM_RATE; default 0.5, one every 2 s).") var rate: Double?
@@ -33,6 +37,8 @@ struct ServeCommand: ParsableCommand {
         if let window, !(1...10_000_000).contains(window) { throw ValidationError("--window must be 1...10000000") }
         if let rate, !(rate >= 0 && rate <= 1_000_000) { throw ValidationError("--rate must be 0...1000000") }
         if let backfill, !(0...100_000).contains(backfill) { throw ValidationError("--backfill must be 0...100000") }
+        if let partitions, !(1...10_000).contains(partitions) { throw ValidationError("--partitions must be 1...10000") }
+        if let replicationFactor, !(1...100).contains(replicationFactor) { throw ValidationError("--replication-factor must be 1...100") }
     }
 
     func run() throws {
@@ -42,6 +48,9 @@ struct ServeCommand: ParsableCommand {
         config.brokers = brokers ?? Environment.string("MUSICSTREAM_BROKERS")
         config.topic = topic ?? Environment.string("MUSICSTREAM_TOPIC") ?? config.topic
         config.windowCapacity = try window ?? Environment.string("MUSICSTREAM_WINDOW").map { try Self.number($0, "MUSICSTREAM_WINDOW") } ?? config.windowCapacity
+        config.partitions = try partitions ?? Environment.string("MUSICSTREAM_PARTITIONS").map { try Self.number($0, "MUSICSTREAM_PARTITIONS") } ?? config.partitions
+        config.replicationFactor = try replicationFactor
+            ?? Environment.string("MUSICSTREAM_REPLICATION_FACTOR").map { try Self.number($0, "MUSICSTREAM_REPLICATION_FACTOR") } ?? config.replicationFactor
         config.simulate = simulate ?? config.usesEmbeddedBroker
         if let rate = rate ?? Environment.string("MUSICSTREAM_RATE").flatMap(Double.init) { config.rate = rate }
         config.seed = seed ?? Environment.string("MUSICSTREAM_SEED").flatMap { UInt64($0) }

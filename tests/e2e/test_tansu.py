@@ -187,3 +187,23 @@ def test_outage_is_reported_and_consumption_resumes_without_a_restart(tmp_path_f
             stream.close()
         proxy.stop()
         broker.stop()
+
+
+def test_missing_topic_is_created_with_the_requested_partitions(tansu, start_server):
+    topic = "created-" + uuid.uuid4().hex[:6]
+    server = start_server("--brokers", tansu.address, "--topic", topic, "--partitions", "4", "--no-simulate")
+    assert wait_until(lambda: server.get("/api/status").json()["kafka"]["partitions"] == 4, timeout=20)
+    assert wait_until(lambda: server.get("/readyz").status_code == 200, timeout=10)
+    listing = subprocess.run(["kcat", "-b", tansu.address, "-L", "-t", topic], capture_output=True, text=True,
+                             timeout=30, check=True).stdout
+    assert 'topic "%s" with 4 partitions' % topic in listing
+    assert any("created topic %s (4 partitions" % topic in line for line in server.stderr_lines)
+    import requests
+    body = {
+        "user_id": "created-" + uuid.uuid4().hex[:6], "username": "c.user", "email": "c@example.com",
+        "track_id": "t2", "title": "Titanium", "artist": "David Guetta", "genre": "EDM", "platform": "Spotify",
+        "mood": "Energetic", "city": "Paris", "country": "France", "duration": 245, "listen_position": 245,
+        "rating": 5,
+    }
+    assert requests.post(server.url("/api/events"), json=body, timeout=15).status_code == 202
+    assert wait_until(lambda: server.get("/api/events", params={"user_id": body["user_id"]}).json()["events"], timeout=10)
