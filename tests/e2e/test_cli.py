@@ -84,3 +84,39 @@ def test_taken_port_is_a_clear_error_not_a_crash():
     assert result.returncode == 1
     assert "cannot bind 127.0.0.1:%d" % port in result.stderr
     assert "Address already in use" in result.stderr
+
+
+def test_two_consumers_in_one_group_split_the_partitions(quiet_server):
+    import threading
+    import time
+    group = "split-%d" % int(time.time() * 1000)
+    consumers = [subprocess.Popen(
+        [BINARY, "consume", "--brokers", quiet_server.bootstrap, "--group", group],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [[], []]
+
+    def read(index):
+        for line in consumers[index].stdout:
+            if line.strip():
+                outputs[index].append(json.loads(line)["event_id"])
+
+    readers = [threading.Thread(target=read, args=(index,), daemon=True) for index in range(2)]
+    for reader in readers:
+        reader.start()
+    try:
+        time.sleep(8)  # both members join and the group rebalances (bounded, no polling needed)
+        produced = subprocess.run(
+            [BINARY, "produce", "--brokers", quiet_server.bootstrap, "--rate", "500", "--count", "90", "--quiet",
+             "--seed", "31"], capture_output=True, text=True, timeout=60)
+        assert produced.returncode == 0, produced.stderr
+        wait_until(lambda: len(outputs[0]) + len(outputs[1]) >= 90, timeout=30)
+    finally:
+        for consumer in consumers:
+            consumer.terminate()
+        for consumer in consumers:
+            consumer.wait(timeout=30)
+    first, second = set(outputs[0]), set(outputs[1])
+    assert len(first) + len(second) == 90, (len(first), len(second))
+    assert first and second, "one member got every partition"
+    assert not first & second, "an event was delivered to both members"
+    assert all(consumer.returncode == 0 for consumer in consumers)
