@@ -27,6 +27,9 @@ final class ClientState: Sendable {
     let health = Mutex(KafkaHealth())
     let delivered = Atomic<Int>(0)
     let deliveryFailures = Atomic<Int>(0)
+    /// When the last delivery failure was logged (monotonic ms), so a broker outage logs one line
+    /// a second rather than one per record.
+    private let lastFailureLogged = Atomic<Int64>(-1_000_000)
 
     init(name: String, quietFacilities: Set<String> = []) {
         self.name = name
@@ -44,6 +47,18 @@ final class ClientState: Sendable {
         health.withLock { state in
             if state.allBrokersDown { state.allBrokersDown = false }
         }
+    }
+
+    /// Logs a failed delivery, at most once a second, with how many failed since start.
+    func logDeliveryFailure(_ error: KafkaError) {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let milliseconds = Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+        let last = lastFailureLogged.load(ordering: .relaxed)
+        guard milliseconds - last >= 1000,
+              lastFailureLogged.compareExchange(expected: last, desired: milliseconds, ordering: .relaxed).exchanged else { return }
+        var line = "kafka[\(name)] delivery failed: \(error.message) (\(deliveryFailures.load(ordering: .relaxed)) failed since start)\n"
+        line.withUTF8 { bytes in _ = write(STDERR_FILENO, bytes.baseAddress, bytes.count) }
     }
 
     /// Installs the log and error callbacks that route librdkafka's reports here.

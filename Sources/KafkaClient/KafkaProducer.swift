@@ -136,7 +136,9 @@ private func producerDeliveryCallback(
         result = .success(DeliveryReport(partition: message.pointee.partition, offset: message.pointee.offset))
     } else {
         state?.deliveryFailures.add(1, ordering: .relaxed)
-        result = .failure(kafkaError(error, context: "delivery failed"))
+        let failure = kafkaError(error, context: "delivery failed")
+        state?.logDeliveryFailure(failure)
+        result = .failure(failure)
     }
     if let boxPointer = message.pointee._private {
         Unmanaged<DeliveryCallbackBox>.fromOpaque(boxPointer).takeRetainedValue().callback(result)

@@ -205,6 +205,10 @@ def test_publishing_answers_503_when_kafka_does_not_acknowledge(start_server):
     assert ready.status_code == 503
     assert ready.headers["Content-Type"] == "application/problem+json"
     assert server.get("/api/status").json()["kafka"]["reachable"] is False
+    # The failed delivery is counted and logged.
+    assert wait_until(lambda: any("delivery failed" in line for line in server.stderr_lines), timeout=5)
+    metrics = server.get("/metrics").text
+    assert "musicstream_producer_delivery_failures_total 1" in metrics
 
 
 def test_ready_when_consuming_from_a_reachable_cluster(busy):
