@@ -94,6 +94,14 @@ public final class KafkaProducer: @unchecked Sendable {
         }
     }
 
+    /// Connects and learns the topic's partitions ahead of the first record, so the first send
+    /// does not pay for the connection and metadata round trips. Returns false when the cluster
+    /// did not answer in time (sending still works later).
+    @discardableResult
+    public func prepare(topic: String, timeout: Duration = .seconds(5)) -> Bool {
+        ((try? partitionCount(handle: handle, topic: topic, timeoutMilliseconds: Int32(clamping: timeout.milliseconds))) ?? nil) != nil
+    }
+
     /// Waits until every queued record is delivered or failed; returns how many are still queued.
     @discardableResult
     public func flush(timeout: Duration) -> Int {

@@ -20,6 +20,9 @@ public final class PartitionConsumer: @unchecked Sendable {
             "enable.auto.commit": "false",
             "enable.auto.offset.store": "false",
             "enable.partition.eof": "false",
+            // A live dashboard wants records as they land: when a partition is idle the broker
+            // answers a fetch after at most this long (librdkafka's default is 500 ms).
+            "fetch.wait.max.ms": "100",
             // A position the broker no longer has (a broker that came back empty, retention)
             // restarts from the oldest record kept; the window drops any event it already holds.
             "auto.offset.reset": "earliest",

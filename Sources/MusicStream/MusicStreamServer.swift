@@ -59,11 +59,12 @@ public final class MusicStreamServer {
             })
 
         // One producer for events published through the API, with a delivery deadline that matches
-        // the API's promise (503 after 5 s), and one for the simulator, which may wait longer.
+        // the API's promise (503 after 5 s) and no batching delay (a person is waiting), and one
+        // for the simulator, which may batch and wait longer.
         let apiProducer = try KafkaProducer(
             config: KafkaConfig(
                 bootstrapServers: bootstrapServers,
-                properties: ["message.timeout.ms": "5000"].merging(config.kafkaProperties) { $1 }),
+                properties: ["message.timeout.ms": "5000", "linger.ms": "0"].merging(config.kafkaProperties) { $1 }),
             name: "api")
         let simulatorProducer = config.simulate ? try KafkaProducer(config: kafkaConfig, name: "simulator") : nil
         let producerFailures = { apiProducer.failedCount + (simulatorProducer?.failedCount ?? 0) }
@@ -121,6 +122,9 @@ public final class MusicStreamServer {
         let port = try server.bind(host: config.host, port: config.port)
 
         ingest.start()
+        // The first POST should not wait for the API producer's connection and metadata.
+        let topic = config.topic
+        Thread { apiProducer.prepare(topic: topic) }.start()
         var simulator: SimulatorRunner?
         if let simulatorProducer {
             let runner = SimulatorRunner(

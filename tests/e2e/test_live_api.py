@@ -170,9 +170,9 @@ def test_metrics_are_prometheus_text_and_move(busy):
                    "musicstream_producer_delivery_failures_total"]:
         assert "# TYPE %s " % family in text, family
     busy.get("/api/facets")
-    time.sleep(0.3)
+    assert wait_until(lambda: scrape()[1]["musicstream_events_consumed_total"] > before["musicstream_events_consumed_total"],
+                      timeout=5)
     _, after = scrape()
-    assert after["musicstream_events_consumed_total"] > before["musicstream_events_consumed_total"]
     key = 'musicstream_http_requests_total{route="/api/facets",method="GET",status="200"}'
     assert after[key] >= before.get(key, 0) + 1
     assert 'musicstream_kafka_consumer_lag{topic="music-streams",partition="0"}' in after
