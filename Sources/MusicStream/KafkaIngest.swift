@@ -12,6 +12,8 @@ final class KafkaIngest: Sendable {
     private let stats: IngestStats
     private let windowCapacity: Int
     private let wake: @Sendable () -> Void
+    /// Runs on this thread once the partitions are assigned.
+    private let onAssigned: @Sendable () -> Void
     /// Creates the topic when the cluster does not have it.
     private let createTopic: @Sendable () throws -> Void
     private let running = Atomic<Bool>(true)
@@ -25,7 +27,9 @@ final class KafkaIngest: Sendable {
     private let probeInterval: Duration = .seconds(1)
 
     init(consumer: PartitionConsumer, queue: HandOffQueue<ListenEvent>, stats: IngestStats, windowCapacity: Int,
-         wake: @escaping @Sendable () -> Void, createTopic: @escaping @Sendable () throws -> Void) {
+         wake: @escaping @Sendable () -> Void, onAssigned: @escaping @Sendable () -> Void,
+         createTopic: @escaping @Sendable () throws -> Void) {
+        self.onAssigned = onAssigned
         self.createTopic = createTopic
         self.consumer = consumer
         self.queue = queue
@@ -67,6 +71,7 @@ final class KafkaIngest: Sendable {
         }
         partitions.store(partitionCount, ordering: .releasing)
         ServiceLog.info("consuming \(consumer.topic), \(partitionCount) partitions")
+        onAssigned()
         var batch: [ListenEvent] = []
         batch.reserveCapacity(1024)
         var nextProbe = ContinuousClock.now.advanced(by: probeInterval)

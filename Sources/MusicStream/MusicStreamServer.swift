@@ -46,18 +46,6 @@ public final class MusicStreamServer {
         let stats = IngestStats()
         let queue = HandOffQueue<ListenEvent>()
         let waker = loop.makeWaker { live.ingest(queue.takeAll()) }
-        let ingest = KafkaIngest(
-            consumer: try PartitionConsumer(config: kafkaConfig, topic: config.topic),
-            queue: queue, stats: stats, windowCapacity: config.windowCapacity, wake: { waker.wake() },
-            createTopic: { [config] in
-                let created = try TopicAdmin.createTopic(
-                    config: kafkaConfig, name: config.topic, partitions: config.partitions,
-                    replicationFactor: config.replicationFactor)
-                if created {
-                    ServiceLog.info("created topic \(config.topic) (\(config.partitions) partitions, replication factor \(config.replicationFactor))")
-                }
-            })
-
         // One producer for events published through the API, with a delivery deadline that matches
         // the API's promise (503 after 5 s) and no batching delay (a person is waiting), and one
         // for the simulator, which may batch and wait longer.
@@ -68,6 +56,30 @@ public final class MusicStreamServer {
             name: "api")
         let simulatorProducer = config.simulate ? try KafkaProducer(config: kafkaConfig, name: "simulator") : nil
         let producerFailures = { apiProducer.failedCount + (simulatorProducer?.failedCount ?? 0) }
+
+        // Simulated events start once the topic exists, for the same reason.
+        let simulator = simulatorProducer.map {
+            SimulatorRunner(producer: $0, topic: config.topic, rate: config.rate,
+                            seed: config.seed ?? UInt64.random(in: 0...UInt64.max), backfill: config.backfill)
+        }
+        let ingest = KafkaIngest(
+            consumer: try PartitionConsumer(config: kafkaConfig, topic: config.topic),
+            queue: queue, stats: stats, windowCapacity: config.windowCapacity, wake: { waker.wake() },
+            // The first POST should not wait for the API producer's connection and metadata. Only
+            // once the topic exists: a producer's metadata request may auto-create it otherwise,
+            // with the broker's defaults instead of --partitions.
+            onAssigned: { [topic = config.topic] in
+                apiProducer.prepare(topic: topic)
+                simulator?.start()
+            },
+            createTopic: { [config] in
+                let created = try TopicAdmin.createTopic(
+                    config: kafkaConfig, name: config.topic, partitions: config.partitions,
+                    replicationFactor: config.replicationFactor)
+                if created {
+                    ServiceLog.info("created topic \(config.topic) (\(config.partitions) partitions, replication factor \(config.replicationFactor))")
+                }
+            })
 
         let router = Router()
         let routes = APIRoutes(
@@ -122,17 +134,6 @@ public final class MusicStreamServer {
         let port = try server.bind(host: config.host, port: config.port)
 
         ingest.start()
-        // The first POST should not wait for the API producer's connection and metadata.
-        let topic = config.topic
-        Thread { apiProducer.prepare(topic: topic) }.start()
-        var simulator: SimulatorRunner?
-        if let simulatorProducer {
-            let runner = SimulatorRunner(
-                producer: simulatorProducer, topic: config.topic, rate: config.rate,
-                seed: config.seed ?? UInt64.random(in: 0...UInt64.max), backfill: config.backfill)
-            runner.start()
-            simulator = runner
-        }
 
         let pings = loop.repeatingTimer(every: config.pingInterval) { hub.ping() }
         var rateMeter = RateMeter()

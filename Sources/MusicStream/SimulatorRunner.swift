@@ -12,6 +12,7 @@ final class SimulatorRunner: Sendable {
     private let seed: UInt64
     private let backfill: Int
     private let running = Atomic<Bool>(true)
+    private let started = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
     private let failureLog = RateLimitedLog(interval: .seconds(5))
     let sent = Atomic<Int>(0)
@@ -24,7 +25,9 @@ final class SimulatorRunner: Sendable {
         self.backfill = backfill
     }
 
+    /// Starts producing; later calls do nothing.
     func start() {
+        guard running.load(ordering: .acquiring), !started.exchange(true, ordering: .acquiringAndReleasing) else { return }
         let thread = Thread { [self] in
             run()
             finished.signal()
@@ -35,7 +38,7 @@ final class SimulatorRunner: Sendable {
 
     func stop() {
         guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
-        finished.wait()
+        if started.load(ordering: .acquiring) { finished.wait() }
     }
 
     private func run() {
