@@ -15,7 +15,6 @@ final class SimulatorRunner: Sendable {
     private let started = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
     private let failureLog = RateLimitedLog(interval: .seconds(5))
-    let sent = Atomic<Int>(0)
 
     init(producer: KafkaProducer, topic: String, rate: Double, seed: UInt64, backfill: Int) {
         self.producer = producer
@@ -69,7 +68,6 @@ final class SimulatorRunner: Sendable {
     private func send(_ event: ListenEvent) {
         do {
             try producer.send(topic: topic, key: Array(event.userID.utf8), value: event.canonicalJSON())
-            sent.add(1, ordering: .relaxed)
         } catch {
             failureLog.warning("simulator: \(error)")
         }
