@@ -68,6 +68,11 @@ public final class HTTPServer {
         }
         listeners.append(handle)
         let fd = evhttp_bound_socket_get_fd(handle)
+        // Accepted sockets inherit TCP_NODELAY from the listener on Linux. Without it, a reply
+        // evhttp writes in more than one segment (headers, then a large body; or two SSE
+        // frames in a row) waits for the client's delayed ACK: about 40 ms per response.
+        var noDelay: Int32 = 1
+        _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, socklen_t(MemoryLayout<Int32>.size))
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let ok = withUnsafeMutablePointer(to: &storage) {
