@@ -26,6 +26,7 @@ struct APIRoutes {
     let kafka: KafkaStatus
     let startedAt: ContinuousClock.Instant
     let httpMetrics = HTTPMetrics()
+    let cache = ResponseCache()
 
     func register(on router: Router) {
         router.get("/healthz") { request in
@@ -34,9 +35,9 @@ struct APIRoutes {
                 return .json(Array(#"{"status":"ok"}"#.utf8))
             })
         }
-        router.get("/api/events") { request in respond(Result { () throws(ProblemDetails) in try events(request) }) }
-        router.get("/api/facets") { request in respond(Result { () throws(ProblemDetails) in try facets(request) }) }
-        router.get("/api/timeline") { request in respond(Result { () throws(ProblemDetails) in try timeline(request) }) }
+        router.get("/api/events") { request in respond(Result { () throws(ProblemDetails) in try cached(request, events) }) }
+        router.get("/api/facets") { request in respond(Result { () throws(ProblemDetails) in try cached(request, facets) }) }
+        router.get("/api/timeline") { request in respond(Result { () throws(ProblemDetails) in try cached(request, timeline) }) }
         router.get("/api/status") { request in
             respond(Result { () throws(ProblemDetails) in
                 try EventQuery.requireNone(request)
@@ -67,6 +68,15 @@ struct APIRoutes {
         switch result {
         case .success(let response): .respond(response)
         case .failure(let problem): .respond(problem.response)
+        }
+    }
+
+    /// `handler`'s answer for this window and query, computed once per window change.
+    func cached(
+        _ request: HTTPRequest, _ handler: (HTTPRequest) throws(ProblemDetails) -> HTTPResponse
+    ) throws(ProblemDetails) -> HTTPResponse {
+        try cache.response(for: request.path + "?" + request.rawQuery, version: live.window.lastSequence) {
+            () throws(ProblemDetails) in try handler(request)
         }
     }
 
@@ -233,6 +243,10 @@ struct APIRoutes {
         }
         output.family("musicstream_producer_delivery_failures_total", "counter", "Records our producers could not deliver.")
         output.sample("musicstream_producer_delivery_failures_total", kafka.deliveryFailures())
+        output.family("musicstream_response_cache_hits_total", "counter", "Read API requests answered from the response cache.")
+        output.sample("musicstream_response_cache_hits_total", cache.hits)
+        output.family("musicstream_response_cache_misses_total", "counter", "Read API requests computed from the window.")
+        output.sample("musicstream_response_cache_misses_total", cache.misses)
         httpMetrics.write(to: &output)
         return HTTPResponse(
             status: 200,

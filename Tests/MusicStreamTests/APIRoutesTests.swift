@@ -91,4 +91,25 @@ import MusicModel
         #expect(status == 200)
         #expect(headers.contains { $0.name == "Content-Type" && $0.value.hasPrefix("text/event-stream") })
     }
+
+    @Test func readAnswersFollowTheWindowWhenItChanges() throws {
+        // The same queries twice: the second answer may come from the response cache, and
+        // after an event arrives none of them may be stale.
+        for _ in 0..<2 {
+            #expect(try get("/api/events", "limit=1").json["window"] as? Int == 100)
+        }
+        let beforeFacets = try get("/api/facets").json["matching"] as? Int
+        let beforeTimeline = try get("/api/timeline", "bucket=1s").json["points"] as? [[String: Any]]
+        var simulator = Simulator(seed: 77)
+        let newer = simulator.next(timestamp: 1_764_000_000_000 + 10_000_000)
+        live.ingest([newer])
+        let events = try #require(try get("/api/events", "limit=1").json["events"] as? [[String: Any]])
+        #expect(events.first?["event_id"] as? String == newer.eventID)
+        #expect(beforeFacets == 100)
+        #expect(try get("/api/facets").json["matching"] as? Int == 100)
+        let genreCount = try #require((try get("/api/facets", "genre=\(newer.genre.replacingOccurrences(of: " ", with: "+"))").json["matching"] as? Int))
+        #expect(genreCount == live.window.newestFirst().filter { $0.event.genre == newer.genre }.count)
+        let afterTimeline = try #require(try get("/api/timeline", "bucket=1s").json["points"] as? [[String: Any]])
+        #expect(afterTimeline.last?["t"] as? Int64 != beforeTimeline?.last?["t"] as? Int64)
+    }
 }

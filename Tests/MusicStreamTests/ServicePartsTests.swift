@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import EventHTTP
 import MusicModel
 @testable import MusicStream
 
@@ -46,5 +47,38 @@ import MusicModel
         #expect(stats.consumed == 5)
         #expect(stats.rejected == 3)
         #expect(stats.rejectedByReasonSnapshot == [.notJSON: 2, .outOfRange: 1])
+    }
+
+    @Test func responseCacheHoldsAnswersOnlyForOneWindowVersion() throws {
+        let cache = ResponseCache(maxEntries: 2, maxBytes: 1 << 10)
+        var computed = 0
+        func ok(_ text: String) -> () throws(ProblemDetails) -> HTTPResponse {
+            { () throws(ProblemDetails) in computed += 1; return .json(Array(text.utf8)) }
+        }
+        #expect(try cache.response(for: "/a?x", version: 1, compute: ok("one")).body == Array("one".utf8))
+        #expect(try cache.response(for: "/a?x", version: 1, compute: ok("other")).body == Array("one".utf8))
+        #expect(computed == 1)
+        #expect(try cache.response(for: "/a?x", version: 2, compute: ok("two")).body == Array("two".utf8))
+        #expect(computed == 2)
+        // Errors are answered but not kept.
+        for _ in 0..<2 {
+            #expect(throws: ProblemDetails.self) {
+                try cache.response(for: "/bad", version: 2) { () throws(ProblemDetails) -> HTTPResponse in
+                    computed += 1
+                    throw .badParameter("x", "nope")
+                }
+            }
+        }
+        #expect(computed == 4)
+        // Bounded: a third key (maxEntries 2) or one past maxBytes is computed every time.
+        _ = try cache.response(for: "/b", version: 2, compute: ok("b"))
+        _ = try cache.response(for: "/c", version: 2, compute: ok("c"))
+        _ = try cache.response(for: "/c", version: 2, compute: ok("c"))
+        #expect(computed == 7)
+        let big = String(repeating: "x", count: 2 << 10)
+        _ = try cache.response(for: "/big", version: 3, compute: ok(big))
+        _ = try cache.response(for: "/big", version: 3, compute: ok(big))
+        #expect(computed == 9)
+        #expect(cache.hits == 1)
     }
 }
