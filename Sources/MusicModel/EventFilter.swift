@@ -26,12 +26,12 @@ public struct EventFilter: Sendable, Equatable {
     /// Exclusive upper bound on the timestamp (ms).
     public var until: Int64?
 
-    private var artistNeedle: FoldedNeedle?
+    private(set) var artistNeedle: FoldedNeedle?
     private var qNeedle: FoldedNeedle?
-    private var genreNeedles: [FoldedNeedle] = []
-    private var platformNeedles: [FoldedNeedle] = []
-    private var moodNeedles: [FoldedNeedle] = []
-    private var countryNeedles: [FoldedNeedle] = []
+    private(set) var genreNeedles: [FoldedNeedle] = []
+    private(set) var platformNeedles: [FoldedNeedle] = []
+    private(set) var moodNeedles: [FoldedNeedle] = []
+    private(set) var countryNeedles: [FoldedNeedle] = []
 
     /// Most values a repeatable parameter may carry; each costs a comparison per event.
     public static let maxValuesPerParameter = 50
@@ -77,12 +77,19 @@ public struct EventFilter: Sendable, Equatable {
         withUnsafePointer(to: event) { matches(at: $0) }
     }
 
+    /// Matching by string comparison, for any event (the SSE fan-out, replay, sequences).
+    @inline(__always)
+    func matches(at event: UnsafePointer<ListenEvent>) -> Bool {
+        matches(at: event, keys: FacetKeys(), self)
+    }
+
     /// Cheap checks first; the substring scans last. Works on a pointer and reads each field
     /// where it lies: window scans pass events straight out of the ring's buffer, and handing
     /// such an event over as a value makes the compiler copy it (a retain and release per
-    /// string), which costs more than the checks themselves.
+    /// string), which costs more than the checks themselves. `text` decides the five text
+    /// facet constraints: by strings (`self`), or by the ids `keys` (`ResolvedFilter`).
     @inline(__always)
-    func matches(at event: UnsafePointer<ListenEvent>) -> Bool {
+    func matches<T: TextConstraintTest>(at event: UnsafePointer<ListenEvent>, keys: FacetKeys, _ text: T) -> Bool {
         if let since, event.pointee.timestamp < since { return false }
         if let until, event.pointee.timestamp >= until { return false }
         if let minRating, event.pointee.rating < minRating { return false }
@@ -92,11 +99,11 @@ public struct EventFilter: Sendable, Equatable {
             if let completed, completed != isCompleted { return false }
         }
         if let userID, event.pointee.userID != userID { return false }
-        if !genreNeedles.isEmpty, !Self.anyEqual(genreNeedles, event.pointee.genre) { return false }
-        if !platformNeedles.isEmpty, !Self.anyEqual(platformNeedles, event.pointee.platform) { return false }
-        if !moodNeedles.isEmpty, !Self.anyEqual(moodNeedles, event.pointee.mood) { return false }
-        if !countryNeedles.isEmpty, !Self.anyContained(countryNeedles, event.pointee.country) { return false }
-        if let artistNeedle, !artistNeedle.isContained(in: event.pointee.artist) { return false }
+        if !genreNeedles.isEmpty, !text.passesGenre(event, keys) { return false }
+        if !platformNeedles.isEmpty, !text.passesPlatform(event, keys) { return false }
+        if !moodNeedles.isEmpty, !text.passesMood(event, keys) { return false }
+        if !countryNeedles.isEmpty, !text.passesCountry(event, keys) { return false }
+        if artistNeedle != nil, !text.passesArtist(event, keys) { return false }
         if let qNeedle, !Self.queryMatches(qNeedle, event) { return false }
         return true
     }
@@ -111,12 +118,12 @@ public struct EventFilter: Sendable, Equatable {
     }
 
     func verdict(_ event: ListenEvent) -> Verdict {
-        withUnsafePointer(to: event) { verdict(at: $0) }
+        withUnsafePointer(to: event) { verdict(at: $0, keys: FacetKeys(), self) }
     }
 
-    /// Pointer-based for the same reason as `matches(at:)`.
+    /// Pointer-based, with a pluggable text test, for the same reasons as `matches(at:keys:_:)`.
     @inline(__always)
-    func verdict(at event: UnsafePointer<ListenEvent>) -> Verdict {
+    func verdict<T: TextConstraintTest>(at event: UnsafePointer<ListenEvent>, keys: FacetKeys, _ text: T) -> Verdict {
         // Constraints without a facet: failing one excludes the event from every facet.
         if let since, event.pointee.timestamp < since { return .fails }
         if let until, event.pointee.timestamp >= until { return .fails }
@@ -134,23 +141,23 @@ public struct EventFilter: Sendable, Equatable {
                 failed = .completed
             }
         }
-        if !genreNeedles.isEmpty, !Self.anyEqual(genreNeedles, event.pointee.genre) {
+        if !genreNeedles.isEmpty, !text.passesGenre(event, keys) {
             if failed != nil { return .fails }
             failed = .genre
         }
-        if !platformNeedles.isEmpty, !Self.anyEqual(platformNeedles, event.pointee.platform) {
+        if !platformNeedles.isEmpty, !text.passesPlatform(event, keys) {
             if failed != nil { return .fails }
             failed = .platform
         }
-        if !moodNeedles.isEmpty, !Self.anyEqual(moodNeedles, event.pointee.mood) {
+        if !moodNeedles.isEmpty, !text.passesMood(event, keys) {
             if failed != nil { return .fails }
             failed = .mood
         }
-        if !countryNeedles.isEmpty, !Self.anyContained(countryNeedles, event.pointee.country) {
+        if !countryNeedles.isEmpty, !text.passesCountry(event, keys) {
             if failed != nil { return .fails }
             failed = .country
         }
-        if let artistNeedle, !artistNeedle.isContained(in: event.pointee.artist) {
+        if artistNeedle != nil, !text.passesArtist(event, keys) {
             if failed != nil { return .fails }
             failed = .artist
         }
@@ -160,14 +167,41 @@ public struct EventFilter: Sendable, Equatable {
         return .matches
     }
 
+    /// Whether `value` satisfies `facet`'s text constraint (true when there is none): what a
+    /// `ResolvedFilter` asks once per distinct value.
+    func passes(_ facet: Facet, value: String) -> Bool {
+        switch facet {
+        case .genre: genreNeedles.isEmpty || Self.anyEqual(genreNeedles, value)
+        case .platform: platformNeedles.isEmpty || Self.anyEqual(platformNeedles, value)
+        case .mood: moodNeedles.isEmpty || Self.anyEqual(moodNeedles, value)
+        case .country: countryNeedles.isEmpty || Self.anyContained(countryNeedles, value)
+        case .artist: artistNeedle.map { $0.isContained(in: value) } ?? true
+        case .rating, .skipped, .completed: true
+        }
+    }
+
+    /// Whether the filter has a constraint on text facet `facet`.
+    func constrains(_ facet: Facet) -> Bool {
+        switch facet {
+        case .genre: !genreNeedles.isEmpty
+        case .platform: !platformNeedles.isEmpty
+        case .mood: !moodNeedles.isEmpty
+        case .country: !countryNeedles.isEmpty
+        case .artist: artistNeedle != nil
+        case .rating: minRating != nil
+        case .skipped: skipped != nil
+        case .completed: completed != nil
+        }
+    }
+
     @inline(__always)
-    private static func anyEqual(_ needles: [FoldedNeedle], _ value: String) -> Bool {
+    static func anyEqual(_ needles: [FoldedNeedle], _ value: String) -> Bool {
         for needle in needles where needle.isEqual(to: value) { return true }
         return false
     }
 
     @inline(__always)
-    private static func anyContained(_ needles: [FoldedNeedle], _ value: String) -> Bool {
+    static func anyContained(_ needles: [FoldedNeedle], _ value: String) -> Bool {
         for needle in needles where needle.isContained(in: value) { return true }
         return false
     }
@@ -336,4 +370,13 @@ public struct EventFilter: Sendable, Equatable {
         }
         return String(head[head.startIndex..<end])
     }
+}
+
+/// The string way to decide the text constraints: the needles against the event's fields.
+extension EventFilter: TextConstraintTest {
+    @inline(__always) func passesGenre(_ e: UnsafePointer<ListenEvent>, _ k: FacetKeys) -> Bool { Self.anyEqual(genreNeedles, e.pointee.genre) }
+    @inline(__always) func passesPlatform(_ e: UnsafePointer<ListenEvent>, _ k: FacetKeys) -> Bool { Self.anyEqual(platformNeedles, e.pointee.platform) }
+    @inline(__always) func passesMood(_ e: UnsafePointer<ListenEvent>, _ k: FacetKeys) -> Bool { Self.anyEqual(moodNeedles, e.pointee.mood) }
+    @inline(__always) func passesCountry(_ e: UnsafePointer<ListenEvent>, _ k: FacetKeys) -> Bool { Self.anyContained(countryNeedles, e.pointee.country) }
+    @inline(__always) func passesArtist(_ e: UnsafePointer<ListenEvent>, _ k: FacetKeys) -> Bool { artistNeedle.map { $0.isContained(in: e.pointee.artist) } ?? true }
 }

@@ -9,7 +9,7 @@ public struct EventWindow: Sendable {
     /// 0 before the first append; sequences start at 1.
     public private(set) var lastSequence: UInt64 = 0
     /// Sequence of each held event by event_id, so a redelivered record is recognised.
-    private var sequenceByEventID: [String: UInt64] = [:]
+    private var sequenceByEventID: [EventIDKey: UInt64] = [:]
 
     /// A capacity below 1 is treated as 1.
     public init(capacity: Int) {
@@ -22,21 +22,36 @@ public struct EventWindow: Sendable {
     /// Serialises the event once and evicts the oldest when full.
     @discardableResult
     public mutating func append(_ event: ListenEvent) -> StoredEvent {
+        append(PreparedEvent(event))
+    }
+
+    /// Evicts the oldest when full. The event comes serialised (see `PreparedEvent`), so what
+    /// is left here is bookkeeping: the facet tables, the id index and one slot of the ring.
+    @discardableResult
+    public mutating func append(_ prepared: PreparedEvent) -> StoredEvent {
         lastSequence += 1
-        let stored = StoredEvent(sequence: lastSequence, event: event, json: event.canonicalJSON())
+        if storage.count == capacity {
+            let slot = Int((lastSequence - 1) % UInt64(capacity))
+            storage.withUnsafeBufferPointer { buffer in
+                guard let base = buffer.baseAddress else { return }
+                let evicted = base + slot
+                if let event = evicted.pointer(to: \.event) {
+                    facets.remove(keys: evicted.pointee.keys, at: event)
+                }
+                if sequenceByEventID[evicted.pointee.id] == evicted.pointee.sequence {
+                    sequenceByEventID[evicted.pointee.id] = nil
+                }
+            }
+        }
+        let keys = withUnsafePointer(to: prepared.event) { facets.insert(at: $0) }
+        let stored = StoredEvent(
+            sequence: lastSequence, event: prepared.event, json: prepared.json, keys: keys, id: prepared.id)
         if storage.count < capacity {
             storage.append(stored)
         } else {
-            let slot = Int((lastSequence - 1) % UInt64(capacity))
-            let evicted = storage[slot]
-            facets.remove(evicted.event)
-            if sequenceByEventID[evicted.event.eventID] == evicted.sequence {
-                sequenceByEventID[evicted.event.eventID] = nil
-            }
-            storage[slot] = stored
+            storage[Int((lastSequence - 1) % UInt64(capacity))] = stored
         }
-        facets.add(event)
-        sequenceByEventID[event.eventID] = lastSequence
+        sequenceByEventID[prepared.id] = lastSequence
         return stored
     }
 
@@ -44,12 +59,16 @@ public struct EventWindow: Sendable {
     /// (after a broker outage, a rewind, a producer retry) must not show twice. Nil for such a
     /// duplicate.
     public mutating func appendIfNew(_ event: ListenEvent) -> StoredEvent? {
-        guard sequenceByEventID[event.eventID] == nil else { return nil }
-        return append(event)
+        appendIfNew(PreparedEvent(event))
+    }
+
+    public mutating func appendIfNew(_ prepared: PreparedEvent) -> StoredEvent? {
+        guard sequenceByEventID[prepared.id] == nil else { return nil }
+        return append(prepared)
     }
 
     /// Whether an event with this event_id is in the window.
-    public func contains(eventID: String) -> Bool { sequenceByEventID[eventID] != nil }
+    public func contains(eventID: String) -> Bool { sequenceByEventID[EventIDKey(eventID)] != nil }
 
     /// Newest to oldest; shares the buffer instead of copying it.
     public func newestFirst() -> some Sequence<StoredEvent> {
@@ -91,7 +110,7 @@ public struct EventWindow: Sendable {
     @inline(__always)
     func forEachStored(
         through bound: UInt64, newestFirst: Bool = false,
-        _ body: (_ sequence: UInt64, _ event: UnsafePointer<ListenEvent>) -> Void
+        _ body: (_ sequence: UInt64, _ event: UnsafePointer<ListenEvent>, _ keys: FacetKeys) -> Void
     ) {
         let last = min(bound, lastSequence)
         let first = oldestSequence
@@ -104,10 +123,10 @@ public struct EventWindow: Sendable {
             for _ in 0..<count {
                 let stored = base + slot
                 if let event = stored.pointer(to: \.event) {
-                    body(stored.pointee.sequence, event)
+                    body(stored.pointee.sequence, event, stored.pointee.keys)
                 } else {
                     // Unreachable (`event` is a stored property); kept so nothing can trap.
-                    withUnsafePointer(to: stored.pointee.event) { body(stored.pointee.sequence, $0) }
+                    withUnsafePointer(to: stored.pointee.event) { body(stored.pointee.sequence, $0, stored.pointee.keys) }
                 }
                 if newestFirst {
                     slot = slot == 0 ? buffer.count - 1 : slot - 1
@@ -117,6 +136,11 @@ public struct EventWindow: Sendable {
                 }
             }
         }
+    }
+
+    /// `filter` resolved against this window's value tables, for a scan of it.
+    func resolve(_ filter: EventFilter) -> ResolvedFilter {
+        ResolvedFilter(filter, in: facets)
     }
 
     /// Walks sequence numbers from `cursor` to `stop` inclusive in direction `step`.

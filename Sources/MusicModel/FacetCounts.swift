@@ -1,15 +1,16 @@
 /// Counts per facet value, updated incrementally as events enter and leave the window,
 /// so facet queries never rescan the window.
 ///
-/// Each facet keeps its own tallies (including the two boolean facets), so a facet can also be
-/// fed on its own with `add(_:only:)`: `FacetSummary` uses that to give every facet the counts
-/// under the filter minus that facet's own constraint, all in one `FacetCounts`.
+/// The five text facets are `ValueTable`s: besides counting, they give every value a small id,
+/// which the window stores with each event (`FacetKeys`) so that eviction and filtered scans
+/// work on ids rather than strings. Each facet keeps its own tallies (including the two boolean
+/// facets), so a facet can also be fed on its own with `add(_:only:)`.
 public struct FacetCounts: Sendable {
-    private var genres: [String: Int] = [:]
-    private var platforms: [String: Int] = [:]
-    private var moods: [String: Int] = [:]
-    private var countries: [String: Int] = [:]
-    private var artists: [String: Int] = [:]
+    private(set) var genres = ValueTable()
+    private(set) var platforms = ValueTable()
+    private(set) var moods = ValueTable()
+    private(set) var countries = ValueTable()
+    private(set) var artists = ValueTable()
     private var ratings = [Int](repeating: 0, count: 6)
     // Index 0 counts `false`, index 1 `true`; separate per facet because `add(_:only:)` may
     // feed one without the other.
@@ -22,7 +23,7 @@ public struct FacetCounts: Sendable {
     public init() {}
 
     public mutating func add(_ event: ListenEvent) {
-        withUnsafePointer(to: event) { add(at: $0) }
+        _ = withUnsafePointer(to: event) { insert(at: $0) }
     }
 
     /// Counts only `facet`'s value of the event; `total` is unchanged.
@@ -30,14 +31,16 @@ public struct FacetCounts: Sendable {
         withUnsafePointer(to: event) { add(at: $0, only: facet) }
     }
 
-    /// Reads the fields where the event lies (see `EventWindow.forEachStored`).
+    /// Counts the event and returns the ids its text values have here. Reads the fields where
+    /// the event lies (see `EventWindow.forEachStored`).
     @inline(__always)
-    mutating func add(at event: UnsafePointer<ListenEvent>) {
-        genres[event.pointee.genre, default: 0] += 1
-        platforms[event.pointee.platform, default: 0] += 1
-        moods[event.pointee.mood, default: 0] += 1
-        countries[event.pointee.country, default: 0] += 1
-        artists[event.pointee.artist, default: 0] += 1
+    mutating func insert(at event: UnsafePointer<ListenEvent>) -> FacetKeys {
+        let keys = FacetKeys(
+            genre: genres.retain(event.pointee.genre),
+            platform: platforms.retain(event.pointee.platform),
+            mood: moods.retain(event.pointee.mood),
+            country: countries.retain(event.pointee.country),
+            artist: artists.retain(event.pointee.artist))
         ratings[Self.ratingIndex(event.pointee.rating)] += 1
         if ListenEvent.isCompleted(position: event.pointee.listenPosition, duration: event.pointee.duration) {
             completedCounts.1 += 1
@@ -47,16 +50,17 @@ public struct FacetCounts: Sendable {
             skippedCounts.1 += 1
         }
         total += 1
+        return keys
     }
 
     @inline(__always)
     mutating func add(at event: UnsafePointer<ListenEvent>, only facet: Facet) {
         switch facet {
-        case .genre: genres[event.pointee.genre, default: 0] += 1
-        case .platform: platforms[event.pointee.platform, default: 0] += 1
-        case .mood: moods[event.pointee.mood, default: 0] += 1
-        case .country: countries[event.pointee.country, default: 0] += 1
-        case .artist: artists[event.pointee.artist, default: 0] += 1
+        case .genre: _ = genres.retain(event.pointee.genre)
+        case .platform: _ = platforms.retain(event.pointee.platform)
+        case .mood: _ = moods.retain(event.pointee.mood)
+        case .country: _ = countries.retain(event.pointee.country)
+        case .artist: _ = artists.retain(event.pointee.artist)
         case .rating: ratings[Self.ratingIndex(event.pointee.rating)] += 1
         case .skipped, .completed:
             let done = ListenEvent.isCompleted(position: event.pointee.listenPosition, duration: event.pointee.duration)
@@ -72,14 +76,33 @@ public struct FacetCounts: Sendable {
     /// value by value rather than driving counts negative.
     public mutating func remove(_ event: ListenEvent) {
         guard total > 0 else { return }
-        Self.decrement(&genres, event.genre)
-        Self.decrement(&platforms, event.platform)
-        Self.decrement(&moods, event.mood)
-        Self.decrement(&countries, event.country)
-        Self.decrement(&artists, event.artist)
-        let r = Self.ratingIndex(event.rating)
+        if let id = genres.id(of: event.genre) { genres.release(id) }
+        if let id = platforms.id(of: event.platform) { platforms.release(id) }
+        if let id = moods.id(of: event.mood) { moods.release(id) }
+        if let id = countries.id(of: event.country) { countries.release(id) }
+        if let id = artists.id(of: event.artist) { artists.release(id) }
+        removeScalars(rating: event.rating, completed: event.completed)
+    }
+
+    /// The window's way to uncount an event it inserted: by the ids `insert` returned.
+    @inline(__always)
+    mutating func remove(keys: FacetKeys, at event: UnsafePointer<ListenEvent>) {
+        guard total > 0 else { return }
+        genres.release(keys.genre)
+        platforms.release(keys.platform)
+        moods.release(keys.mood)
+        countries.release(keys.country)
+        artists.release(keys.artist)
+        removeScalars(
+            rating: event.pointee.rating,
+            completed: ListenEvent.isCompleted(position: event.pointee.listenPosition, duration: event.pointee.duration))
+    }
+
+    @inline(__always)
+    private mutating func removeScalars(rating: Int, completed: Bool) {
+        let r = Self.ratingIndex(rating)
         if ratings[r] > 0 { ratings[r] -= 1 }
-        if event.completed {
+        if completed {
             if completedCounts.1 > 0 { completedCounts.1 -= 1 }
             if skippedCounts.0 > 0 { skippedCounts.0 -= 1 }
         } else {
@@ -90,45 +113,29 @@ public struct FacetCounts: Sendable {
     }
 
     @inline(__always)
-    private static func decrement(_ counts: inout [String: Int], _ key: String) {
-        guard let index = counts.index(forKey: key) else { return }
-        if counts.values[index] <= 1 {
-            counts.remove(at: index)
-        } else {
-            counts.values[index] -= 1
-        }
+    static func ratingIndex(_ rating: Int) -> Int {
+        min(5, max(0, rating))
     }
 
-    @inline(__always)
-    private static func ratingIndex(_ rating: Int) -> Int {
-        min(5, max(0, rating))
+    /// The table behind a text facet; nil for rating and the boolean facets.
+    func table(_ facet: Facet) -> ValueTable? {
+        switch facet {
+        case .genre: genres
+        case .platform: platforms
+        case .mood: moods
+        case .country: countries
+        case .artist: artists
+        case .rating, .skipped, .completed: nil
+        }
     }
 
     /// Sorted by count descending, then value ascending; zero counts are omitted.
     public func entries(_ facet: Facet) -> [FacetEntry] {
-        var result: [FacetEntry]
+        if let table = table(facet) { return FacetEntry.ranked(table.entries()) }
         switch facet {
-        case .genre: result = Self.entries(genres)
-        case .platform: result = Self.entries(platforms)
-        case .mood: result = Self.entries(moods)
-        case .country: result = Self.entries(countries)
-        case .artist: result = Self.entries(artists)
-        case .rating:
-            result = []
-            for (value, count) in ratings.enumerated() where count > 0 {
-                result.append(FacetEntry(value: String(value), count: count))
-            }
-        case .skipped, .completed:
-            let (falseCount, trueCount) = facet == .completed ? completedCounts : skippedCounts
-            result = []
-            if trueCount > 0 { result.append(FacetEntry(value: "true", count: trueCount)) }
-            if falseCount > 0 { result.append(FacetEntry(value: "false", count: falseCount)) }
+        case .rating: return FacetEntry.ranked(ratings: ratings)
+        case .completed: return FacetEntry.ranked(falseCount: completedCounts.0, trueCount: completedCounts.1)
+        default: return FacetEntry.ranked(falseCount: skippedCounts.0, trueCount: skippedCounts.1)
         }
-        result.sort { $0.count != $1.count ? $0.count > $1.count : $0.value < $1.value }
-        return result
-    }
-
-    private static func entries(_ counts: [String: Int]) -> [FacetEntry] {
-        counts.map { FacetEntry(value: $0.key, count: $0.value) }
     }
 }

@@ -4,19 +4,24 @@
 public struct FacetSummary: Sendable {
     /// Events matching the whole filter.
     public var matching: Int
-    /// One table per facet: `counts.entries(f)` are facet `f`'s values over the events that
-    /// match every constraint except `f`'s own. (`counts.total` equals `matching`.)
-    public var counts: FacetCounts
+    /// Ranked entries, in `Facet.allCases` order.
+    private var lists: [[FacetEntry]]
 
+    /// The summary of `counts` taken whole (every facet over the same events).
     public init(matching: Int, counts: FacetCounts) {
         self.matching = matching
-        self.counts = counts
+        self.lists = Facet.allCases.map { counts.entries($0) }
+    }
+
+    private init(matching: Int, lists: [[FacetEntry]]) {
+        self.matching = matching
+        self.lists = lists
     }
 
     /// Facet `facet`'s values over the events matching the filter without `facet`'s own
     /// constraint; count descending, then value ascending.
     public func entries(_ facet: Facet) -> [FacetEntry] {
-        counts.entries(facet)
+        lists[Facet.allCases.firstIndex(of: facet) ?? 0]
     }
 
     /// One pass, each constraint evaluated once per event: an event that passes everything
@@ -25,13 +30,6 @@ public struct FacetSummary: Sendable {
     public static func compute(over events: some Sequence<StoredEvent>, filter: EventFilter) -> FacetSummary {
         var counts = FacetCounts()
         var matching = 0
-        if filter.isEmpty {
-            for stored in events {
-                counts.add(stored.event)
-                matching += 1
-            }
-            return FacetSummary(matching: matching, counts: counts)
-        }
         for stored in events {
             switch filter.verdict(stored.event) {
             case .matches:
@@ -46,26 +44,28 @@ public struct FacetSummary: Sendable {
         return FacetSummary(matching: matching, counts: counts)
     }
 
-    /// The same over the whole window, reading events in place (see
-    /// `EventWindow.forEachStored`): the request path's way, several times cheaper than
-    /// going through a sequence of copies.
+    /// The same over the whole window, the request path's way: events read in place (see
+    /// `EventWindow.forEachStored`), text constraints decided by value id (`ResolvedFilter`)
+    /// and counts kept by id (`FacetTally`), so the scan touches no strings unless the filter
+    /// has `q` or `user_id`.
     public static func compute(over window: EventWindow, filter: EventFilter) -> FacetSummary {
         // Unfiltered, every facet's table is the window's own, which it keeps up to date as
         // events enter and leave: no scan at all.
         if filter.isEmpty { return FacetSummary(matching: window.count, counts: window.facets) }
-        var counts = FacetCounts()
+        let resolved = window.resolve(filter)
+        var tally = FacetTally(sizedFor: window.facets)
         var matching = 0
-        window.forEachStored(through: window.lastSequence) { _, event in
-            switch filter.verdict(at: event) {
+        window.forEachStored(through: window.lastSequence) { _, event, keys in
+            switch resolved.verdict(at: event, keys: keys) {
             case .matches:
-                counts.add(at: event)
+                tally.add(at: event, keys: keys)
                 matching += 1
             case .failsOnly(let facet):
-                counts.add(at: event, only: facet)
+                tally.add(at: event, keys: keys, only: facet)
             case .fails:
                 break
             }
         }
-        return FacetSummary(matching: matching, counts: counts)
+        return FacetSummary(matching: matching, lists: Facet.allCases.map { tally.entries($0, names: window.facets) })
     }
 }

@@ -114,8 +114,9 @@ public enum Pager {
             // Visit likely winners first so the heap fills with good entries early and later
             // events rarely displace its root: timestamps mostly follow sequence numbers, and
             // sequence is the tie-break, so descending orders walk newest first.
-            window.forEachStored(through: bound, newestFirst: !ascending) { sequence, event in
-                guard filter.matches(at: event) else { return }
+            let resolved = window.resolve(filter)
+            window.forEachStored(through: bound, newestFirst: !ascending) { sequence, event, keys in
+                guard resolved.matches(at: event, keys: keys) else { return }
                 matching += 1
                 let entry = Entry(key: R.key(event), sequence: sequence)
                 if let start, !precedes(start, entry) { return }

@@ -24,8 +24,9 @@ public enum Timeline {
         _ window: EventWindow, filter: EventFilter, bucket: TimelineBucket, maxPoints: Int = 3600
     ) -> [TimelinePoint] {
         var tally = Tally(size: bucket.milliseconds)
-        window.forEachStored(through: window.lastSequence) { _, event in
-            guard filter.matches(at: event) else { return }
+        let resolved = window.resolve(filter)
+        window.forEachStored(through: window.lastSequence) { _, event, keys in
+            guard resolved.matches(at: event, keys: keys) else { return }
             let done = ListenEvent.isCompleted(position: event.pointee.listenPosition, duration: event.pointee.duration)
             tally.add(timestamp: event.pointee.timestamp, skipped: !done)
         }

@@ -8,7 +8,7 @@ import MusicModel
 /// Bad records are counted by reason, logged (rate-limited) and skipped.
 final class KafkaIngest: Sendable {
     private let consumer: PartitionConsumer
-    private let queue: HandOffQueue<ListenEvent>
+    private let queue: HandOffQueue<PreparedEvent>
     private let stats: IngestStats
     private let windowCapacity: Int
     private let wake: @Sendable () -> Void
@@ -26,7 +26,7 @@ final class KafkaIngest: Sendable {
     let reachable = Atomic<Bool>(false)
     private let probeInterval: Duration = .seconds(1)
 
-    init(consumer: PartitionConsumer, queue: HandOffQueue<ListenEvent>, stats: IngestStats, windowCapacity: Int,
+    init(consumer: PartitionConsumer, queue: HandOffQueue<PreparedEvent>, stats: IngestStats, windowCapacity: Int,
          wake: @escaping @Sendable () -> Void, onAssigned: @escaping @Sendable () -> Void,
          createTopic: @escaping @Sendable () throws -> Void) {
         self.onAssigned = onAssigned
@@ -72,7 +72,7 @@ final class KafkaIngest: Sendable {
         partitions.store(partitionCount, ordering: .releasing)
         ServiceLog.info("consuming \(consumer.topic), \(partitionCount) partitions")
         onAssigned()
-        var batch: [ListenEvent] = []
+        var batch: [PreparedEvent] = []
         batch.reserveCapacity(1024)
         var nextProbe = ContinuousClock.now.advanced(by: probeInterval)
         while isRunning {
@@ -92,10 +92,12 @@ final class KafkaIngest: Sendable {
         }
     }
 
-    private func decode(_ message: KafkaMessage, into batch: inout [ListenEvent]) {
+    /// Decodes, validates and serialises here, on the ingest thread, so the loop thread only
+    /// files the event into the window.
+    private func decode(_ message: KafkaMessage, into batch: inout [PreparedEvent]) {
         let origin = EventOrigin(topic: message.topic, partition: message.partition, offset: message.offset)
         do {
-            batch.append(try EventDecoder.decode(message.value, origin: origin))
+            batch.append(PreparedEvent(try EventDecoder.decode(message.value, origin: origin)))
         } catch {
             stats.recordRejected(error.reason)
             rejectionLog.warning(

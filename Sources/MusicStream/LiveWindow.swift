@@ -16,6 +16,11 @@ final class LiveWindow {
 
     /// Appends a batch in arrival order, skipping events already held, and publishes it once.
     func ingest(_ events: [ListenEvent]) {
+        ingest(events.map(PreparedEvent.init))
+    }
+
+    /// The same for events serialised ahead, off the loop thread (the ingest path).
+    func ingest(_ events: [PreparedEvent]) {
         guard !events.isEmpty else { return }
         var stored: [StoredEvent] = []
         stored.reserveCapacity(events.count)

@@ -100,27 +100,27 @@ import Testing
         var w = EventWindow(capacity: 7)
         for _ in 0..<12 { w.append(sampleEvent()) }  // holds 6...12, wrapped
         var seen: [UInt64] = []
-        w.forEachStored(through: 10) { sequence, _ in seen.append(sequence) }
+        w.forEachStored(through: 10) { sequence, _, _ in seen.append(sequence) }
         #expect(seen == [6, 7, 8, 9, 10])
         seen = []
-        w.forEachStored(through: .max) { sequence, _ in seen.append(sequence) }
+        w.forEachStored(through: .max) { sequence, _, _ in seen.append(sequence) }
         #expect(seen == Array(6...12))
         seen = []
-        w.forEachStored(through: 11, newestFirst: true) { sequence, _ in seen.append(sequence) }
+        w.forEachStored(through: 11, newestFirst: true) { sequence, _, _ in seen.append(sequence) }
         #expect(seen == Array((6...11).reversed()))
         var stamps: [Int64] = []
-        w.forEachStored(through: .max) { _, event in stamps.append(event.pointee.timestamp) }
+        w.forEachStored(through: .max) { _, event, _ in stamps.append(event.pointee.timestamp) }
         #expect(stamps == w.events(after: 0).map(\.event.timestamp))
         seen = []
-        w.forEachStored(through: 3) { sequence, _ in seen.append(sequence) }
+        w.forEachStored(through: 3) { sequence, _, _ in seen.append(sequence) }
         #expect(seen.isEmpty)
         var partial = EventWindow(capacity: 7)
         for _ in 0..<4 { partial.append(sampleEvent()) }
         seen = []
-        partial.forEachStored(through: 3) { sequence, _ in seen.append(sequence) }
+        partial.forEachStored(through: 3) { sequence, _, _ in seen.append(sequence) }
         #expect(seen == [1, 2, 3])
         seen = []
-        partial.forEachStored(through: 3, newestFirst: true) { sequence, _ in seen.append(sequence) }
+        partial.forEachStored(through: 3, newestFirst: true) { sequence, _, _ in seen.append(sequence) }
         #expect(seen == [3, 2, 1])
     }
 }
@@ -143,5 +143,43 @@ import Testing
         #expect(window.appendIfNew(events[0]) != nil)
         #expect(window.appendIfNew(events[2]) == nil)
         #expect(Set(window.newestFirst().map(\.event.eventID)) == [events[0].eventID, events[2].eventID])
+    }
+}
+
+@Suite struct ValueTableTests {
+    @Test func idsOfValuesNoEventCarriesAreReused() {
+        var table = ValueTable()
+        let pop = table.retain("Pop")
+        let rock = table.retain("Rock")
+        #expect(table.retain("Pop") == pop)
+        table.release(rock)
+        #expect(table.id(of: "Rock") == nil)
+        let jazz = table.retain("Jazz")
+        #expect(jazz == rock, "the freed id is reused")
+        #expect(table.idLimit == 2)
+        table.release(pop)
+        #expect(table.entries() == [FacetEntry(value: "Pop", count: 1), FacetEntry(value: "Jazz", count: 1)])
+        // Releasing an id not in use changes nothing.
+        table.release(pop)
+        table.release(pop)
+        table.release(99)
+        #expect(table.entries().isEmpty == false && table.id(of: "Pop") == nil && table.id(of: "Jazz") == jazz)
+    }
+
+    @Test func aNewValueInEveryEventCannotGrowTheTablesPastTheWindow() {
+        var w = EventWindow(capacity: 50)
+        var events = simulatedEvents(5_000, seed: 31)
+        for i in events.indices {
+            events[i].genre = "genre-\(i)"
+            events[i].artist = "artist-\(i)"
+        }
+        for event in events { w.append(event) }
+        #expect(w.facets.genres.idLimit <= 51)
+        #expect(w.facets.artists.idLimit <= 51)
+        #expect(w.facets.entries(.genre).count == 50)
+        // The window's filtered scans still see exactly its events.
+        let last = events[events.count - 1]
+        #expect(FacetSummary.compute(over: w, filter: EventFilter(genres: [last.genre])).matching == 1)
+        #expect(FacetSummary.compute(over: w, filter: EventFilter(genres: [events[0].genre])).matching == 0)
     }
 }

@@ -1,0 +1,72 @@
+/// The distinct values of one text field among the events counted, each with a small integer id
+/// and how many events carry it. It is that field's facet counts, and it is what lets window
+/// scans compare ids instead of strings: a filter is resolved against the table once per request
+/// (`ResolvedFilter`), then each event costs an array lookup.
+///
+/// An id whose count drops to zero is freed and reused, so a table never has more ids than the
+/// events it counts ever held at once: hostile input with a new value in every record cannot
+/// grow it past the window.
+struct ValueTable: Sendable {
+    /// By id; "" for a freed id.
+    private(set) var values: [String] = []
+    /// By id; 0 for a freed id.
+    private(set) var counts: [Int] = []
+    private var idByValue: [String: UInt32] = [:]
+    private var freeIDs: [UInt32] = []
+
+    /// Ids are below this; arrays indexed by id need this many slots.
+    var idLimit: Int { values.count }
+
+    /// Counts one more event carrying `value` and returns its id.
+    @inline(__always)
+    mutating func retain(_ value: String) -> UInt32 {
+        if let id = idByValue[value] {
+            counts[Int(id)] += 1
+            return id
+        }
+        let id: UInt32
+        if let reused = freeIDs.popLast() {
+            id = reused
+            values[Int(id)] = value
+            counts[Int(id)] = 1
+        } else {
+            id = UInt32(values.count)
+            values.append(value)
+            counts.append(1)
+        }
+        idByValue[value] = id
+        return id
+    }
+
+    /// Counts one event fewer for `id`; ignored for an id not in use.
+    @inline(__always)
+    mutating func release(_ id: UInt32) {
+        let index = Int(id)
+        guard index < counts.count, counts[index] > 0 else { return }
+        counts[index] -= 1
+        if counts[index] == 0 {
+            idByValue[values[index]] = nil
+            values[index] = ""
+            freeIDs.append(id)
+        }
+    }
+
+    func id(of value: String) -> UInt32? { idByValue[value] }
+
+    /// Values in use with their counts, unsorted.
+    func entries() -> [FacetEntry] {
+        var result: [FacetEntry] = []
+        result.reserveCapacity(idByValue.count)
+        for (index, count) in counts.enumerated() where count > 0 {
+            result.append(FacetEntry(value: values[index], count: count))
+        }
+        return result
+    }
+
+    /// For every id, whether its value satisfies `test`; freed ids get false.
+    func mask(_ test: (String) -> Bool) -> [Bool] {
+        var result = [Bool](repeating: false, count: values.count)
+        for (index, count) in counts.enumerated() where count > 0 { result[index] = test(values[index]) }
+        return result
+    }
+}
