@@ -26,6 +26,9 @@ public final class PartitionConsumer: @unchecked Sendable {
             // A position the broker no longer has (a broker that came back empty, retention)
             // restarts from the oldest record kept; the window drops any event it already holds.
             "auto.offset.reset": "earliest",
+            // Prefetch bound (librdkafka's default is 64 MiB): the window is the memory that
+            // matters, and 16 MiB is still ~35,000 records of read-ahead at typical sizes.
+            "queued.max.messages.kbytes": "16384",
         ])
         state.install(on: conf)
         let handle = try makeNativeHandle(type: RD_KAFKA_CONSUMER, conf: conf)

@@ -15,12 +15,14 @@ public enum EventDecoder {
     public static let secondsThreshold: Int64 = 100_000_000_000
 
     /// Decodes the canonical shape and the original Python producer's shape.
-    public static func decode(_ bytes: [UInt8], origin: EventOrigin?) throws(EventRejection) -> ListenEvent {
+    public static func decode(
+        _ bytes: [UInt8], origin: EventOrigin?, interner: TextInterner? = nil
+    ) throws(EventRejection) -> ListenEvent {
         // withUnsafeBytes is not typed-throws, so the error is carried out by hand.
         var rejection: EventRejection?
         let event: ListenEvent? = bytes.withUnsafeBytes { raw in
             do throws(EventRejection) {
-                return try decode(raw, origin: origin)
+                return try decode(raw, origin: origin, interner: interner)
             } catch {
                 rejection = error
                 return nil
@@ -33,7 +35,10 @@ public enum EventDecoder {
     }
 
     /// Decodes straight from a borrowed buffer (e.g. librdkafka's payload) without copying it.
-    public static func decode(_ bytes: UnsafeRawBufferPointer, origin: EventOrigin?) throws(EventRejection) -> ListenEvent {
+    /// With an `interner`, repeated text shares one copy (the ingest thread passes its own).
+    public static func decode(
+        _ bytes: UnsafeRawBufferPointer, origin: EventOrigin?, interner: TextInterner? = nil
+    ) throws(EventRejection) -> ListenEvent {
         guard bytes.count <= maxPayloadBytes else {
             throw EventRejection(
                 reason: .tooLarge, detail: "payload: \(bytes.count) bytes exceeds the \(maxPayloadBytes)-byte limit")
@@ -43,6 +48,7 @@ public enum EventDecoder {
         }
         var scanner = JSONScanner(base: raw.assumingMemoryBound(to: UInt8.self), count: bytes.count)
         var partial = PartialEvent()
+        partial.interner = interner
         var topLevelKind: String?
         do throws(JSONSyntaxError) {
             scanner.skipWhitespace()

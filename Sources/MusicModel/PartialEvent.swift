@@ -1,6 +1,8 @@
 /// The decoder's accumulator. Semantic problems are recorded (first one wins) rather than thrown,
 /// so scanning continues and a document that is also broken JSON is reported as not_json.
 struct PartialEvent {
+    /// Shares repeated text across decodes (see `TextInterner`); nil decodes without sharing.
+    var interner: TextInterner?
     // Plain (non-optional) storage plus a presence mask: optionals of String cost generic
     // value-witness calls on this path.
     var eventID = ""
@@ -285,7 +287,7 @@ struct PartialEvent {
         let text: String? = s.withBytes(token) { raw in
             let bytes = trimmed(raw)
             if bytes.isEmpty { return nil }
-            let string = String(decoding: bytes, as: UTF8.self)
+            let string = interner?.string(bytes) ?? String(decoding: bytes, as: UTF8.self)
             if !startsWithUnicodeSpace(bytes) && !endsWithUnicodeSpace(bytes) { return string }
             // Rare: Unicode whitespace (e.g. U+00A0, U+3000) at an edge.
             let inner = string.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace)

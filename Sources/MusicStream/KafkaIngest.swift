@@ -74,6 +74,7 @@ final class KafkaIngest: Sendable {
         onAssigned()
         var batch: [PreparedEvent] = []
         batch.reserveCapacity(1024)
+        let interner = TextInterner()   // this thread's own
         var nextProbe = ContinuousClock.now.advanced(by: probeInterval)
         while isRunning {
             if ContinuousClock.now >= nextProbe {
@@ -83,7 +84,7 @@ final class KafkaIngest: Sendable {
             _ = consumer.poll(timeout: .milliseconds(100), limit: 4096, onError: { error in
                 errorLog.warning("kafka: \(error)")
             }) { message in
-                decode(message, into: &batch)
+                decode(message, into: &batch, interner: interner)
             }
             guard !batch.isEmpty else { continue }
             stats.recordAccepted(batch.count)
@@ -94,10 +95,10 @@ final class KafkaIngest: Sendable {
 
     /// Decodes, validates and serialises here, on the ingest thread, so the loop thread only
     /// files the event into the window.
-    private func decode(_ message: KafkaMessage, into batch: inout [PreparedEvent]) {
+    private func decode(_ message: KafkaMessage, into batch: inout [PreparedEvent], interner: TextInterner) {
         let origin = EventOrigin(topic: message.topic, partition: message.partition, offset: message.offset)
         do {
-            batch.append(PreparedEvent(try EventDecoder.decode(message.value, origin: origin)))
+            batch.append(PreparedEvent(try EventDecoder.decode(message.value, origin: origin, interner: interner)))
         } catch {
             stats.recordRejected(error.reason)
             rejectionLog.warning(

@@ -170,3 +170,30 @@ import Testing
         #expect(zero.skipped && zero.percentListened == 0)
     }
 }
+
+@Suite struct TextInternerTests {
+    @Test func repeatedTextIsSharedAndDecodesTheSame() throws {
+        let interner = TextInterner(slots: 64)
+        var simulator = Simulator(seed: 12)
+        let events = (0..<200).map { _ in simulator.next(timestamp: 1_764_000_000_000) }
+        for event in events {
+            let decoded = try EventDecoder.decode(event.canonicalJSON(), origin: nil, interner: interner)
+            #expect(decoded == event)
+        }
+        #expect(interner.hits > 0)
+    }
+
+    @Test func collidingAndShortTextStaysCorrect() {
+        // One slot: every long text collides; each answer must still be its own text.
+        let interner = TextInterner(slots: 1)
+        let texts = ["a much longer title one", "a much longer title two", "short", "a much longer title one", "ünïcödé text that is long"]
+        for text in texts {
+            let bytes = Array(text.utf8)
+            let result = bytes.withUnsafeBufferPointer { interner.string($0) }
+            #expect(result == text)
+        }
+        #expect(interner.hits == 0)
+        let again = Array("ünïcödé text that is long".utf8).withUnsafeBufferPointer { interner.string($0) }
+        #expect(again == "ünïcödé text that is long" && interner.hits == 1)
+    }
+}

@@ -1,0 +1,48 @@
+/// Hands out one shared `String` for text seen again, so the decoder does not allocate a new
+/// copy of "Glimpse of Us" for every listen of it. Listen events repeat most of their text
+/// (users, tracks, artists, places): sharing it saves an allocation and a free per field on the
+/// ingest path and several hundred bytes per event held in the window.
+///
+/// A direct-mapped cache: each slot holds the last text that hashed to it, so memory is bounded
+/// (slots × the decoder's 256-byte field limit) whatever the input, and hostile input costs only
+/// misses. Text of 15 bytes or fewer is not cached: Swift stores it inline, without allocating.
+/// One per decoding thread; not thread-safe.
+public final class TextInterner {
+    private var slots: [String?]
+    private let mask: Int
+    public private(set) var hits = 0
+    public private(set) var misses = 0
+
+    /// `slots` is rounded up to a power of two.
+    public init(slots: Int = 4096) {
+        var size = 1
+        while size < max(1, slots) { size <<= 1 }
+        self.slots = [String?](repeating: nil, count: size)
+        self.mask = size - 1
+    }
+
+    /// The text of `bytes` (valid UTF-8), shared with an earlier call for the same bytes when
+    /// the cache still holds it.
+    func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        guard bytes.count > 15 else { return String(decoding: bytes, as: UTF8.self) }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+        let slot = Int(truncatingIfNeeded: hash ^ (hash >> 29)) & mask
+        if let cached = slots[slot], Self.equal(cached, bytes) {
+            hits += 1
+            return cached
+        }
+        misses += 1
+        let string = String(decoding: bytes, as: UTF8.self)
+        slots[slot] = string
+        return string
+    }
+
+    private static func equal(_ string: String, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let utf8 = string.utf8
+        guard utf8.count == bytes.count else { return false }
+        return utf8.withContiguousStorageIfAvailable { stored in
+            stored.elementsEqual(bytes)
+        } ?? utf8.elementsEqual(bytes)
+    }
+}
