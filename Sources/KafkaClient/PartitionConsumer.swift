@@ -46,7 +46,8 @@ public final class PartitionConsumer: @unchecked Sendable {
     }
 
     /// Assigns partitions `0..<partitions`, each starting `rewind` records before its end (or at its
-    /// start when it holds fewer), so the newest records fill the window. Returns the start offsets.
+    /// start when it holds fewer), so the newest records fill the window; `Int64.max` starts every
+    /// partition at its oldest kept record. Returns the start offsets.
     @discardableResult
     public func assignAll(partitions: Int, rewind: Int64, timeout: Duration = .seconds(5)) throws(KafkaError) -> [Int64] {
         guard let list = rd_kafka_topic_partition_list_new(Int32(partitions)) else {
@@ -62,7 +63,9 @@ public final class PartitionConsumer: @unchecked Sendable {
             guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
                 throw kafkaError(result, context: "watermarks of \(topic)[\(partition)]")
             }
-            let start = max(low, high - max(rewind, 0))
+            // A rewind of Int64.max must not trap: an overflowing subtraction means "from the start".
+            let (back, overflow) = high.subtractingReportingOverflow(max(rewind, 0))
+            let start = overflow ? low : max(low, back)
             starts.append(start)
             rd_kafka_topic_partition_list_add(list, topic, partition).pointee.offset = start
         }

@@ -4,13 +4,14 @@ import KafkaClient
 import MusicModel
 
 /// The consumer thread: assigns every partition of the topic, rewinds far enough to refill the
-/// window, then decodes and validates each record and hands batches to the HTTP loop.
+/// window (or to the oldest kept record with `fromBeginning`), then decodes and validates each record and hands batches to the HTTP loop.
 /// Bad records are counted by reason, logged (rate-limited) and skipped.
 final class KafkaIngest: Sendable {
     private let consumer: PartitionConsumer
     private let queue: HandOffQueue<PreparedEvent>
     private let stats: IngestStats
     private let windowCapacity: Int
+    private let fromBeginning: Bool
     private let wake: @Sendable () -> Void
     /// Runs on this thread once the partitions are assigned.
     private let onAssigned: @Sendable () -> Void
@@ -27,7 +28,7 @@ final class KafkaIngest: Sendable {
     private let probeInterval: Duration = .seconds(1)
 
     init(consumer: PartitionConsumer, queue: HandOffQueue<PreparedEvent>, stats: IngestStats, windowCapacity: Int,
-         wake: @escaping @Sendable () -> Void, onAssigned: @escaping @Sendable () -> Void,
+         fromBeginning: Bool = false, wake: @escaping @Sendable () -> Void, onAssigned: @escaping @Sendable () -> Void,
          createTopic: @escaping @Sendable () throws -> Void) {
         self.onAssigned = onAssigned
         self.createTopic = createTopic
@@ -35,6 +36,7 @@ final class KafkaIngest: Sendable {
         self.queue = queue
         self.stats = stats
         self.windowCapacity = windowCapacity
+        self.fromBeginning = fromBeginning
         self.wake = wake
     }
 
@@ -64,7 +66,8 @@ final class KafkaIngest: Sendable {
         guard let partitionCount = waitForTopic() else { return }
         do {
             // Each partition rewinds by the whole window: the window keeps the newest anyway.
-            try consumer.assignAll(partitions: partitionCount, rewind: Int64(windowCapacity))
+            // From the beginning, the rewind is unbounded, so each partition starts at its oldest record.
+            try consumer.assignAll(partitions: partitionCount, rewind: fromBeginning ? .max : Int64(windowCapacity))
         } catch {
             ServiceLog.error("cannot assign \(consumer.topic): \(error)")
             return

@@ -64,7 +64,8 @@ public final class MusicStreamServer {
         }
         let ingest = KafkaIngest(
             consumer: try PartitionConsumer(config: kafkaConfig, topic: config.topic),
-            queue: queue, stats: stats, windowCapacity: config.windowCapacity, wake: { waker.wake() },
+            queue: queue, stats: stats, windowCapacity: config.windowCapacity,
+            fromBeginning: config.fromBeginning, wake: { waker.wake() },
             // The first POST should not wait for the API producer's connection and metadata. Only
             // once the topic exists: a producer's metadata request may auto-create it otherwise,
             // with the broker's defaults instead of --partitions.

@@ -14,6 +14,10 @@ public struct ServiceConfig: Sendable {
     /// Replication factor of a topic the server creates on an external cluster.
     public var replicationFactor = 1
     public var windowCapacity = 10_000
+    /// Start every partition at its oldest kept record instead of rewinding just far enough to
+    /// refill the window: the whole topic goes through decode, validation and the window (the
+    /// ingest benchmark uses it to time a million records through the real path).
+    public var fromBeginning = false
     public var simulate = true
     /// Simulated events per second (0.5 = one every 2 s, as the original producer did).
     public var rate = 0.5

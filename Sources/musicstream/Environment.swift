@@ -8,6 +8,16 @@ enum Environment {
         return value
     }
 
+    /// A yes/no variable: true/yes/1 or false/no/0 (any case); unset or empty is false.
+    static func flag(_ name: String) throws -> Bool {
+        guard let value = string(name) else { return false }
+        switch value.lowercased() {
+        case "true", "yes", "1": return true
+        case "false", "no", "0": return false
+        default: throw ValidationError("\(name) must be true or false, got '\(value)'")
+        }
+    }
+
     /// Kafka client properties from `--kafka-config key=value` flags and `MUSICSTREAM_KAFKA_*`
     /// variables (`MUSICSTREAM_KAFKA_SASL_MECHANISM=PLAIN` → `sasl.mechanism=PLAIN`). Flags win.
     static func kafkaProperties(flags: [String]) throws -> [String: String] {

@@ -24,6 +24,8 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Seed for a reproducible simulation (env MUSICSTREAM_SEED).") var seed: UInt64?
     @Option(help: "Simulated events produced at start, stamped over the recent past (default 20 with the embedded broker, else 0).")
     var backfill: Int?
+    @Flag(help: "Read every partition from its oldest kept event, not just enough to refill the window (env MUSICSTREAM_FROM_BEGINNING).")
+    var fromBeginning = false
     @Option(help: "Directory of the page (default: ./Public).") var publicDir: String?
     @Option(help: "Require Authorization: Bearer <token> to publish events (env MUSICSTREAM_WRITE_TOKEN).")
     var writeToken: String?
@@ -55,6 +57,7 @@ struct ServeCommand: ParsableCommand {
         if let rate = rate ?? Environment.string("MUSICSTREAM_RATE").flatMap(Double.init) { config.rate = rate }
         config.seed = seed ?? Environment.string("MUSICSTREAM_SEED").flatMap { UInt64($0) }
         config.backfill = backfill ?? (config.usesEmbeddedBroker && config.simulate ? 20 : 0)
+        config.fromBeginning = try fromBeginning || Environment.flag("MUSICSTREAM_FROM_BEGINNING")
         config.publicDirectory = publicDir ?? Environment.string("MUSICSTREAM_PUBLIC_DIR")
         config.kafkaProperties = try Environment.kafkaProperties(flags: kafkaConfig)
         config.writeToken = writeToken ?? Environment.string("MUSICSTREAM_WRITE_TOKEN")
