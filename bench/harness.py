@@ -257,6 +257,34 @@ class Nginx:
         self.processes.stop(self.process)
 
 
+class BareEvhttp:
+    """bench/evhttp_static.c: evhttp answering the same bytes from memory with no application
+    work, the ceiling for any server built on evhttp."""
+
+    def __init__(self, processes, workdir, files):
+        binary = os.path.join(workdir, "evhttp_static")
+        subprocess.run(["gcc", "-O2", "-Wall", "-o", binary, os.path.join(BENCH, "evhttp_static.c"), "-levent"],
+                       check=True, timeout=120)
+        self.port = free_port()
+        argv = [binary, str(self.port)]
+        directory = os.path.join(workdir, "evhttp")
+        os.makedirs(directory, exist_ok=True)
+        for index, (path, (body, content_type)) in enumerate(files.items()):
+            name = os.path.join(directory, "r%d" % index)
+            with open(name, "wb") as file:
+                file.write(body)
+            argv += [path, name, content_type]
+        self.processes = processes
+        self.process = processes.start("evhttp-static", argv)
+        wait_until(lambda: accepts(self.port), 20, what="bare evhttp")
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def stop(self):
+        self.processes.stop(self.process)
+
+
 def fetch_with_curl(url, workdir):
     """The exact response body and its Content-Type, fetched with curl."""
     body_path = os.path.join(workdir, "body")
@@ -279,33 +307,43 @@ def section_rest(context):
     server.wait_window(10000, timeout=120)
     log("rest: window full (10000 events)")
     files = {path: fetch_with_curl(server.url + path, workdir) for path in REST_PATHS}
-    results = {path: {"ours": [], "nginx": [], "flask": [], "errors": {}} for path in REST_PATHS}
+    results = {path: {"ours": [], "nginx": [], "evhttp": [], "flask": [], "errors": {}} for path in REST_PATHS}
 
     def publish():
         """Medians so far, so that a later failure still reports what was measured."""
         context["results"]["rest"] = {
             path: {**values, "ours_median": median(values["ours"]), "nginx_median": median(values["nginx"]),
-                   "flask_median": median(values["flask"]), "wrk_seconds": seconds,
+                   "flask_median": median(values["flask"]), "evhttp_median": median(values["evhttp"]),
+                   "wrk_seconds": seconds,
                    "flask_wrk_seconds": args.flask_facet_seconds if path.startswith("/api/facets") else seconds}
             for path, values in results.items()}
     if "rest" in context["sections"]:
         nginx = Nginx(processes, workdir, files)
+        bare = BareEvhttp(processes, workdir, files)
         for path, expected in files.items():
             if fetch_with_curl(nginx.url(path), workdir) != expected:
                 raise RuntimeError("nginx does not serve the same bytes and Content-Type as %s" % path)
+            if fetch_with_curl(bare.url(path), workdir) != expected:
+                raise RuntimeError("bare evhttp does not serve the same bytes and Content-Type as %s" % path)
         for path in REST_PATHS:  # warm-up, not counted
             wrk(server.url + path, seconds=1)
             wrk(nginx.url(path), seconds=1)
+            wrk(bare.url(path), seconds=1)
         for run in range(args.runs):
             for path in REST_PATHS:
                 ours, ours_errors = wrk(server.url + path, seconds)
                 reference, nginx_errors = wrk(nginx.url(path), seconds)
+                floor, bare_errors = wrk(bare.url(path), seconds)
                 results[path]["ours"].append(ours)
                 results[path]["nginx"].append(reference)
+                results[path]["evhttp"].append(floor)
                 merge_errors(results[path]["errors"], "ours", ours_errors)
                 merge_errors(results[path]["errors"], "nginx", nginx_errors)
-                log("rest run %d %s: ours %.0f req/s, nginx %.0f req/s" % (run + 1, path, ours, reference))
+                merge_errors(results[path]["errors"], "evhttp", bare_errors)
+                log("rest run %d %s: ours %.0f req/s, nginx %.0f req/s, bare evhttp %.0f req/s"
+                    % (run + 1, path, ours, reference, floor))
                 publish()
+        bare.stop()
         nginx.stop()
     if "seed" in context["sections"]:
         sys.path.insert(0, BENCH)
@@ -544,6 +582,15 @@ def build_rows(results, args):
         target = REST_TARGETS[path]
         row("REST %s req/s (vs nginx)" % path, values["ours_median"], values["nginx_median"], ratio,
             ">= %.2f" % target, ratio >= target)
+    for path in REST_PATHS:
+        values = rest.get(path)
+        if not values or not values.get("evhttp_median"):
+            continue
+        ratio = values["ours_median"] / values["evhttp_median"]
+        row("REST %s req/s (vs bare evhttp, same bytes)" % path, values["ours_median"], values["evhttp_median"],
+            ratio, "report", None)
+        row("  bare evhttp vs nginx (the library's ceiling)", values["evhttp_median"], values["nginx_median"],
+            values["evhttp_median"] / values["nginx_median"], "report", None)
     for path in REST_PATHS:
         values = rest.get(path)
         if not values or values["flask_median"] is None:
