@@ -26,9 +26,6 @@ public final class PartitionConsumer: @unchecked Sendable {
             // A position the broker no longer has (a broker that came back empty, retention)
             // restarts from the oldest record kept; the window drops any event it already holds.
             "auto.offset.reset": "earliest",
-            // Prefetch bound (librdkafka's default is 64 MiB): the window is the memory that
-            // matters, and 16 MiB is still ~35,000 records of read-ahead at typical sizes.
-            "queued.max.messages.kbytes": "16384",
         ])
         state.install(on: conf)
         let handle = try makeNativeHandle(type: RD_KAFKA_CONSUMER, conf: conf)
@@ -92,6 +89,27 @@ public final class PartitionConsumer: @unchecked Sendable {
     public func poll(
         timeout: Duration, limit: Int, onError: (KafkaError) -> Void = { _ in }, _ body: (KafkaMessage) -> Void
     ) -> Int {
+        drain(timeout: timeout, limit: limit, onError: onError) { body(copyMessage($0, topic: topic)) }
+    }
+
+    /// Like `poll`, but hands over each record's payload where librdkafka holds it, valid only
+    /// during the call: the ingest path decodes in place instead of copying every payload first.
+    public func pollBorrowing(
+        timeout: Duration, limit: Int, onError: (KafkaError) -> Void = { _ in },
+        _ body: (_ partition: Int32, _ offset: Int64, _ value: UnsafeRawBufferPointer) -> Void
+    ) -> Int {
+        drain(timeout: timeout, limit: limit, onError: onError) { message in
+            let record = message.pointee
+            body(record.partition, record.offset, UnsafeRawBufferPointer(start: record.payload, count: record.len))
+        }
+    }
+
+    /// Up to `limit` records (waiting at most `timeout` for the first), errors reported, each
+    /// message destroyed after `body` saw it.
+    private func drain(
+        timeout: Duration, limit: Int, onError: (KafkaError) -> Void,
+        _ body: (UnsafeMutablePointer<rd_kafka_message_t>) -> Void
+    ) -> Int {
         var count = 0
         var wait = Int32(clamping: timeout.milliseconds)
         while count < limit, let message = rd_kafka_consumer_poll(handle, wait) {
@@ -104,7 +122,7 @@ public final class PartitionConsumer: @unchecked Sendable {
                 }
                 continue
             }
-            body(copyMessage(message, topic: topic))
+            body(message)
             count += 1
         }
         if count > 0 { state.markHealthy() }

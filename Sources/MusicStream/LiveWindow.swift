@@ -19,7 +19,7 @@ final class LiveWindow {
         ingest(events.map(PreparedEvent.init))
     }
 
-    /// The same for events serialised ahead, off the loop thread (the ingest path).
+    /// The same for events already serialised.
     func ingest(_ events: [PreparedEvent]) {
         guard !events.isEmpty else { return }
         var stored: [StoredEvent] = []

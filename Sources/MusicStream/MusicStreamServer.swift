@@ -44,7 +44,7 @@ public final class MusicStreamServer {
         let hub = SSEHub(maxPendingBytes: config.maxPendingStreamBytes)
         let live = LiveWindow(capacity: config.windowCapacity, hub: hub)
         let stats = IngestStats()
-        let queue = HandOffQueue<PreparedEvent>()
+        let queue = HandOffQueue<ListenEvent>()
         let waker = loop.makeWaker { live.ingest(queue.takeAll()) }
         // One producer for events published through the API, with a delivery deadline that matches
         // the API's promise (503 after 5 s) and no batching delay (a person is waiting), and one
