@@ -30,36 +30,49 @@ public struct HTTPRequest {
     }
 
     /// Parsed query (application/x-www-form-urlencoded rules: '+' is space, %XX decoded,
-    /// UTF-8 validated). Order and repeats are kept so `?genre=a&genre=b` means both.
+    /// UTF-8 validated, NUL refused). Order and repeats are kept so `?genre=a&genre=b` means both.
     public func queryParameters() throws(QueryStringError) -> [(name: String, value: String)] {
         try HTTPRequest.parseQuery(rawQuery)
     }
 
+    /// Most parameters one query may carry, empty ones included: far above what any valid
+    /// request needs, low enough that a query cannot make the server build huge lists.
+    public static let maxQueryParameters = 256
+
     /// The parser behind `queryParameters()`; empty pieces ("a=1&&b=2") are skipped and
-    /// a piece without '=' has an empty value.
-    public static func parseQuery(_ query: String) throws(QueryStringError) -> [(name: String, value: String)] {
+    /// a piece without '=' has an empty value. Errors name the parameter.
+    public static func parseQuery(
+        _ query: String, maxParameters: Int = maxQueryParameters
+    ) throws(QueryStringError) -> [(name: String, value: String)] {
         var result: [(name: String, value: String)] = []
         for piece in query.utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
-            let name: Substring.UTF8View
-            let value: Substring.UTF8View
+            let rawName: Substring.UTF8View
+            let rawValue: Substring.UTF8View
             if let eq = piece.firstIndex(of: UInt8(ascii: "=")) {
-                name = piece[piece.startIndex..<eq]
-                value = piece[piece.index(after: eq)...]
+                rawName = piece[piece.startIndex..<eq]
+                rawValue = piece[piece.index(after: eq)...]
             } else {
-                name = piece
-                value = piece[piece.endIndex...]
+                rawName = piece
+                rawValue = piece[piece.endIndex...]
             }
-            result.append((try decodeComponent(name), try decodeComponent(value)))
+            let name = try decodeComponent(rawName, parameter: String(decoding: rawName, as: UTF8.self))
+            guard result.count < maxParameters else {
+                throw QueryStringError(detail: "the query has more than \(maxParameters) parameters", parameter: name)
+            }
+            result.append((name, try decodeComponent(rawValue, parameter: name)))
         }
         return result
     }
 
-    private static func decodeComponent(_ raw: Substring.UTF8View) throws(QueryStringError) -> String {
+    private static func decodeComponent(_ raw: Substring.UTF8View, parameter: String) throws(QueryStringError) -> String {
         guard let bytes = PercentDecoding.decode(raw, plusAsSpace: true) else {
-            throw QueryStringError(detail: "invalid percent-encoding near '\(snippet(raw))'")
+            throw QueryStringError(detail: "invalid percent-encoding near '\(snippet(raw))'", parameter: parameter)
+        }
+        guard !bytes.contains(0) else {
+            throw QueryStringError(detail: "NUL (%00) is not allowed, near '\(snippet(raw))'", parameter: parameter)
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw QueryStringError(detail: "invalid UTF-8 near '\(snippet(raw))'")
+            throw QueryStringError(detail: "invalid UTF-8 near '\(snippet(raw))'", parameter: parameter)
         }
         return text
     }

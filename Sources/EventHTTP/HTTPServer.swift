@@ -7,14 +7,27 @@ import Darwin
 #endif
 
 /// evhttp bound to one EventLoop: turns each evhttp_request into an HTTPRequest, asks
-/// the Router, and writes the RouteResult back. Loop thread only.
+/// the Router, and writes the RouteResult back. Every connection is watched by a
+/// ClientConnection (limits, deadlines, evhttp's own error pages). Loop thread only.
 public final class HTTPServer {
     private let loop: EventLoop   // the base must outlive the evhttp
     private let router: Router
     private let options: HTTPServerOptions
     private var http: OpaquePointer?
     private var listeners: [OpaquePointer] = []
-    /// Open streams, kept alive here because libevent's close callback points at them.
+    /// Every open connection, by its bufferevent.
+    private var connections: [OpaquePointer: ClientConnection] = [:]
+    /// Connections let in (counted against maxConnections) and not yet closed.
+    private var admittedCount = 0
+    /// Connections being refused (response, then the lingering close).
+    private var refusingCount = 0
+    /// Connections with work decided inside libevent callbacks, done by `serviceEvent`.
+    private var serviceQueue: [ClientConnection] = []
+    private var serviceEvent: OpaquePointer?
+    /// Refused connections drained at once at most; past this a refused one is closed as
+    /// soon as its response is written, so a connection flood cannot pile them up.
+    static let maxLingering = 128
+    /// Open streams, kept alive here: their connection's watcher refers to them only weakly.
     private var streams: [ObjectIdentifier: ResponseStream] = [:]
     /// Deferred responses not yet answered, kept alive for the same reason.
     private var pendings: [ObjectIdentifier: PendingResponse] = [:]
@@ -25,8 +38,9 @@ public final class HTTPServer {
     /// matches, `Router.fallbackPattern` ("static") for other fallback answers,
     /// `Router.unmatchedPattern` ("unmatched") for fallback 404s and requests rejected before
     /// routing (bad paths). `seconds` counts from when the complete request was read.
-    /// Not called for deferred responses whose client went away first, nor for the errors
-    /// evhttp answers itself (413, 431, 501 for unknown methods, malformed requests).
+    /// Not called for deferred responses whose client went away first, nor for connections
+    /// refused before their request reached the router (408, 413, 414, 431, 503, malformed
+    /// requests, unknown methods).
     public var onResponse: ((_ method: HTTPMethod, _ routePattern: String, _ status: Int, _ seconds: Double) -> Void)?
 
     public init(loop: EventLoop, router: Router, options: HTTPServerOptions = .init()) throws(HTTPServerError) {
@@ -35,17 +49,30 @@ public final class HTTPServer {
         self.router = router
         self.options = options
         self.http = http
-        evhttp_set_max_headers_size(http, .init(options.maxHeadersSize))
+        // Heads are limited by ClientConnection before evhttp parses them; evhttp's own limit
+        // (which counts lines without their ends) sits above so that it never answers first.
+        evhttp_set_max_headers_size(http, .init(options.maxRequestLineSize + options.maxHeadersSize + 4_096))
         evhttp_set_max_body_size(http, .init(options.maxBodySize))
         evhttp_set_timeout(http, Int32(clamping: options.timeoutSeconds))
         evhttp_set_allowed_methods(http, HTTPMethod.allowedMask)
         // evhttp would otherwise label untyped responses "text/html; charset=ISO-8859-1".
         evhttp_set_default_content_type(http, nil)
-        // Unretained: evhttp is freed in shutdown()/deinit, so no callback outlives self.
+        // Unretained: evhttp and the event are freed in shutdown()/deinit, so no callback outlives self.
+        let context = Unmanaged.passUnretained(self).toOpaque()
         evhttp_set_gencb(http, { request, arg in
             guard let request, let arg else { return }
             Unmanaged<HTTPServer>.fromOpaque(arg).takeUnretainedValue().handle(request)
-        }, Unmanaged.passUnretained(self).toOpaque())
+        }, context)
+        // Called for each accepted socket before evhttp builds its connection around the
+        // bufferevent we return: the one hook evhttp 2.1 gives on new connections.
+        evhttp_set_bevcb(http, { base, arg in
+            guard let base, let arg else { return nil }
+            return Unmanaged<HTTPServer>.fromOpaque(arg).takeUnretainedValue().newConnection(base)
+        }, context)
+        serviceEvent = event_new(loop.base, -1, 0, { _, _, arg in
+            guard let arg else { return }
+            Unmanaged<HTTPServer>.fromOpaque(arg).takeUnretainedValue().runService()
+        }, context)
     }
 
     deinit { shutdown() }
@@ -55,6 +82,9 @@ public final class HTTPServer {
 
     /// Number of deferred responses not yet answered whose client is still there.
     public var pendingResponseCount: Int { pendings.count }
+
+    /// Number of open client connections, refused ones still closing included.
+    public var connectionCount: Int { connections.count }
 
     /// Binds and returns the actual port (pass 0 for an ephemeral one).
     public func bind(host: String, port: Int) throws(HTTPServerError) -> Int {
@@ -109,8 +139,16 @@ public final class HTTPServer {
         for pending in Array(pendings.values) { pending.abandon() }
         for listener in listeners { evhttp_del_accept_socket(http, listener) }
         listeners.removeAll()
-        evhttp_free(http)
+        evhttp_free(http)   // frees every connection; attached ones hear of it through the close callback
         self.http = nil
+        for connection in Array(connections.values) { connection.abandonUnattached() }
+        connections.removeAll()
+        serviceQueue.removeAll()
+        if let serviceEvent {
+            event_del(serviceEvent)
+            event_free(serviceEvent)
+            self.serviceEvent = nil
+        }
     }
 
     func streamDidClose(_ stream: ResponseStream) {
@@ -128,10 +166,117 @@ public final class HTTPServer {
         report(pending.method, pending.routePattern, response.status, since: pending.arrived)
     }
 
+    // MARK: - Connections
+
+    /// The bufferevent for a connection evhttp is accepting, watched by a new ClientConnection.
+    private func newConnection(_ base: OpaquePointer) -> OpaquePointer? {
+        // Options 0, as evhttp's own: evhttp closes the socket itself.
+        guard let bufferevent = bufferevent_socket_new(base, -1, 0) else { return nil }
+        // Our reference keeps the memory valid until attach() has seen evhttp's setup,
+        // even if evhttp gave up on the connection in between.
+        bufferevent_incref(bufferevent)
+        let connection = ClientConnection(bufferevent: bufferevent, server: self, options: options)
+        connections[bufferevent] = connection
+        scheduleService(connection)
+        return bufferevent
+    }
+
+    /// The ClientConnection watching an evhttp connection.
+    func client(for connection: OpaquePointer) -> ClientConnection? {
+        evhttp_connection_get_bufferevent(connection).flatMap { connections[$0] }
+    }
+
+    private func client(for request: UnsafeMutablePointer<evhttp_request>) -> ClientConnection? {
+        evhttp_request_get_connection(request).flatMap { client(for: $0) }
+    }
+
+    /// Runs `connection.service()` soon: in the current pass of the loop, after the libevent
+    /// callback that asked has returned, and before anything queued is written to a socket.
+    func scheduleService(_ connection: ClientConnection) {
+        serviceQueue.append(connection)
+        if serviceQueue.count == 1, let serviceEvent { event_active(serviceEvent, EV_TIMEOUT, 0) }
+    }
+
+    private func runService() {
+        // Service may queue more (a refusal decided while attaching): loop until empty.
+        while !serviceQueue.isEmpty {
+            let batch = serviceQueue
+            serviceQueue.removeAll()
+            for connection in batch { connection.service() }
+        }
+    }
+
+    func connectionDidClose(_ connection: ClientConnection) {
+        if connection.phase == .refusing { refusingCount -= 1 }
+        if connection.isAdmitted { admittedCount -= 1 }
+        connections[connection.bufferevent] = nil
+    }
+
+    func connectionStartedRefusal(_ connection: ClientConnection) {
+        refusingCount += 1
+    }
+
+    var headerTimeoutSeconds: Double { options.headerTimeoutSeconds }
+
+    /// Lets a new connection in (nil), or the 503 for one past `maxConnections`, in the
+    /// order they were accepted. Refused connections still closing do not count.
+    func admit() -> (response: HTTPResponse, linger: Bool)? {
+        guard admittedCount >= options.maxConnections else {
+            admittedCount += 1
+            return nil
+        }
+        var response = HTTPResponse.problem(
+            status: 503, title: "Service Unavailable",
+            detail: "the server is at its limit of \(options.maxConnections) connections; try again later")
+        response.headers.append(("Retry-After", "1"))
+        return (response, refusingCount < HTTPServer.maxLingering)
+    }
+
+    func requestLineTooLong() -> HTTPResponse {
+        .problem(status: 414, title: "URI Too Long",
+                 detail: "the request line is longer than \(options.maxRequestLineSize) bytes")
+    }
+
+    func headersTooLarge() -> HTTPResponse {
+        .problem(status: 431, title: "Request Header Fields Too Large",
+                 detail: "the request's header fields are larger than \(options.maxHeadersSize) bytes")
+    }
+
+    func requestTimeout(part: String) -> HTTPResponse {
+        .problem(status: 408, title: "Request Timeout",
+                 detail: "the request \(part) did not arrive within \(options.headerTimeoutSeconds) seconds")
+    }
+
+    /// Ours in place of an error page evhttp wrote on its own.
+    func replacement(forEvhttpStatus status: Int) -> HTTPResponse {
+        switch status {
+        case 400:
+            .problem(status: 400, title: "Bad Request",
+                     detail: "malformed request line, header field or body framing")
+        case 413:
+            // evhttp also reports a malformed chunked body this way.
+            .problem(status: 413, title: "Content Too Large",
+                     detail: "the request body is larger than \(options.maxBodySize) bytes (or its chunked encoding is malformed)")
+        case 417:
+            .problem(status: 417, title: "Expectation Failed", detail: "only 'Expect: 100-continue' is supported")
+        case 501:
+            .problem(status: 501, title: "Not Implemented", detail: "the request method is not supported")
+        default:
+            .problem(status: status, title: RawReply.reasonPhrase(status))
+        }
+    }
+
+    /// A refusal as bytes: the response with the same default and CORS headers as any other.
+    func wireBytes(for response: HTTPResponse) -> [UInt8] {
+        RawReply.bytes(status: response.status, headers: finalHeaders(response.headers), body: response.body)
+    }
+
     // MARK: - Request handling
 
     private func handle(_ request: UnsafeMutablePointer<evhttp_request>) {
         let arrived = HTTPServer.monotonicSeconds()
+        // A request on a connection being refused is left to the refusal, unanswered.
+        if let client = client(for: request), !client.beginHandling() { return }
         guard let method = HTTPMethod(command: evhttp_request_get_command(request)) else {
             // evhttp_set_allowed_methods makes evhttp answer these itself; kept as a guard.
             send(.problem(status: 501, title: "Not Implemented"), to: request, head: false)
@@ -177,10 +322,7 @@ public final class HTTPServer {
             let pending = PendingResponse(
                 request: request, server: self, method: method, routePattern: pattern, arrived: arrived)
             pendings[ObjectIdentifier(pending)] = pending
-            evhttp_connection_set_closecb(connection, { _, arg in
-                guard let arg else { return }
-                Unmanaged<PendingResponse>.fromOpaque(arg).takeUnretainedValue().connectionClosed()
-            }, Unmanaged.passUnretained(pending).toOpaque())
+            client(for: connection)?.observer = pending
             pending.watchForDisconnect(connection)
             body(pending)
         }
@@ -240,14 +382,23 @@ public final class HTTPServer {
     /// configured), then the response's own. Every reply the server writes passes here.
     private func addHeaders(_ headers: [(name: String, value: String)], to request: UnsafeMutablePointer<evhttp_request>) {
         guard let output = evhttp_request_get_output_headers(request) else { return }
+        for header in finalHeaders(headers) {
+            // evhttp refuses values with CR/LF (-1): such a header is dropped, never injected.
+            _ = evhttp_add_header(output, header.name, header.value)
+        }
+    }
+
+    /// The headers a response goes out with: defaults, CORS, then its own (with one merged Vary).
+    private func finalHeaders(_ headers: [(name: String, value: String)]) -> [(name: String, value: String)] {
+        var result: [(name: String, value: String)] = []
         let own = Set(headers.map { $0.name.lowercased() })
         for header in options.defaultHeaders where !own.contains(header.name.lowercased()) {
-            _ = evhttp_add_header(output, header.name, header.value)
+            result.append(header)
         }
         var vary: String?
         if let origin = options.corsOrigin {
-            _ = evhttp_add_header(output, "Access-Control-Allow-Origin", origin)
-            _ = evhttp_add_header(output, "Access-Control-Expose-Headers", "ETag, Link, Location, Retry-After")
+            result.append(("Access-Control-Allow-Origin", origin))
+            result.append(("Access-Control-Expose-Headers", "ETag, Link, Location, Retry-After"))
             if origin != "*" {
                 // The answer depends on the Origin, so caches must key on it; merged
                 // with the response's own Vary so there is exactly one.
@@ -261,14 +412,25 @@ public final class HTTPServer {
         }
         for header in headers {
             if vary != nil, header.name.lowercased() == "vary" { continue }
-            // evhttp refuses values with CR/LF (-1): such a header is dropped, never injected.
-            _ = evhttp_add_header(output, header.name, header.value)
+            result.append(header)
         }
-        if let vary { _ = evhttp_add_header(output, "Vary", vary) }
+        if let vary { result.append(("Vary", vary)) }
+        return result
+    }
+
+    /// The connection's watcher learns when the response is fully written (keep-alive:
+    /// the next request's head, and its deadline, start there).
+    private func watchCompletion(of request: UnsafeMutablePointer<evhttp_request>) {
+        evhttp_request_set_on_complete_cb(request, { request, arg in
+            guard let request, let arg else { return }
+            let server = Unmanaged<HTTPServer>.fromOpaque(arg).takeUnretainedValue()
+            server.client(for: request)?.requestCompleted()
+        }, Unmanaged.passUnretained(self).toOpaque())
     }
 
     private func send(_ response: HTTPResponse, to request: UnsafeMutablePointer<evhttp_request>, head: Bool, contentLength: Bool = true) {
         addHeaders(response.headers, to: request)
+        watchCompletion(of: request)
         guard let buffer = evbuffer_new() else { return }
         defer { evbuffer_free(buffer) }
         if head {
@@ -294,6 +456,7 @@ public final class HTTPServer {
         start: @escaping (ResponseStream) -> Void
     ) {
         addHeaders(headers, to: request)
+        watchCompletion(of: request)
         evhttp_send_reply_start(request, Int32(clamping: status), nil)
         guard let connection = evhttp_request_get_connection(request) else {
             evhttp_send_reply_end(request)   // no connection to stream to: release the request
@@ -308,10 +471,7 @@ public final class HTTPServer {
         }
         let stream = ResponseStream(request: request, server: self, timeoutSeconds: options.timeoutSeconds)
         streams[ObjectIdentifier(stream)] = stream
-        evhttp_connection_set_closecb(connection, { _, arg in
-            guard let arg else { return }
-            Unmanaged<ResponseStream>.fromOpaque(arg).takeUnretainedValue().connectionClosed()
-        }, Unmanaged.passUnretained(stream).toOpaque())
+        client(for: connection)?.observer = stream
         start(stream)
     }
 }

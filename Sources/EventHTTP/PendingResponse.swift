@@ -13,7 +13,8 @@ import Darwin
 /// process), so on its own it learns of a vanished client only when the reply fails. This
 /// object therefore watches the socket itself while waiting: when the peer's FIN or RST
 /// arrives (recv with MSG_PEEK sees 0 or an error) it frees the connection with
-/// evhttp_connection_free, which runs the close callback below and frees the request,
+/// evhttp_connection_free, which runs the close callback (relayed by the server's
+/// ClientConnection to `connectionClosed` below) and frees the request,
 /// still listed on the connection. If the client sends more bytes instead (a pipelined
 /// request), the watch stops, since those bytes belong to evhttp; such a client's
 /// disappearance is noticed when the reply is written. A client that half-closes after
@@ -27,11 +28,11 @@ import Darwin
 /// listed on it and evhttp frees it right after the close callback. Either way this object
 /// drops its request pointer at the close, so a later `respond` touches nothing.
 ///
-/// The server keeps every pending response alive (the close callback points at it) until it
+/// The server keeps every pending response alive until it
 /// is answered or its client is gone, so a handler that never answers ties up one
 /// connection until the client or the read timeout gives up: always answer, if need be
 /// with an error after a deadline of your own.
-public final class PendingResponse {
+public final class PendingResponse: ConnectionObserver {
     private var request: UnsafeMutablePointer<evhttp_request>?
     private weak var server: HTTPServer?
     private var disconnectHandlerCalled = false
@@ -108,7 +109,7 @@ public final class PendingResponse {
         stopWatching()
         if let connection = evhttp_request_get_connection(request) {
             // The connection outlives this object (keep-alive): unhook before replying.
-            evhttp_connection_set_closecb(connection, nil, nil)
+            server?.client(for: connection)?.observer = nil
         }
         guard let server else {
             evhttp_request_free(request)   // unreachable in practice: the server closes us at shutdown
@@ -117,7 +118,7 @@ public final class PendingResponse {
         server.complete(self, request: request, with: response)
     }
 
-    /// The connection close callback.
+    /// The connection closed (relayed by the server's ClientConnection).
     func connectionClosed() {
         stopWatching()
         guard let request else { return }
@@ -138,7 +139,7 @@ public final class PendingResponse {
         guard let request else { return }
         self.request = nil
         if let connection = evhttp_request_get_connection(request) {
-            evhttp_connection_set_closecb(connection, nil, nil)
+            server?.client(for: connection)?.observer = nil
         } else {
             evhttp_request_free(request)
         }

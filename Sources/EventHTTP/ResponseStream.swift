@@ -7,7 +7,7 @@ internal import CLibEvent
 /// connection's close callback. From then on the request is ours: it must be released
 /// with evhttp_send_reply_end exactly once and never used for anything else. This class
 /// drops its request pointer the moment it learns of the close, so later writes are no-ops.
-public final class ResponseStream {
+public final class ResponseStream: ConnectionObserver {
     private var request: UnsafeMutablePointer<evhttp_request>?
     private let chunk: OpaquePointer
     private let timeoutSeconds: Int
@@ -61,7 +61,7 @@ public final class ResponseStream {
         if let connection = evhttp_request_get_connection(request) {
             // The connection may outlive this stream (keep-alive): unhook and give the
             // read timeout back, which was lifted for the stream.
-            evhttp_connection_set_closecb(connection, nil, nil)
+            server?.client(for: connection)?.observer = nil
             if let bufferevent = evhttp_connection_get_bufferevent(connection) {
                 var tv = LoopTimer.makeTimeval(seconds: Double(timeoutSeconds))
                 bufferevent_set_timeouts(bufferevent, &tv, &tv)
@@ -71,7 +71,8 @@ public final class ResponseStream {
         evhttp_send_reply_end(request)   // libevent frees the request once it is written
     }
 
-    /// The connection close callback: the client went away (or the server is freeing the connection).
+    /// The connection closed (relayed by the server's ClientConnection): the client went
+    /// away, or the server is freeing the connection.
     func connectionClosed() {
         guard isOpen, let request else { return }
         markClosed()

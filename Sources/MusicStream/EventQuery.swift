@@ -16,7 +16,7 @@ struct EventQuery {
         do {
             parameters = try request.queryParameters()
         } catch {
-            throw ProblemDetails(status: 400, title: "Malformed query string", detail: error.detail, parameter: nil)
+            throw ProblemDetails(status: 400, title: "Malformed query string", detail: error.detail, parameter: error.parameter)
         }
         var options: [String: String] = [:]
         for (name, value) in parameters where !EventFilter.parameterNames.contains(name) {
@@ -37,7 +37,7 @@ struct EventQuery {
         do {
             parameters = try request.queryParameters()
         } catch {
-            throw ProblemDetails(status: 400, title: "Malformed query string", detail: error.detail, parameter: nil)
+            throw ProblemDetails(status: 400, title: "Malformed query string", detail: error.detail, parameter: error.parameter)
         }
         if let first = parameters.first {
             throw .badParameter(first.name, "unknown query parameter '\(first.name.prefix(64))': this endpoint takes none")

@@ -129,12 +129,15 @@ public final class MusicStreamServer {
         var options = HTTPServerOptions()
         options.defaultHeaders = Self.securityHeaders
         options.corsOrigin = config.corsOrigin
-        // The publisher checks the exact 64 KiB limit and answers with problem details; evhttp
-        // itself cuts off anything past 1 MiB (with its own plain 413) before buffering more.
+        // The publisher checks the exact 64 KiB limit and answers with problem details; the
+        // server cuts off anything past 1 MiB (413) before buffering more.
         options.maxBodySize = 1 << 20
         // The longest valid query (4 repeatable filters x 50 values x 256 bytes, percent-encoded)
-        // is about 155 KB; anything longer is refused by evhttp.
-        options.maxHeadersSize = 192 * 1024
+        // is about 155 KB; a longer request line gets 414.
+        options.maxRequestLineSize = 192 * 1024
+        options.headerTimeoutSeconds = config.headerTimeout
+        options.timeoutSeconds = config.idleTimeout
+        options.maxConnections = Self.connectionLimit(config.maxConnections)
         let server = try HTTPServer(loop: loop, router: router, options: options)
         server.onResponse = { method, route, status, seconds in
             routes.httpMetrics.record(route: route, method: method.rawValue, status: status, seconds: seconds)
@@ -160,6 +163,8 @@ public final class MusicStreamServer {
         let interrupt = loop.onSignal(SIGINT) { drain.begin() }
         let terminate = loop.onSignal(SIGTERM) { drain.begin() }
         stopWaker = loop.makeWaker { drain.begin() }
+
+        if let warning = config.exposureWarning { ServiceLog.warning(warning) }
 
         let mode = cluster == nil ? "external" : "embedded"
         Self.announce("kafka: \(mode) broker at \(bootstrapServers), topic \(config.topic) (librdkafka \(Librdkafka.version))")
@@ -199,6 +204,17 @@ public final class MusicStreamServer {
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
             + "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"),
     ]
+
+    /// `requested`, or less when the open-file limit (raised to its hard limit first) cannot
+    /// hold that many connections next to everything else the process opens.
+    static func connectionLimit(_ requested: Int) -> Int {
+        let fileLimit = OpenFileLimit.raiseToHardLimit()
+        let ceiling = OpenFileLimit.connectionCeiling(limit: fileLimit)
+        guard requested > ceiling else { return requested }
+        ServiceLog.warning("at most \(ceiling) connections fit under the open-file limit of \(fileLimit); "
+            + "serving \(ceiling) rather than \(requested)")
+        return ceiling
+    }
 
     /// Debian's packaged Bootstrap and Chart.js, served under /vendor/ when installed.
     static func vendorMounts() -> [(prefix: String, directory: String)] {

@@ -34,6 +34,14 @@ public struct ServiceConfig: Sendable {
     /// A subscriber whose unsent output passes this is disconnected.
     public var maxPendingStreamBytes = 1 << 20
 
+    /// Most client connections served at once; more get 503. Lowered at start when the
+    /// open-file limit cannot hold this many.
+    public var maxConnections = 10_000
+    /// Seconds a client has to send a request's head, and then its body (408 after).
+    public var headerTimeout = 10.0
+    /// Seconds an idle keep-alive connection stays open.
+    public var idleTimeout = 30
+
     /// When set, POST /api/events needs `Authorization: Bearer <token>`; reads stay open.
     public var writeToken: String?
     /// When set, responses carry CORS headers for this origin ("*" for any).
@@ -44,4 +52,20 @@ public struct ServiceConfig: Sendable {
     public init() {}
 
     public var usesEmbeddedBroker: Bool { brokers == nil }
+
+    /// The start-up warning for a server others can reach that lets anyone publish: bound to
+    /// a non-loopback address without a write token. Nil when there is nothing to warn about.
+    public var exposureWarning: String? {
+        guard writeToken == nil, !Self.isLoopback(host) else { return nil }
+        return "listening on \(host), which is not a loopback address, without a write token: "
+            + "anyone who can reach it can publish events (set --write-token or MUSICSTREAM_WRITE_TOKEN)"
+    }
+
+    /// 127.0.0.0/8, ::1 and localhost; anything else (0.0.0.0, ::, names) may be reachable.
+    static func isLoopback(_ host: String) -> Bool {
+        let lowered = host.lowercased()
+        if lowered == "localhost" || lowered == "::1" || lowered == "[::1]" { return true }
+        let octets = lowered.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+    }
 }

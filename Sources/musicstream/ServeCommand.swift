@@ -33,6 +33,12 @@ struct ServeCommand: ParsableCommand {
     var corsOrigin: String?
     @Option(name: .customLong("kafka-config"), help: "librdkafka property key=value, repeatable (env MUSICSTREAM_KAFKA_*).")
     var kafkaConfig: [String] = []
+    @Option(help: "Most client connections served at once; more get 503 (env MUSICSTREAM_MAX_CONNECTIONS; default 10000, lowered to fit the open-file limit).")
+    var maxConnections: Int?
+    @Option(help: "Seconds a client has to send a request's headers, and then its body; slower clients get 408 and are disconnected (env MUSICSTREAM_HEADER_TIMEOUT; default 10).")
+    var headerTimeout: Double?
+    @Option(help: "Seconds an idle keep-alive connection stays open (env MUSICSTREAM_IDLE_TIMEOUT; default 30).")
+    var idleTimeout: Int?
 
     func validate() throws {
         if let port, !(0...65535).contains(port) { throw ValidationError("--port must be 0...65535") }
@@ -41,6 +47,9 @@ struct ServeCommand: ParsableCommand {
         if let backfill, !(0...100_000).contains(backfill) { throw ValidationError("--backfill must be 0...100000") }
         if let partitions, !(1...10_000).contains(partitions) { throw ValidationError("--partitions must be 1...10000") }
         if let replicationFactor, !(1...100).contains(replicationFactor) { throw ValidationError("--replication-factor must be 1...100") }
+        if let maxConnections, !(1...1_000_000).contains(maxConnections) { throw ValidationError("--max-connections must be 1...1000000") }
+        if let headerTimeout, !(headerTimeout >= 0.1 && headerTimeout <= 3_600) { throw ValidationError("--header-timeout must be 0.1...3600") }
+        if let idleTimeout, !(1...86_400).contains(idleTimeout) { throw ValidationError("--idle-timeout must be 1...86400") }
     }
 
     func run() throws {
@@ -62,12 +71,28 @@ struct ServeCommand: ParsableCommand {
         config.kafkaProperties = try Environment.kafkaProperties(flags: kafkaConfig)
         config.writeToken = writeToken ?? Environment.string("MUSICSTREAM_WRITE_TOKEN")
         config.corsOrigin = corsOrigin ?? Environment.string("MUSICSTREAM_CORS_ORIGIN")
+        config.maxConnections = try maxConnections
+            ?? Environment.string("MUSICSTREAM_MAX_CONNECTIONS").map { try Self.number($0, "MUSICSTREAM_MAX_CONNECTIONS") } ?? config.maxConnections
+        config.headerTimeout = try headerTimeout
+            ?? Environment.string("MUSICSTREAM_HEADER_TIMEOUT").map { try Self.seconds($0, "MUSICSTREAM_HEADER_TIMEOUT") } ?? config.headerTimeout
+        config.idleTimeout = try idleTimeout
+            ?? Environment.string("MUSICSTREAM_IDLE_TIMEOUT").map { try Self.number($0, "MUSICSTREAM_IDLE_TIMEOUT") } ?? config.idleTimeout
+        // The flags were checked in validate(); these catch the environment variables.
+        guard (1...1_000_000).contains(config.maxConnections) else { throw ValidationError("MUSICSTREAM_MAX_CONNECTIONS must be 1...1000000") }
+        guard (1...86_400).contains(config.idleTimeout) else { throw ValidationError("MUSICSTREAM_IDLE_TIMEOUT must be 1...86400") }
         do {
             try MusicStreamServer(config: config).run()
         } catch {
             ServiceLog.error("\(error)")
             throw ExitCode(1)
         }
+    }
+
+    private static func seconds(_ text: String, _ name: String) throws -> Double {
+        guard let value = Double(text), value >= 0.1, value <= 3_600 else {
+            throw ValidationError("\(name) must be a number of seconds from 0.1 to 3600, got '\(text)'")
+        }
+        return value
     }
 
     private static func number(_ text: String, _ name: String) throws -> Int {

@@ -25,7 +25,7 @@ import Testing
     }
 
     @Test func invalidPercentEncodingThrows() {
-        #expect(throws: QueryStringError(detail: "invalid percent-encoding near 'a%zz'")) {
+        #expect(throws: QueryStringError(detail: "invalid percent-encoding near 'a%zz'", parameter: "x")) {
             try HTTPRequest.parseQuery("x=a%zz")
         }
         #expect(throws: QueryStringError.self) { try HTTPRequest.parseQuery("x=%4") }
@@ -34,10 +34,43 @@ import Testing
     }
 
     @Test func invalidUTF8Throws() {
-        #expect(throws: QueryStringError(detail: "invalid UTF-8 near '%C3%28'")) {
+        #expect(throws: QueryStringError(detail: "invalid UTF-8 near '%C3%28'", parameter: "x")) {
             try HTTPRequest.parseQuery("x=%C3%28")
         }
         #expect(throws: QueryStringError.self) { try HTTPRequest.parseQuery("x=%FF") }
+    }
+
+    /// The problem names the parameter: decoded when only its value is bad, as sent when
+    /// the name itself is.
+    @Test func errorsNameTheParameter() {
+        let cases: [(query: String, parameter: String)] = [
+            ("ok=1&artist=%zz", "artist"), ("genre=%", "genre"), ("country=%C0%AF", "country"),
+            ("q=%E0%80%80", "q"), ("user_id=%00", "user_id"), ("a%00b=1", "a%00b"), ("%G1=x", "%G1"),
+            ("na%C3%AFve=%ff", "naïve"),
+        ]
+        for (query, parameter) in cases {
+            do {
+                _ = try HTTPRequest.parseQuery(query)
+                Issue.record("\(query) parsed")
+            } catch {
+                #expect(error.parameter == parameter, "\(query)")
+            }
+        }
+    }
+
+    @Test func nulIsRefused() {
+        #expect(throws: QueryStringError(detail: "NUL (%00) is not allowed, near 'a%00'", parameter: "x")) {
+            try HTTPRequest.parseQuery("x=a%00")
+        }
+    }
+
+    @Test func parameterCountIsLimited() throws {
+        let atLimit = Array(repeating: "genre=", count: HTTPRequest.maxQueryParameters).joined(separator: "&")
+        #expect(try HTTPRequest.parseQuery(atLimit).count == HTTPRequest.maxQueryParameters)
+        #expect(throws: QueryStringError(detail: "the query has more than 256 parameters", parameter: "genre")) {
+            try HTTPRequest.parseQuery(atLimit + "&genre=")
+        }
+        #expect(throws: QueryStringError.self) { try HTTPRequest.parseQuery("a=1&b=2&c=3", maxParameters: 2) }
     }
 
     @Test func requestUsesItsRawQuery() throws {

@@ -65,6 +65,22 @@ final class TestClient {
         }
     }
 
+    /// Sends as much of `bytes` as the peer accepts; returns the count sent before an error
+    /// (a hostile client keeps sending while the server refuses it).
+    func sendIgnoringErrors(_ bytes: [UInt8]) -> Int {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { break }
+            offset += n
+        }
+        return offset
+    }
+
+    /// A second descriptor for the same socket, for a thread that writes while this object
+    /// reads; the caller closes it.
+    func duplicateDescriptor() -> Int32 { dup(fd) }
+
     /// Reads more bytes into the buffer; false on EOF. Throws on timeout.
     @discardableResult
     private func fill(deadline: Date) throws -> Bool {

@@ -12,11 +12,15 @@ A method libevent does not recognise at all (e.g. QUERY) is answered 501 by libe
 as RFC 9110 prescribes for unrecognised methods; those 501s are tolerated too.
 
 A `true`/`-1.9`/`null` that negative testing puts into a repeatable string filter is text on
-the wire, hence a valid value; such "accepted invalid data" reports are dropped as well.
+the wire, hence a valid value, and so are the keys of an object there (they are what is sent);
+more than 50 values are fine when the extra ones are empty (an empty value counts as absent).
+Such "accepted invalid data" reports are dropped when the values actually sent fit the contract.
 
 Every other failure is kept.
 """
 import json
+import re
+from urllib.parse import parse_qsl, urlsplit
 
 import schemathesis
 
@@ -80,14 +84,43 @@ def _unrecognised_method(case, response):
 REPEATABLE_FILTERS = ("genre", "platform", "mood", "country")
 
 
-def _wire_valid_repeatable_filter(failure, case):
-    """Negative testing may put `true`, `-1.9` or `null` into a repeatable string filter and call
-    it a type violation; on the wire every query value is text ("true", "-1.9", "null"), which
-    is a valid filter value, and an empty object or array is sent as nothing at all. Only such a failure, whose values all fit as sent, is dropped."""
+def _sent_values(response, name):
+    """The values of query parameter `name` in the request as it went out, or None."""
+    url = getattr(getattr(response, "request", None), "url", None)
+    if not url:
+        return None
+    return [value for key, value in parse_qsl(urlsplit(url).query, keep_blank_values=True) if key == name]
+
+
+def _query_parameters_named(text):
+    """The query parameters a failure message names ("parameter `a` in query" or
+    "parameters `a`, `b` in query")."""
+    match = re.search(r"parameters? ((?:`[^`]+`(?:, )?)+) in query", text)
+    return re.findall(r"`([^`]+)`", match.group(1)) if match else []
+
+
+def _fits_as_sent(values):
+    """What the contract allows for a repeatable filter on the wire: at most 50 non-empty values
+    (an empty one counts as absent) of at most 256 bytes each."""
+    return (len([value for value in values if value.strip()]) <= 50
+            and all(len(value.encode()) <= 256 for value in values))
+
+
+def _wire_valid_repeatable_filter(failure, case, response):
+    """Negative testing may put `true`, `-1.9`, `null` or an object into a repeatable string
+    filter, or more than 50 values of which some are empty, and call it a violation; on the
+    wire every query value is text ("true", "-1.9", "null", an object's keys), an empty object
+    or array is sent as nothing at all, an empty value counts as absent, and such text is a
+    valid filter value. Only such a failure, naming repeatable filters only, whose values all
+    fit as sent, is dropped."""
     if "negative_data_rejection" not in getattr(failure, "checks", ()):
         return False
     text = str(getattr(failure, "message", "")) + str(getattr(failure, "title", ""))
-    named = [name for name in REPEATABLE_FILTERS if "parameter `%s` in query" % name in text]
+    named = _query_parameters_named(text)
+    if not named or not all(name in REPEATABLE_FILTERS for name in named):
+        return False
+    if _sent_values(response, named[0]) is not None:
+        return all(_fits_as_sent(_sent_values(response, name)) for name in named)
     if len(named) != 1:
         return False
     values = (case.query or {}).get(named[0])
@@ -111,7 +144,7 @@ def filter_failure(context, failure, case, response):
     RFC-correct 501 for a method libevent does not recognise."""
     if _unrecognised_method(case, response):
         return False
-    if _wire_valid_repeatable_filter(failure, case):
+    if _wire_valid_repeatable_filter(failure, case, response):
         return False
     if "positive_data_acceptance" in getattr(failure, "checks", ()):
         return not _explained_by_an_unstatable_rule(case, response)

@@ -1,0 +1,310 @@
+import EventHTTP
+import Foundation
+import Testing
+
+/// Hostile clients over real sockets: oversized heads and bodies, malformed requests, slow
+/// clients and connection floods. Every refusal must be the server's own problem+json with
+/// its default headers, followed by a close; the server must keep serving others.
+@Suite struct HostileHTTPTests {
+    private static let securityHeader = ("X-Frame-Options", "DENY")
+
+    private func startServer(_ configure: (inout HTTPServerOptions) -> Void = { _ in }) throws -> TestServer {
+        var options = HTTPServerOptions()
+        options.defaultHeaders = [("X-Content-Type-Options", "nosniff"), HostileHTTPTests.securityHeader]
+        options.maxRequestLineSize = 1_000
+        options.maxHeadersSize = 2_000
+        options.maxBodySize = 1_000
+        configure(&options)
+        return try TestServer(options: options) { context in
+            context.router.get("/api/stats") { _ in .respond(.json(Array("{\"ok\":true}".utf8))) }
+            context.router.post("/api/echo") { request in
+                .respond(HTTPResponse(status: 201, headers: [("Content-Type", "application/octet-stream")], body: request.body))
+            }
+        }
+    }
+
+    /// The refusal every hostile request must get: our status, problem+json, our headers, then EOF.
+    private func expectRefusal(_ client: TestClient, status: Int, _ comment: Comment? = nil,
+                               sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let response = try client.readResponse()
+        #expect(response.status == status, comment, sourceLocation: sourceLocation)
+        #expect(response.header("Content-Type") == "application/problem+json", comment, sourceLocation: sourceLocation)
+        #expect(response.header("X-Content-Type-Options") == "nosniff", comment, sourceLocation: sourceLocation)
+        #expect(response.header("X-Frame-Options") == "DENY", comment, sourceLocation: sourceLocation)
+        #expect(response.header("Connection") == "close", comment, sourceLocation: sourceLocation)
+        #expect(response.bodyText.contains("\"status\":\(status)"), comment, sourceLocation: sourceLocation)
+        #expect(!response.bodyText.contains("<"), "no HTML error page", sourceLocation: sourceLocation)
+        #expect(client.waitForEOF(), comment, sourceLocation: sourceLocation)
+    }
+
+    private func stillServes(_ server: TestServer, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let response = try TestClient.request(port: server.port, "GET", "/api/stats")
+        #expect(response.status == 200, sourceLocation: sourceLocation)
+    }
+
+    // MARK: - Oversized requests
+
+    @Test func longRequestLineIs414() throws {
+        let server = try startServer()
+        defer { #expect(server.stop()) }
+        let client = try TestClient(port: server.port)
+        try client.send("GET /api/stats?q=" + String(repeating: "a", count: 2_000) + " HTTP/1.1\r\nHost: x\r\n\r\n")
+        try expectRefusal(client, status: 414)
+        try stillServes(server)
+    }
+
+    @Test func requestLineAtTheLimitIsServed() throws {
+        let server = try startServer()
+        defer { #expect(server.stop()) }
+        let prefix = "GET /api/stats?q="
+        let suffix = " HTTP/1.1\r\n"
+        let target = String(repeating: "a", count: 1_000 - prefix.utf8.count - suffix.utf8.count)
+        let client = try TestClient(port: server.port)
+        try client.send(prefix + target + suffix + "Host: x\r\n\r\n")
+        #expect(try client.readResponse().status == 200)
+        let over = try TestClient(port: server.port)
+        try over.send(prefix + target + "a" + suffix + "Host: x\r\n\r\n")
+        try expectRefusal(over, status: 414)
+    }
+
+    /// The answer comes as soon as the limit is passed, not when (if ever) the line ends.
+    @Test func endlessRequestLineIs414BeforeItEnds() throws {
+        let server = try startServer()
+        defer { #expect(server.stop()) }
+        let client = try TestClient(port: server.port)
+        try client.send("GET /" + String(repeating: "a", count: 1_500))
+        try expectRefusal(client, status: 414)
+    }
+
+    @Test func largeHeadersAre431() throws {
+        let server = try startServer()
+        defer { #expect(server.stop()) }
+        let client = try TestClient(port: server.port)
+        var head = "GET /api/stats HTTP/1.1\r\nHost: x\r\n"
+        for index in 0..<100 { head += "X-Filler-\(index): " + String(repeating: "v", count: 40) + "\r\n" }
+        try client.send(head + "\r\n")
+        try expectRefusal(client, status: 431)
+        try stillServes(server)
+    }
+
+    /// Far past evhttp's own limit: still our 431, never evhttp's page.
+    @Test func hugeHeaderIs431() throws {
+        let server = try startServer()
+        defer { #expect(server.stop()) }
+        let client = try TestClient(port: server.port)
+        try client.send("GET /api/stats HTTP/1.1\r\nX-Big: " + String(repeating: "b", count: 200_000) + "\r\n\r\n")
+        try expectRefusal(client, status: 431)
+    }
+
+    @Test func largeBodyIs413() throws {
+        let server = try startServer()
+        defer { #expect(server.stop()) }
+        let client = try TestClient(port: server.port)
+        try client.send("POST /api/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n" + String(repeating: "z", count: 5_000))
+        try expectRefusal(client, status: 413)
+        try stillServes(server)
+    }
+
+    /// A client announcing a huge body and sending it is told 413 and drained, not reset
+    /// before it could read the answer.
+    @Test func largeUploadStillReads413() throws {
+        let server = try startServer()
+        defer { #expect(server.stop()) }
+        let client = try TestClient(port: server.port)
+        try client.send("POST /api/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 200000\r\n\r\n")
+        let sent = client.sendIgnoringErrors(Array(repeating: UInt8(ascii: "z"), count: 200_000))
+        #expect(sent > 0)
+        try expectRefusal(client, status: 413)
+    }
+
+    @Test func chunkedBodyPastTheLimitIs413() throws {
+        let server = try startServer()
+        defer { #expect(server.stop()) }
+        let client = try TestClient(port: server.port)
+        let chunk = String(repeating: "c", count: 800)
+        try client.send("POST /api/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + "320\r\n\(chunk)\r\n320\r\n\(chunk)\r\n0\r\n\r\n")
+        try expectRefusal(client, status: 413)
+    }
+
+    // MARK: - Malformed requests (evhttp's own error pages, replaced)
+
+    @Test func malformedRequestsAre400() throws {
+        let server = try startServer()
+        defer { #expect(server.stop()) }
+        let heads = [
+            "NOT A REQUEST\r\n\r\n",
+            "GET /api/stats HTTP/1.1\r\nNo colon here\r\n\r\n",
+            "GET /api/stats HTTP/9.9\r\n\r\n",
+            "POST /api/echo HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
+            "\r\n\r\n",
+        ]
+        for head in heads {
+            let client = try TestClient(port: server.port)
+            try client.send(head)
+            try expectRefusal(client, status: 400, "\(head.debugDescription)")
+        }
+        try stillServes(server)
+    }
+
+    /// evhttp 2.1 reports a corrupt chunk size as "too long"; still our problem+json.
+    @Test func malformedChunkIs413() throws {
+        let server = try startServer()
+        defer { #expect(server.stop()) }
+        let client = try TestClient(port: server.port)
+        try client.send("POST /api/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n")
+        try expectRefusal(client, status: 413)
+    }
+
+    @Test func unknownMethodIs501() throws {
+        let server = try startServer()
+        defer { #expect(server.stop()) }
+        for method in ["BREW", "PROPFIND", "get"] {
+            let client = try TestClient(port: server.port)
+            try client.send("\(method) /api/stats HTTP/1.1\r\nHost: x\r\n\r\n")
+            try expectRefusal(client, status: 501, "\(method)")
+        }
+    }
+
+    @Test func unsupportedExpectationIs417() throws {
+        let server = try startServer()
+        defer { #expect(server.stop()) }
+        let client = try TestClient(port: server.port)
+        try client.send("POST /api/echo HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\nContent-Length: 3\r\n\r\n")
+        try expectRefusal(client, status: 417)
+    }
+
+    /// evhttp's own "100 Continue" is legitimate and passes through untouched.
+    @Test func expectContinueStillWorks() throws {
+        let server = try startServer()
+        defer { #expect(server.stop()) }
+        let client = try TestClient(port: server.port)
+        try client.send("POST /api/echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n")
+        let interim = try client.readHead()
+        #expect(interim.status == 100)
+        try client.send("abc")
+        let response = try client.readResponse()
+        #expect(response.status == 201)
+        #expect(response.bodyText == "abc")
+    }
+
+    @Test func expectContinueWithTooLargeBodyIs413() throws {
+        let server = try startServer()
+        defer { #expect(server.stop()) }
+        let client = try TestClient(port: server.port)
+        try client.send("POST /api/echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 99999\r\n\r\n")
+        try expectRefusal(client, status: 413)
+    }
+
+    @Test func corsHeadersAreOnRefusalsToo() throws {
+        let server = try startServer { $0.corsOrigin = "https://example.com" }
+        defer { #expect(server.stop()) }
+        let client = try TestClient(port: server.port)
+        try client.send("BREW / HTTP/1.1\r\n\r\n")
+        let response = try client.readResponse()
+        #expect(response.status == 501)
+        #expect(response.header("Access-Control-Allow-Origin") == "https://example.com")
+        #expect(response.header("Vary") == "Origin")
+    }
+
+    // MARK: - Keep-alive and pipelining
+
+    @Test func pipelinedRequestPastTheLimitIsRefusedAfterTheGoodOne() throws {
+        let server = try startServer()
+        defer { #expect(server.stop()) }
+        let client = try TestClient(port: server.port)
+        try client.send("GET /api/stats HTTP/1.1\r\nHost: x\r\n\r\nGET /" + String(repeating: "p", count: 1_500) + " HTTP/1.1\r\n\r\n")
+        #expect(try client.readResponse().status == 200)
+        try expectRefusal(client, status: 414)
+    }
+
+    /// The head deadline restarts with each request: a keep-alive connection may sit idle
+    /// between requests longer than the deadline (the idle timeout governs that).
+    @Test func idleKeepAliveIsNotHeldToTheHeadDeadline() throws {
+        let server = try startServer { $0.headerTimeoutSeconds = 0.3 }
+        defer { #expect(server.stop()) }
+        let client = try TestClient(port: server.port)
+        try client.send("GET /api/stats HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try client.readResponse().status == 200)
+        usleep(800_000)
+        try client.send("GET /api/stats HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try client.readResponse().status == 200)
+    }
+
+    @Test func idleKeepAliveIsClosedAfterTheIdleTimeout() throws {
+        let server = try startServer { $0.timeoutSeconds = 1 }
+        defer { #expect(server.stop()) }
+        let client = try TestClient(port: server.port)
+        try client.send("GET /api/stats HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try client.readResponse().status == 200)
+        #expect(client.waitForEOF(timeout: 5))
+    }
+
+    // MARK: - Slow clients
+
+    @Test func connectionThatSendsNothingGets408() throws {
+        let server = try startServer { $0.headerTimeoutSeconds = 0.3 }
+        defer { #expect(server.stop()) }
+        let client = try TestClient(port: server.port)
+        try expectRefusal(client, status: 408)
+    }
+
+    /// Slowloris: a byte at a time keeps evhttp's per-read timeout from ever firing; the
+    /// head deadline does not care.
+    @Test func headSentAByteAtATimeGets408() throws {
+        let server = try startServer { $0.headerTimeoutSeconds = 0.5 }
+        defer { #expect(server.stop()) }
+        let client = try TestClient(port: server.port)
+        let head = Array("GET /api/stats HTTP/1.1\r\n".utf8) + Array(repeating: UInt8(ascii: "x"), count: 200)
+        let fd = client.duplicateDescriptor()
+        let trickle = Thread {
+            defer { close(fd) }
+            for byte in head {   // at most 225 × 20 ms; stops once the server has hung up
+                var byte = byte
+                guard send(fd, &byte, 1, Int32(MSG_NOSIGNAL)) == 1 else { return }
+                usleep(20_000)
+            }
+        }
+        trickle.start()
+        try expectRefusal(client, status: 408)
+    }
+
+    @Test func slowBodyGets408() throws {
+        let server = try startServer { $0.headerTimeoutSeconds = 0.3 }
+        defer { #expect(server.stop()) }
+        let client = try TestClient(port: server.port)
+        try client.send("POST /api/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+        try expectRefusal(client, status: 408)
+    }
+
+    @Test func slowClientDoesNotBlockOthers() throws {
+        let server = try startServer { $0.headerTimeoutSeconds = 30 }
+        defer { #expect(server.stop()) }
+        let slow = try TestClient(port: server.port)
+        try slow.send("GET /api/stats HTTP/1.1\r\nHost: x\r\n")
+        for _ in 0..<5 { try stillServes(server) }
+    }
+
+    // MARK: - Connection limit
+
+    @Test func connectionsPastTheLimitGet503() throws {
+        let server = try startServer { $0.maxConnections = 3 }
+        defer { #expect(server.stop()) }
+        let held = try (0..<3).map { _ in try TestClient(port: server.port) }
+        let extra = try TestClient(port: server.port)
+        let response = try extra.readResponse()
+        #expect(response.status == 503)
+        #expect(response.header("Retry-After") == "1")
+        #expect(response.header("Content-Type") == "application/problem+json")
+        #expect(response.header("X-Frame-Options") == "DENY")
+        #expect(extra.waitForEOF())
+        // The held connections still work.
+        try held[0].send("GET /api/stats HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try held[0].readResponse().status == 200)
+        // Once one goes, a newcomer is served.
+        held[1].close()
+        #expect(eventually {
+            (try? TestClient.request(port: server.port, "GET", "/api/stats"))?.status == 200
+        })
+    }
+}
