@@ -10,6 +10,7 @@
 #include <event2/http.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,8 @@ int main(int argc, char **argv) {
             return 66;
         }
     }
+    /* A client closing mid-reply must not kill the server (musicstream ignores SIGPIPE too). */
+    signal(SIGPIPE, SIG_IGN);
     struct event_base *base = event_base_new();
     struct evhttp *http = evhttp_new(base);
     evhttp_set_gencb(http, answer, NULL);
