@@ -25,6 +25,8 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Simulated events produced at start, stamped over the recent past (default 20 with the embedded broker, else 0).")
     var backfill: Int?
     @Option(help: "Directory of the page (default: ./Public).") var publicDir: String?
+    @Option(help: "Directory holding Debian's bootstrap5/ and chart.js/, served under /vendor/ (env MUSICSTREAM_VENDOR_DIR; default /usr/share/javascript).")
+    var vendorDir: String?
     @Option(help: "Require Authorization: Bearer <token> to publish events (env MUSICSTREAM_WRITE_TOKEN).")
     var writeToken: String?
     @Option(help: "Allow cross-origin browser requests from this origin, or * (env MUSICSTREAM_CORS_ORIGIN). Off by default.")
@@ -56,6 +58,7 @@ struct ServeCommand: ParsableCommand {
         config.seed = seed ?? Environment.string("MUSICSTREAM_SEED").flatMap { UInt64($0) }
         config.backfill = backfill ?? (config.usesEmbeddedBroker && config.simulate ? 20 : 0)
         config.publicDirectory = publicDir ?? Environment.string("MUSICSTREAM_PUBLIC_DIR")
+        config.vendorDirectory = vendorDir ?? Environment.string("MUSICSTREAM_VENDOR_DIR") ?? config.vendorDirectory
         config.kafkaProperties = try Environment.kafkaProperties(flags: kafkaConfig)
         config.writeToken = writeToken ?? Environment.string("MUSICSTREAM_WRITE_TOKEN")
         config.corsOrigin = corsOrigin ?? Environment.string("MUSICSTREAM_CORS_ORIGIN")
