@@ -138,6 +138,9 @@
     const by = state.sort.by;
     const desc = state.sort.order === "desc";
     const key = sortKey(ev, by);
+    // The usual case, a new listen in the default order: it goes on top.
+    const top = rowsEl.rows.length ? state.events.get(rowsEl.rows[0].dataset.eventId) : null;
+    if (desc && (!top || compareKeys(key, sortKey(top, by)) >= 0)) return rowsEl.firstChild;
     for (const tr of rowsEl.rows) {
       const other = state.events.get(tr.dataset.eventId);
       if (!other) continue;
@@ -375,12 +378,15 @@
   // Options = values in the latest facets (with counts) plus values seen before (shown without
   // a count, so one can still pick them) plus the chosen ones. Existing elements are kept, so
   // focus and checks survive; while the list is open it is not reordered under the pointer.
+  // `entries` null: keep the counts, just put the options in order.
   function fillMulti(key, entries) {
     const known = state.knownFacetValues[key] || (state.knownFacetValues[key] = new Map());
-    known.forEach((_, v) => known.set(v, null));
-    entries.forEach((e) => {
-      if (e && e.value != null && e.value !== "") known.set(String(e.value), Number(e.count) || 0);
-    });
+    if (entries) {
+      known.forEach((_, v) => known.set(v, null));
+      entries.forEach((e) => {
+        if (e && e.value != null && e.value !== "") known.set(String(e.value), Number(e.count) || 0);
+      });
+    }
     const m = multis[key];
     const open = m.details.open;
     const byLower = new Map(Array.from(m.list.children).map((label) => [label.querySelector("input").value.toLowerCase(), label]));
@@ -445,8 +451,7 @@
       });
       m.details.addEventListener("toggle", () => {
         if (!m.details.open) {
-          fillMulti(key, []); // reorder now that it is closed (counts are kept)
-          if (state.facets) loadFacets();
+          fillMulti(key, null); // reorder now that it is closed
           return;
         }
         MULTI_KEYS.forEach((other) => { if (other !== key) closeMulti(other, false); });
