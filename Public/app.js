@@ -987,7 +987,7 @@
     state.sampleLastRun = Date.now();
     const users = new Set(state.sample.map((ev) => String(ev.user_id)));
     setKpi("kpi-listeners", state.sample.length || !state.sampleLoading ? users.size : null);
-    const note = state.sampleTruncated ? "in the latest " + numberFmt.format(state.sample.length) + " listens" : "matching listens";
+    const note = state.sampleTruncated ? "in the latest " + numberFmt.format(state.sample.length) + " listens" : "among matching listens";
     const sub = $("kpi-listeners-sub");
     if (sub.textContent !== note) sub.textContent = note;
     const chartNote = state.sampleTruncated ? "(latest " + numberFmt.format(state.sample.length) + ")" : "";
