@@ -117,7 +117,7 @@ public final class MusicStreamServer {
         } else {
             ServiceLog.warning("no OpenAPI description at \(specPath); /openapi.yaml will answer 404")
         }
-        let files = StaticFiles(root: publicDirectory, extraMounts: Self.vendorMounts())
+        let files = StaticFiles(root: publicDirectory, extraMounts: Self.vendorMounts(in: config.vendorDirectory))
         router.fallback = { request in
             // Under /api/ a miss is an API error, not a missing page asset.
             if request.path.hasPrefix("/api/") || request.path == "/api" {
@@ -195,13 +195,17 @@ public final class MusicStreamServer {
     /// Thread-safe: asks a running server to shut down as if it got SIGTERM.
     public func requestStop() { stopWaker?.wake() }
 
+    /// The one other origin the page may load code from: its CDN fallback for Bootstrap and
+    /// Chart.js when Debian's copies are not installed (pinned versions, SRI-checked; see Public/vendor.js).
+    static let assetCDN = "https://cdnjs.cloudflare.com"
+
     /// Headers on every response: no MIME sniffing, no referrer leaks, and a CSP that allows only
-    /// the page's own scripts and styles (no inline script).
+    /// the page's own scripts and styles plus the asset CDN (no inline script).
     static let securityHeaders: [(name: String, value: String)] = [
         (name: "X-Content-Type-Options", value: "nosniff"),
         (name: "Referrer-Policy", value: "no-referrer"),
         (name: "Content-Security-Policy", value:
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "default-src 'self'; script-src 'self' \(assetCDN); style-src 'self' \(assetCDN); img-src 'self' data:; "
             + "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"),
     ]
 
@@ -216,11 +220,12 @@ public final class MusicStreamServer {
         return ceiling
     }
 
-    /// Debian's packaged Bootstrap and Chart.js, served under /vendor/ when installed.
-    static func vendorMounts() -> [(prefix: String, directory: String)] {
+    /// Debian's packaged Bootstrap and Chart.js under `directory`, served under /vendor/ when installed.
+    static func vendorMounts(in directory: String) -> [(prefix: String, directory: String)] {
+        let base = directory.hasSuffix("/") ? directory : directory + "/"
         let candidates = [
-            (prefix: "/vendor/bootstrap/", directory: "/usr/share/javascript/bootstrap5/"),
-            (prefix: "/vendor/chart.js/", directory: "/usr/share/javascript/chart.js/"),
+            (prefix: "/vendor/bootstrap/", directory: base + "bootstrap5/"),
+            (prefix: "/vendor/chart.js/", directory: base + "chart.js/"),
         ]
         return candidates.filter { FileManager.default.fileExists(atPath: $0.directory) }
     }

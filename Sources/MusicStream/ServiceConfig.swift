@@ -29,6 +29,9 @@ public struct ServiceConfig: Sendable {
     public var kafkaProperties: [String: String] = [:]
     /// Directory of the page; nil: found next to the working directory or the executable.
     public var publicDirectory: String?
+    /// Where Debian's `libjs-bootstrap5` and `libjs-chart.js` put their files (`bootstrap5/`,
+    /// `chart.js/`); mapped under /vendor/ when present. The page falls back to a CDN otherwise.
+    public var vendorDirectory = "/usr/share/javascript"
     /// How often idle SSE connections get a comment, so proxies and clients see they are alive.
     public var pingInterval = 15.0
     /// A subscriber whose unsent output passes this is disconnected.

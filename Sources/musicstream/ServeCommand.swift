@@ -27,6 +27,8 @@ struct ServeCommand: ParsableCommand {
     @Flag(help: "Read every partition from its oldest kept event, not just enough to refill the window (env MUSICSTREAM_FROM_BEGINNING).")
     var fromBeginning = false
     @Option(help: "Directory of the page (default: ./Public).") var publicDir: String?
+    @Option(help: "Directory holding Debian's bootstrap5/ and chart.js/, served under /vendor/ (env MUSICSTREAM_VENDOR_DIR; default /usr/share/javascript).")
+    var vendorDir: String?
     @Option(help: "Require Authorization: Bearer <token> to publish events (env MUSICSTREAM_WRITE_TOKEN).")
     var writeToken: String?
     @Option(help: "Allow cross-origin browser requests from this origin, or * (env MUSICSTREAM_CORS_ORIGIN). Off by default.")
@@ -68,6 +70,7 @@ struct ServeCommand: ParsableCommand {
         config.backfill = backfill ?? (config.usesEmbeddedBroker && config.simulate ? 20 : 0)
         config.fromBeginning = try fromBeginning || Environment.flag("MUSICSTREAM_FROM_BEGINNING")
         config.publicDirectory = publicDir ?? Environment.string("MUSICSTREAM_PUBLIC_DIR")
+        config.vendorDirectory = vendorDir ?? Environment.string("MUSICSTREAM_VENDOR_DIR") ?? config.vendorDirectory
         config.kafkaProperties = try Environment.kafkaProperties(flags: kafkaConfig)
         config.writeToken = writeToken ?? Environment.string("MUSICSTREAM_WRITE_TOKEN")
         config.corsOrigin = corsOrigin ?? Environment.string("MUSICSTREAM_CORS_ORIGIN")

@@ -16,9 +16,9 @@ STARTUP_TIMEOUT = 60
 class RunningServer:
     """A musicstream process plus what it printed at start."""
 
-    def __init__(self, args, cwd):
+    def __init__(self, args, cwd, port=0):
         self.process = subprocess.Popen(
-            [BINARY, "serve", "--port", "0", *args],
+            [BINARY, "serve", "--port", str(port), *args],
             cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
         )
         self.stdout_lines = []
@@ -77,11 +77,12 @@ class RunningServer:
 
 @pytest.fixture(scope="module")
 def start_server(tmp_path_factory):
-    """Starts servers; each is stopped (and must exit 0) when the module's tests are done."""
+    """Starts servers (on a free port unless `port` is given); each is stopped (and must exit 0)
+    when the module's tests are done."""
     servers = []
 
-    def start(*args):
-        server = RunningServer(list(args), cwd=str(tmp_path_factory.mktemp("cwd")))
+    def start(*args, port=0):
+        server = RunningServer(list(args), cwd=str(tmp_path_factory.mktemp("cwd")), port=port)
         servers.append(server)
         return server
 

@@ -2,7 +2,8 @@
 real server: live rows over SSE, the genre filter and the URL, escaping of hostile event text, the
 add-a-listen form (success and a server-side validation error), the charts, the theme toggle,
 sorting by column header, and screenshots at desktop and phone widths (written to
-test-artifacts/screenshots/)."""
+test-artifacts/screenshots/). More of the page: test_browser_dashboard.py; restarts and the CDN
+fallback: test_browser_resilience.py."""
 import json
 import os
 import urllib.parse
@@ -10,95 +11,29 @@ import uuid
 
 import pytest
 
-os.environ["SE_AVOID_STATS"] = "true"  # before selenium is used: no usage statistics
-
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
+from browser_helpers import (  # noqa: E402
+    PUBLIC_DIR, chromium, choose_in_picker, click, open_page, picker_options, query_of,
+    require_chromium, row_genres, row_ids, save_full_page, save_screenshot, severe_console_entries, wait,
+)
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.common.selenium_manager import SeleniumManager  # noqa: E402
-from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 from test_pipeline import canonical_event, kcat_produce  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-WAIT = 15  # seconds; every wait in this module is bounded by it (or less)
-SCREENSHOTS = os.path.join(os.path.dirname(__file__), "..", "..", "test-artifacts", "screenshots")
-GENRE_CELLS = "#rows > tr > td:nth-child(5)"
-# The page under test is this checkout's Public/, whichever binary MUSICSTREAM_BIN points at.
-PUBLIC_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "Public"))
+CHART_IDS = ["chart-timeline", "chart-genre", "chart-platform", "chart-mood", "chart-country", "chart-artist",
+             "chart-track", "chart-skip", "chart-rating"]
+
 
 @pytest.fixture(scope="module")
 def server(start_server):
-    # The test command installs both; a missing browser is a setup failure, never a skip.
-    assert os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK), \
-        "needs Debian's chromium and chromium-driver (scripts/setup --test installs them)"
+    require_chromium()
     return start_server("--rate", "5", "--seed", "3", "--public-dir", PUBLIC_DIR)
 
 
 @pytest.fixture(scope="module")
 def driver(server):
-    """One headless Chromium for the module. Selenium Manager (which would download drivers and send
-    statistics) must never run: the driver path is explicit, and calling it fails the test."""
-    def no_selenium_manager(*args, **kwargs):
-        raise AssertionError("Selenium Manager was invoked: it must not look anything up online")
-
-    original = SeleniumManager.binary_paths
-    SeleniumManager.binary_paths = no_selenium_manager
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in [
-        "--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,900",
-        # Keep the browser from talking to anything but the server under test: no background
-        # services, and no name resolution at all (the server is addressed as 127.0.0.1), so even
-        # a lookup the flags above miss (Chromium still asked DNS for clients2.google.com) fails
-        # inside the browser instead of leaving the machine.
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-default-apps", "--disable-domain-reliability", "--disable-extensions",
-        "--no-first-run", "--no-pings", "--disable-features=OptimizationHints,MediaRouter,Translate",
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost", "--lang=en-US",
-    ]:
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    browser = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    browser.set_page_load_timeout(WAIT)
-    browser.set_script_timeout(WAIT)
-    try:
+    """One headless Chromium for the module."""
+    with chromium() as browser:
         yield browser
-    finally:
-        browser.quit()
-        SeleniumManager.binary_paths = original
-
-
-def wait(browser, condition, message, timeout=WAIT):
-    return WebDriverWait(browser, timeout, poll_frequency=0.1).until(lambda b: condition(b), message)
-
-
-def severe_console_entries(browser):
-    """Console messages since the last call (reading the log empties it) at level SEVERE."""
-    return [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
-
-
-def open_page(browser, server, query=""):
-    browser.get(server.url("/" + query))
-    wait(browser, lambda b: b.execute_script("return document.readyState") == "complete", "page never loaded")
-    wait(browser, lambda b: row_ids(b), "no rows appeared")
-    wait(browser, lambda b: b.find_element(By.ID, "connection").get_attribute("data-state") == "live",
-         "the stream never connected")
-
-
-def row_ids(browser):
-    return browser.execute_script(
-        "return Array.from(document.querySelectorAll('#rows > tr')).map((tr) => tr.dataset.eventId);")
-
-
-def row_genres(browser):
-    return browser.execute_script(
-        "return Array.from(document.querySelectorAll(arguments[0])).map((td) => td.textContent);", GENRE_CELLS)
-
-
-def query_of(browser):
-    return urllib.parse.parse_qs(urllib.parse.urlsplit(browser.current_url).query)
 
 
 def test_page_loads_without_console_errors(driver, server):
@@ -107,12 +42,18 @@ def test_page_loads_without_console_errors(driver, server):
     assert driver.title == "musicstream · live listens"
     assert driver.find_element(By.ID, "events-heading").text == "Latest listens"
     assert driver.find_element(By.CSS_SELECTOR, ".app-brand-name").text == "musicstream"
-    # Bootstrap (served from Debian's package under /vendor/) is applied.
+    # Bootstrap (served from Debian's package under /vendor/) is applied: its custom properties are
+    # set, from the /vendor/ style sheet, and no CDN fallback was needed.
     assert driver.execute_script(
-        "return getComputedStyle(document.querySelector('.visually-hidden')).position;") == "absolute"
-    # The KPIs and the genre options are filled from the API.
-    wait(driver, lambda b: b.find_element(By.ID, "kpi-window").text not in ("", "—"), "window KPI never filled")
-    wait(driver, lambda b: len(Select(b.find_element(By.ID, "f-genre")).options) > 1, "no genre options")
+        "return getComputedStyle(document.documentElement).getPropertyValue('--bs-blue').trim();") != ""
+    assert driver.execute_script(
+        "return document.getElementById('bootstrap-css').sheet.cssRules.length;") > 100
+    assert driver.find_elements(By.CSS_SELECTOR, "[data-fallback]") == []
+    assert driver.execute_script("return typeof window.Chart;") == "function"
+    # The KPIs and the filter options are filled from the API.
+    for kpi in ["kpi-window", "kpi-matching", "kpi-rate", "kpi-listeners", "kpi-skip", "kpi-rating", "kpi-last"]:
+        wait(driver, lambda b: b.find_element(By.ID, kpi).text not in ("", "—"), kpi + " never filled")
+    wait(driver, lambda b: len(picker_options(b, "genre")) > 1, "no genre options")
     assert driver.find_element(By.ID, "alerts").text == ""
     assert severe_console_entries(driver) == []
 
@@ -134,16 +75,19 @@ def test_rows_arrive_live_without_reload(driver, server):
 
 def test_genre_filter_updates_table_and_url_and_survives_reload(driver, server):
     open_page(driver, server)
-    genre_select = lambda b: Select(b.find_element(By.ID, "f-genre"))  # noqa: E731
-    wait(driver, lambda b: len(genre_select(b).options) > 2, "fewer than two genres offered")
-    # The most frequent genre is listed first (its option label carries the count).
-    choice = genre_select(driver).options[1].get_attribute("value")
+    wait(driver, lambda b: len(picker_options(b, "genre")) > 2, "fewer than three genres offered")
+    # The most frequent genre is listed first (its option carries the count).
+    choice = picker_options(driver, "genre")[0]
     assert choice
     assert len(set(row_genres(driver))) > 1, "the unfiltered table should show several genres"
 
-    genre_select(driver).select_by_value(choice)
+    choose_in_picker(driver, "genre", [choice])
     wait(driver, lambda b: query_of(b).get("genre") == [choice], "the URL did not get ?genre=")
     wait(driver, lambda b: (lambda g: g and set(g) == {choice})(row_genres(b)), "rows were not filtered")
+    assert driver.find_element(By.ID, "f-genre-value").text == choice
+    # The genre chart follows: only the chosen genre is left.
+    wait(driver, lambda b: b.execute_script("return Chart.getChart('chart-genre').data.labels;") == [choice],
+         "the genre chart did not follow the filter")
     assert driver.execute_script("return performance.getEntriesByType('navigation')[0].type;") == "navigate"
     # Live rows that arrive keep matching the filter.
     before = row_ids(driver)
@@ -155,13 +99,15 @@ def test_genre_filter_updates_table_and_url_and_survives_reload(driver, server):
          == "reload", "the page did not reload")
     wait(driver, lambda b: row_ids(b), "no rows after the reload")
     assert query_of(driver).get("genre") == [choice]
-    assert genre_select(driver).first_selected_option.get_attribute("value") == choice
+    checked = "return Array.from(document.querySelectorAll('#f-genre input:checked')).map((i) => i.value);"
+    wait(driver, lambda b: b.execute_script(checked) == [choice], "the picker lost the choice on reload")
     wait(driver, lambda b: (lambda g: g and set(g) == {choice})(row_genres(b)), "rows not filtered after reload")
     assert driver.find_element(By.ID, "filter-summary").text == "1 filter active"
 
     driver.find_element(By.ID, "clear").click()
     wait(driver, lambda b: urllib.parse.urlsplit(b.current_url).query == "", "Clear did not reset the URL")
-    assert genre_select(driver).first_selected_option.get_attribute("value") == ""
+    assert driver.execute_script(checked) == []
+    assert driver.find_element(By.ID, "f-genre-value").text == "Any genre"
     wait(driver, lambda b: len(set(row_genres(b))) > 1, "Clear did not bring back other genres")
     assert driver.find_element(By.ID, "filter-summary").text == "Showing all listens"
     assert severe_console_entries(driver) == []
@@ -185,12 +131,6 @@ def test_hostile_event_text_is_shown_as_text(driver, server):
     assert driver.find_elements(By.CSS_SELECTOR, "#rows img, #rows script") == []
     assert driver.execute_script("return typeof window.__xss;") == "undefined"
     assert severe_console_entries(driver) == []
-
-
-def click(browser, element):
-    """Scrolls the element to the middle of the window first (it may sit under the window edge)."""
-    browser.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'});", element)
-    element.click()
 
 
 def fill_add_form(browser, values):
@@ -230,9 +170,10 @@ def test_add_listen_form_publishes_event_that_appears_live(driver, server):
     row_selector = '#rows > tr[data-event-id="%s"]' % event_id
     wait(driver, lambda b: b.find_elements(By.CSS_SELECTOR, row_selector), "the published event never showed up",
          timeout=20)
-    cells = driver.find_element(By.CSS_SELECTOR, row_selector).find_elements(By.TAG_NAME, "td")
-    assert cells[2].get_attribute("textContent") == title
-    assert cells[3].get_attribute("textContent") == "Dashboard Band"
+    cells = driver.execute_script(  # in one step: live rows move while the test reads
+        "return Array.from(document.querySelector(arguments[0]).cells).map((td) => td.textContent);", row_selector)
+    assert cells[2] == title
+    assert cells[3] == "Dashboard Band"
     assert severe_console_entries(driver) == []
 
 
@@ -265,11 +206,11 @@ def test_add_listen_form_shows_server_validation_error_at_field(driver, server):
 
 def chart_sizes(browser):
     return browser.execute_script("""
-        return ['chart-timeline', 'chart-genre', 'chart-platform', 'chart-artist'].map((id) => {
+        return arguments[0].map((id) => {
           const c = document.getElementById(id);
           const r = c ? c.getBoundingClientRect() : null;
           return r ? [r.width, r.height, c.width, c.height] : null;
-        });""")
+        });""", CHART_IDS)
 
 
 def test_charts_render_and_update(driver, server):
@@ -280,9 +221,12 @@ def test_charts_render_and_update(driver, server):
     assert all(s and min(s) > 0 for s in sizes), sizes
     # Data arrives from /api/timeline and /api/facets.
     counts = lambda b: b.execute_script("""
-        return ['chart-timeline', 'chart-genre', 'chart-platform', 'chart-artist'].map(
-          (id) => { const c = Chart.getChart(id); return c ? c.data.labels.length : -1; });""")  # noqa: E731
+        return arguments[0].map(
+          (id) => { const c = Chart.getChart(id); return c ? c.data.labels.length : -1; });""", CHART_IDS)  # noqa: E731
     wait(driver, lambda b: all(n > 0 for n in counts(b)), "charts never got data")
+    # Live updates draw without animation.
+    assert driver.execute_script(
+        "return arguments[0].every((id) => Chart.getChart(id).options.animation === false);", CHART_IDS)
     timeline_total = lambda b: b.execute_script(  # noqa: E731
         "const c = Chart.getChart('chart-timeline'); return c.data.datasets.reduce("
         "(s, d) => s + d.data.reduce((a, v) => a + v, 0), 0);")
@@ -339,8 +283,9 @@ def test_theme_toggle_switches_and_persists(driver, server):
         ("true" if other == "dark" else "false")
     if other == "dark":
         wait(driver, lambda b: row_ids(b), "no rows after the reload")
-        os.makedirs(SCREENSHOTS, exist_ok=True)
-        assert driver.save_screenshot(os.path.abspath(os.path.join(SCREENSHOTS, "dashboard-desktop-dark.png")))
+        wait(driver, lambda b: b.execute_script(
+            "return window.Chart && Chart.getChart('chart-genre').data.labels.length > 0;"), "charts never got data")
+        save_screenshot(driver, "dashboard-desktop-dark.png")
     # Keyboard: the toggle is a real button.
     driver.find_element(By.ID, "theme-toggle").send_keys(" ")
     assert theme(driver) == initial
@@ -381,7 +326,6 @@ def test_sort_by_column_header(driver, server):
     ("phone", 390, 844, True),
 ])
 def test_screenshots(driver, server, name, width, height, mobile):
-    os.makedirs(SCREENSHOTS, exist_ok=True)
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
         "width": width, "height": height, "deviceScaleFactor": 2 if mobile else 1, "mobile": mobile})
     try:
@@ -393,9 +337,9 @@ def test_screenshots(driver, server, name, width, height, mobile):
         assert driver.execute_script("return window.innerWidth;") == width
         # Nothing but the table (which scrolls inside its own box) may be wider than the screen.
         assert driver.execute_script("return document.documentElement.scrollWidth;") <= width
-        path = os.path.abspath(os.path.join(SCREENSHOTS, "dashboard-%s.png" % name))
-        assert driver.save_screenshot(path)
+        path = save_screenshot(driver, "dashboard-%s.png" % name)
         assert os.path.getsize(path) > 10_000
+        assert os.path.getsize(save_full_page(driver, "dashboard-%s-full.png" % name)) > 10_000
     finally:
         driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     assert severe_console_entries(driver) == []
