@@ -17,8 +17,8 @@ from browser_helpers import (
 )
 
 CDN = "https://cdnjs.cloudflare.com"
-BOOTSTRAP_CDN = CDN + "/npm/bootstrap@5.2.3/dist/css/bootstrap.min.css"
-CHART_CDN = CDN + "/npm/chart.js@3.9.1/dist/chart.min.js"
+BOOTSTRAP_CDN = CDN + "/ajax/libs/bootstrap/5.2.3/css/bootstrap.min.css"
+CHART_CDN = CDN + "/ajax/libs/Chart.js/3.9.1/chart.min.js"
 DEBIAN_CHART = "/usr/share/javascript/chart.js/chart.min.js"
 DEBIAN_BOOTSTRAP = "/usr/share/javascript/bootstrap5/css/bootstrap.min.css"
 # Installed before any page script runs: every CSP violation the page causes is recorded.
