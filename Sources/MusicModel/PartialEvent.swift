@@ -85,12 +85,13 @@ struct PartialEvent {
         }
     }
 
-    /// Remembers a key the decoder ignores; returns its text if it was already seen.
+    /// Remembers a key the decoder ignores; returns its text, escaped for a log line, if it was
+    /// already seen.
     private static func isDuplicate(_ s: JSONScanner, _ token: StringToken, in set: inout Set<[UInt8]>?) -> String? {
         let bytes = s.withBytes(token) { Array($0) }
         if set == nil { set = [] }
         if set?.insert(bytes).inserted == false {
-            return String(decoding: bytes.prefix(64), as: UTF8.self)
+            return EchoedText.render(bytes)
         }
         return nil
     }
