@@ -110,8 +110,13 @@ private func events(_ request: HTTPRequest, _ expectedCount: (EventFilter) -> In
 private func facets(_ request: HTTPRequest, _ expectedCount: (EventFilter) -> Int) throws(ProblemDetails) {
     let query = try EventQuery.parse(request)
     let summary = FacetSummary.compute(over: window.newestFirst(), filter: query.filter)
+    // The request path's scan (ids, resolved filter) must agree with the string path's.
+    let fromWindow = FacetSummary.compute(over: window, filter: query.filter)
     let expected = expectedCount(query.filter)
-    check(summary.matching == expected && summary.counts.total == expected, "facets count \(summary.matching) of \(expected)")
+    check(summary.matching == expected && fromWindow.matching == expected, "facets count \(summary.matching) of \(expected)")
+    for facet in Facet.allCases {
+        check(summary.entries(facet) == fromWindow.entries(facet), "facet \(facet) differs between the scans")
+    }
 }
 
 private func timeline(_ request: HTTPRequest, _ expectedCount: (EventFilter) -> Int) throws(ProblemDetails) {
