@@ -11,11 +11,7 @@ public struct FacetCounts: Sendable {
     private(set) var moods = ValueTable()
     private(set) var countries = ValueTable()
     private(set) var artists = ValueTable()
-    private var ratings = [Int](repeating: 0, count: 6)
-    // Index 0 counts `false`, index 1 `true`; separate per facet because `add(_:only:)` may
-    // feed one without the other.
-    private var skippedCounts = (0, 0)
-    private var completedCounts = (0, 0)
+    private var scalars = ScalarFacetCounts()
     /// Number of events added whole with `add(_:)` (minus those removed); `add(_:only:)`
     /// does not change it.
     public private(set) var total = 0
@@ -41,14 +37,7 @@ public struct FacetCounts: Sendable {
             mood: moods.retain(event.pointee.mood),
             country: countries.retain(event.pointee.country),
             artist: artists.retain(event.pointee.artist))
-        ratings[Self.ratingIndex(event.pointee.rating)] += 1
-        if ListenEvent.isCompleted(position: event.pointee.listenPosition, duration: event.pointee.duration) {
-            completedCounts.1 += 1
-            skippedCounts.0 += 1
-        } else {
-            completedCounts.0 += 1
-            skippedCounts.1 += 1
-        }
+        scalars.add(at: event)
         total += 1
         return keys
     }
@@ -61,14 +50,7 @@ public struct FacetCounts: Sendable {
         case .mood: _ = moods.retain(event.pointee.mood)
         case .country: _ = countries.retain(event.pointee.country)
         case .artist: _ = artists.retain(event.pointee.artist)
-        case .rating: ratings[Self.ratingIndex(event.pointee.rating)] += 1
-        case .skipped, .completed:
-            let done = ListenEvent.isCompleted(position: event.pointee.listenPosition, duration: event.pointee.duration)
-            if facet == .completed {
-                if done { completedCounts.1 += 1 } else { completedCounts.0 += 1 }
-            } else {
-                if done { skippedCounts.0 += 1 } else { skippedCounts.1 += 1 }
-            }
+        case .rating, .skipped, .completed: scalars.add(at: event, only: facet)
         }
     }
 
@@ -100,21 +82,8 @@ public struct FacetCounts: Sendable {
 
     @inline(__always)
     private mutating func removeScalars(rating: Int, completed: Bool) {
-        let r = Self.ratingIndex(rating)
-        if ratings[r] > 0 { ratings[r] -= 1 }
-        if completed {
-            if completedCounts.1 > 0 { completedCounts.1 -= 1 }
-            if skippedCounts.0 > 0 { skippedCounts.0 -= 1 }
-        } else {
-            if completedCounts.0 > 0 { completedCounts.0 -= 1 }
-            if skippedCounts.1 > 0 { skippedCounts.1 -= 1 }
-        }
+        scalars.remove(rating: rating, completed: completed)
         total -= 1
-    }
-
-    @inline(__always)
-    static func ratingIndex(_ rating: Int) -> Int {
-        min(5, max(0, rating))
     }
 
     /// The table behind a text facet; nil for rating and the boolean facets.
@@ -132,10 +101,6 @@ public struct FacetCounts: Sendable {
     /// Sorted by count descending, then value ascending; zero counts are omitted.
     public func entries(_ facet: Facet) -> [FacetEntry] {
         if let table = table(facet) { return FacetEntry.ranked(table.entries()) }
-        switch facet {
-        case .rating: return FacetEntry.ranked(ratings: ratings)
-        case .completed: return FacetEntry.ranked(falseCount: completedCounts.0, trueCount: completedCounts.1)
-        default: return FacetEntry.ranked(falseCount: skippedCounts.0, trueCount: skippedCounts.1)
-        }
+        return scalars.entries(facet)
     }
 }

@@ -7,9 +7,7 @@ struct FacetTally {
     private var moods: [Int]
     private var countries: [Int]
     private var artists: [Int]
-    private var ratings = [Int](repeating: 0, count: 6)
-    private var skippedCounts = (0, 0)
-    private var completedCounts = (0, 0)
+    private var scalars = ScalarFacetCounts()
 
     init(sizedFor counts: FacetCounts) {
         genres = [Int](repeating: 0, count: counts.genres.idLimit)
@@ -26,14 +24,7 @@ struct FacetTally {
         moods[Int(keys.mood)] += 1
         countries[Int(keys.country)] += 1
         artists[Int(keys.artist)] += 1
-        ratings[FacetCounts.ratingIndex(event.pointee.rating)] += 1
-        if ListenEvent.isCompleted(position: event.pointee.listenPosition, duration: event.pointee.duration) {
-            completedCounts.1 += 1
-            skippedCounts.0 += 1
-        } else {
-            completedCounts.0 += 1
-            skippedCounts.1 += 1
-        }
+        scalars.add(at: event)
     }
 
     @inline(__always)
@@ -44,14 +35,7 @@ struct FacetTally {
         case .mood: moods[Int(keys.mood)] += 1
         case .country: countries[Int(keys.country)] += 1
         case .artist: artists[Int(keys.artist)] += 1
-        case .rating: ratings[FacetCounts.ratingIndex(event.pointee.rating)] += 1
-        case .skipped, .completed:
-            let done = ListenEvent.isCompleted(position: event.pointee.listenPosition, duration: event.pointee.duration)
-            if facet == .completed {
-                if done { completedCounts.1 += 1 } else { completedCounts.0 += 1 }
-            } else {
-                if done { skippedCounts.0 += 1 } else { skippedCounts.1 += 1 }
-            }
+        case .rating, .skipped, .completed: scalars.add(at: event, only: facet)
         }
     }
 
@@ -70,9 +54,7 @@ struct FacetTally {
         case .mood: return named(moods, counts.moods)
         case .country: return named(countries, counts.countries)
         case .artist: return named(artists, counts.artists)
-        case .rating: return FacetEntry.ranked(ratings: ratings)
-        case .completed: return FacetEntry.ranked(falseCount: completedCounts.0, trueCount: completedCounts.1)
-        case .skipped: return FacetEntry.ranked(falseCount: skippedCounts.0, trueCount: skippedCounts.1)
+        case .rating, .skipped, .completed: return scalars.entries(facet)
         }
     }
 }

@@ -20,6 +20,9 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SCREENSHOTS = os.path.join(ROOT, "test-artifacts", "screenshots")
 # The page under test is this checkout's Public/, whichever binary MUSICSTREAM_BIN points at.
 PUBLIC_DIR = os.path.join(ROOT, "Public")
+# Every chart canvas on the page, in page order.
+CHART_IDS = ["chart-timeline", "chart-genre", "chart-platform", "chart-mood", "chart-country", "chart-artist",
+             "chart-track", "chart-skip", "chart-rating"]
 GENRE_CELLS = "#rows > tr > td:nth-child(5)"
 
 

@@ -12,16 +12,12 @@ import uuid
 import pytest
 
 from browser_helpers import (  # noqa: E402
-    PUBLIC_DIR, chromium, choose_in_picker, click, open_page, picker_options, query_of,
+    CHART_IDS, PUBLIC_DIR, chromium, choose_in_picker, click, open_page, picker_options, query_of,
     require_chromium, row_genres, row_ids, save_full_page, save_screenshot, severe_console_entries, wait,
 )
 from selenium.webdriver.common.by import By  # noqa: E402
 
 from test_pipeline import canonical_event, kcat_produce  # noqa: E402
-
-CHART_IDS = ["chart-timeline", "chart-genre", "chart-platform", "chart-mood", "chart-country", "chart-artist",
-             "chart-track", "chart-skip", "chart-rating"]
-
 
 @pytest.fixture(scope="module")
 def server(start_server):

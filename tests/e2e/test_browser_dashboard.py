@@ -14,14 +14,10 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 from browser_helpers import (
-    PUBLIC_DIR, chromium, choose_in_picker, click, column_texts, open_page, picker_options, query_of,
+    CHART_IDS, PUBLIC_DIR, chromium, choose_in_picker, click, column_texts, open_page, picker_options, query_of,
     require_chromium, row_genres, row_ids, severe_console_entries, wait,
 )
 from test_pipeline import canonical_event, kcat_produce
-
-CHART_IDS = ["chart-timeline", "chart-genre", "chart-platform", "chart-mood", "chart-country", "chart-artist",
-             "chart-track", "chart-skip", "chart-rating"]
-
 
 @pytest.fixture(scope="module")
 def server(start_server):
