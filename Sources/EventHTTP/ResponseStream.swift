@@ -77,6 +77,22 @@ public final class ResponseStream: ConnectionObserver {
         evhttp_send_reply_end(request)   // libevent frees the request once it is written
     }
 
+    /// Disconnects the client now, discarding whatever is still unsent: for a client that
+    /// stopped reading, where `close()` would queue the end of the body behind its backlog
+    /// and hold the connection, its buffers and its descriptor until the write timeout.
+    public func abort() {
+        guard isOpen, let request else { return }
+        guard let connection = evhttp_request_get_connection(request) else {
+            close()
+            return
+        }
+        withExtendedLifetime(self) {
+            markClosed()   // first: the close callback below then finds nothing left to do
+            // Runs the close callback and frees the request, still listed on the connection.
+            evhttp_connection_free(connection)
+        }
+    }
+
     /// The connection closed (relayed by the server's ClientConnection): the client went
     /// away, or the server is freeing the connection.
     func connectionClosed() {

@@ -3,13 +3,16 @@ import MusicModel
 
 /// Fans events out to `/stream` subscribers. Each event is framed once and the same bytes are
 /// written to every subscriber whose filter matches. A subscriber that stops reading is cut off
-/// once its unsent output passes `maxPendingBytes`, so it cannot make the server hold its backlog.
+/// once its unsent output stays over `maxPendingBytes` (see `dropLaggards`): its connection is
+/// dropped with the backlog, so it cannot make the server hold memory or a descriptor for it.
 /// Lives on the HTTP loop thread.
 final class SSEHub {
     private final class Subscriber {
         let stream: ResponseStream
         let filter: EventFilter
         let wantsStats: Bool
+        /// When its unsent output first went over the bound, if it still is.
+        var overBoundSince: ContinuousClock.Instant?
         init(stream: ResponseStream, filter: EventFilter, wantsStats: Bool) {
             self.stream = stream
             self.filter = filter
@@ -21,6 +24,10 @@ final class SSEHub {
     private let maxPendingBytes: Int
     private(set) var messagesSent = 0
     private(set) var slowClientsDropped = 0
+    /// How long a subscriber may stay over the bound while it drains a burst.
+    static let lagGrace = Duration.seconds(2)
+    /// Over this many times the bound a subscriber is cut off at once.
+    static let hardLimitFactor = 2
 
     static let pingFrame = Array(": ping\n\n".utf8)
     /// Sent first on every stream: the browser's reconnect delay, and a comment that flushes headers.
@@ -45,6 +52,7 @@ final class SSEHub {
     /// Sends each event, in order, to the subscribers it matches.
     func publish(_ events: [StoredEvent]) {
         guard !subscribers.isEmpty else { return }
+        dropLaggards()
         for stored in events {
             var frame: [UInt8]?
             for subscriber in subscribers.values where subscriber.filter.matches(stored.event) {
@@ -56,12 +64,14 @@ final class SSEHub {
 
     /// A comment line to every subscriber: keeps idle connections open through proxies.
     func ping() {
+        dropLaggards()
         for subscriber in subscribers.values { deliver(Self.pingFrame, to: subscriber, countsAsMessage: false) }
     }
 
     /// `event: stats` to the subscribers that asked for it: totals, rate, and how many events in
     /// the window match their filter (computed once per distinct filter).
     func sendStats(consumed: Int, eventsPerSecond: Double, matching: (EventFilter) -> Int) {
+        dropLaggards()
         var counted: [(filter: EventFilter, matching: Int)] = []
         for subscriber in subscribers.values where subscriber.wantsStats {
             let count: Int
@@ -89,13 +99,33 @@ final class SSEHub {
         subscribers.removeAll()
     }
 
-    private func deliver(_ frame: [UInt8], to subscriber: Subscriber, countsAsMessage: Bool = true) {
-        guard subscriber.stream.pendingBytes <= maxPendingBytes else {
+    /// Cuts off the subscribers that are not draining: more than `maxPendingBytes` unsent for
+    /// longer than `lagGrace`, or more than `hardLimitFactor` times that at any moment (memory
+    /// stays bounded even for a client that stalls during a flood). Checked before each round
+    /// of writes, not per frame. Why the grace: the loop queues a whole batch before any of it
+    /// can reach the socket, and libevent then writes a connection's backlog 16 KiB per pass, so
+    /// a burst (the consumer catching up after a start or an outage) leaves clients that read
+    /// perfectly well over the bound for a few passes; cutting them there would drop every
+    /// dashboard at once.
+    private func dropLaggards() {
+        let now = ContinuousClock.now
+        for (key, subscriber) in subscribers {
+            let pending = subscriber.stream.pendingBytes
+            guard pending > maxPendingBytes else {
+                subscriber.overBoundSince = nil
+                continue
+            }
+            let since = subscriber.overBoundSince ?? now
+            subscriber.overBoundSince = since
+            guard pending > maxPendingBytes * Self.hardLimitFactor || now - since >= Self.lagGrace else { continue }
             slowClientsDropped += 1
-            ServiceLog.warning("dropping a /stream client that stopped reading (\(subscriber.stream.pendingBytes) bytes pending)")
-            subscriber.stream.close()
-            return
+            ServiceLog.warning("dropping a /stream client that stopped reading (\(pending) bytes pending)")
+            subscriber.stream.abort()   // not close(): that would wait behind the backlog it won't read
+            subscribers[key] = nil      // abort's onClose does this too; no dangling entry either way
         }
+    }
+
+    private func deliver(_ frame: [UInt8], to subscriber: Subscriber, countsAsMessage: Bool = true) {
         if subscriber.stream.write(frame), countsAsMessage { messagesSent += 1 }
     }
 

@@ -34,7 +34,7 @@ public struct ServiceConfig: Sendable {
     public var vendorDirectory = "/usr/share/javascript"
     /// How often idle SSE connections get a comment, so proxies and clients see they are alive.
     public var pingInterval = 15.0
-    /// A subscriber whose unsent output passes this is disconnected.
+    /// A subscriber whose unsent output stays over this for 2 s (or passes twice this) is disconnected.
     public var maxPendingStreamBytes = 1 << 20
 
     /// Most client connections served at once; more get 503. Lowered at start when the

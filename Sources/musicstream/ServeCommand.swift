@@ -41,6 +41,8 @@ struct ServeCommand: ParsableCommand {
     var headerTimeout: Double?
     @Option(help: "Seconds an idle keep-alive connection stays open (env MUSICSTREAM_IDLE_TIMEOUT; default 30).")
     var idleTimeout: Int?
+    @Option(help: "Unsent bytes a /stream subscriber may hold; one that stays over this for 2 s, or passes twice that, is disconnected (env MUSICSTREAM_MAX_STREAM_BUFFER; default 1048576, range 4096...1073741824).")
+    var maxStreamBuffer: Int?
 
     func validate() throws {
         if let port, !(0...65535).contains(port) { throw ValidationError("--port must be 0...65535") }
@@ -52,6 +54,9 @@ struct ServeCommand: ParsableCommand {
         if let maxConnections, !(1...1_000_000).contains(maxConnections) { throw ValidationError("--max-connections must be 1...1000000") }
         if let headerTimeout, !(headerTimeout >= 0.1 && headerTimeout <= 3_600) { throw ValidationError("--header-timeout must be 0.1...3600") }
         if let idleTimeout, !(1...86_400).contains(idleTimeout) { throw ValidationError("--idle-timeout must be 1...86400") }
+        if let maxStreamBuffer, !Self.streamBufferRange.contains(maxStreamBuffer) {
+            throw ValidationError("--max-stream-buffer must be 4096...1073741824")
+        }
     }
 
     func run() throws {
@@ -80,9 +85,15 @@ struct ServeCommand: ParsableCommand {
             ?? Environment.string("MUSICSTREAM_HEADER_TIMEOUT").map { try Self.seconds($0, "MUSICSTREAM_HEADER_TIMEOUT") } ?? config.headerTimeout
         config.idleTimeout = try idleTimeout
             ?? Environment.string("MUSICSTREAM_IDLE_TIMEOUT").map { try Self.number($0, "MUSICSTREAM_IDLE_TIMEOUT") } ?? config.idleTimeout
+        config.maxPendingStreamBytes = try maxStreamBuffer
+            ?? Environment.string("MUSICSTREAM_MAX_STREAM_BUFFER").map { try Self.number($0, "MUSICSTREAM_MAX_STREAM_BUFFER") }
+            ?? config.maxPendingStreamBytes
         // The flags were checked in validate(); these catch the environment variables.
         guard (1...1_000_000).contains(config.maxConnections) else { throw ValidationError("MUSICSTREAM_MAX_CONNECTIONS must be 1...1000000") }
         guard (1...86_400).contains(config.idleTimeout) else { throw ValidationError("MUSICSTREAM_IDLE_TIMEOUT must be 1...86400") }
+        guard Self.streamBufferRange.contains(config.maxPendingStreamBytes) else {
+            throw ValidationError("MUSICSTREAM_MAX_STREAM_BUFFER must be 4096...1073741824")
+        }
         do {
             try MusicStreamServer(config: config).run()
         } catch {
@@ -90,6 +101,10 @@ struct ServeCommand: ParsableCommand {
             throw ExitCode(1)
         }
     }
+
+    /// Below a few KiB a single burst of events would cut off healthy readers; above 1 GiB one
+    /// stalled subscriber could hold more memory than the whole window.
+    private static let streamBufferRange = 4_096...1_073_741_824
 
     private static func seconds(_ text: String, _ name: String) throws -> Double {
         guard let value = Double(text), value >= 0.1, value <= 3_600 else {

@@ -201,6 +201,55 @@ private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
         withExtendedLifetime(client) {}
     }
 
+    /// abort() on a stalled reader frees the connection at once, backlog and all, instead of
+    /// waiting (as close() would) for the client to read it or the write timeout to pass.
+    @Test func abortDropsStalledReaderAtOnce() throws {
+        var options = HTTPServerOptions()
+        options.timeoutSeconds = 60   // far beyond the test's wait: only abort() can end it in time
+        let log = Shared(StreamLog())
+        let server = try TestServer(options: options) { context in
+            let holder = StreamHolder()
+            let chunk = [UInt8](repeating: UInt8(ascii: "x"), count: 65_536)
+            let ticker = context.loop.repeatingTimer(every: 0.002) {
+                guard let stream = holder.stream, stream.isOpen else { return }
+                stream.write(chunk)
+                let pending = stream.pendingBytes
+                log.update { $0.maxPending = max($0.maxPending, pending) }
+                if pending > 262_144 {
+                    stream.abort()
+                    stream.abort()   // a second call must be harmless
+                    let ok = stream.write(chunk)
+                    let open = context.server?.openStreamCount ?? -1
+                    log.update {
+                        $0.writesAfterClose.append(ok)
+                        $0.pendingAfterClose.append(stream.pendingBytes)
+                        $0.openStreams = open
+                    }
+                }
+            }
+            context.keep(ticker)
+            context.router.get("/flood") { _ in
+                .stream(status: 200, headers: [("Content-Type", "application/octet-stream")]) { stream in
+                    stream.onClose = { log.update { $0.closeCount += 1 } }
+                    holder.stream = stream
+                }
+            }
+            context.router.get("/ping") { _ in .respond(.text("pong")) }
+        }
+        defer { #expect(server.stop()) }
+        let client = try TestClient(port: server.port, receiveBufferSize: 4_096)
+        try client.send("GET /flood HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(eventually { log.value.closeCount == 1 })
+        let state = log.value
+        #expect(state.writesAfterClose == [false])
+        #expect(state.pendingAfterClose == [0])
+        #expect(state.openStreams == 0)
+        // The connection is gone: reading what the kernel still held ends in EOF, not a wait.
+        #expect(client.waitForEOF(timeout: 5))
+        #expect(try TestClient.request(port: server.port, "GET", "/ping").bodyText == "pong")
+        #expect(log.value.closeCount == 1)
+    }
+
     /// An SSE client never sends after its request, and events may pause longer than the
     /// read timeout: the stream must survive (evhttp re-arms the read timeout only on writes).
     @Test func silentClientStreamOutlivesReadTimeout() throws {
