@@ -135,8 +135,8 @@ public enum EventSubmission {
         }
     }
 
-    /// Required, a string of at most 64 characters as sent, non-empty once trimmed (within the
-    /// decoder's rules, so the stored event re-decodes identically).
+    /// Required, a string of at most 64 characters as sent, without NUL, non-empty once trimmed
+    /// (within the decoder's rules, so the stored event re-decodes identically).
     private static func text(_ name: String, _ value: JSONValue?) throws(SubmissionError) -> String {
         guard let value else { throw SubmissionError(field: name, detail: "\(name) is required") }
         guard case .string(let raw) = value else {
@@ -144,6 +144,11 @@ public enum EventSubmission {
         }
         guard raw.unicodeScalars.count <= maxStringCharacters else {
             throw SubmissionError(field: name, detail: "\(name) must be at most \(maxStringCharacters) characters")
+        }
+        // The query string refuses NUL, so an event carrying one could never be looked up by
+        // that field; and C consumers downstream would read a truncated value.
+        guard !raw.unicodeScalars.contains("\u{0}") else {
+            throw SubmissionError(field: name, detail: "\(name) must not contain NUL (U+0000)")
         }
         let trimmed = raw.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace)
         guard !trimmed.isEmpty else { throw SubmissionError(field: name, detail: "\(name) must not be empty") }
