@@ -38,8 +38,10 @@ LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (info|warn|error
 
 @pytest.fixture(scope="module")
 def server(start_server):
-    """Embedded broker, no simulator: every record on the topic is one this module produced."""
-    return start_server("--no-simulate")
+    """Embedded broker, no simulator: every record on the topic is one this module produced.
+    The window holds exactly one burst's valid listens (2,000), so after the first burst it is
+    full and the memory compared between bursts is not the window legitimately filling up."""
+    return start_server("--no-simulate", "--window", "2000")
 
 
 def listen(owner, **overrides):
