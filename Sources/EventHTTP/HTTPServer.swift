@@ -27,6 +27,8 @@ public final class HTTPServer {
     /// Refused connections drained at once at most; past this a refused one is closed as
     /// soon as its response is written, so a connection flood cannot pile them up.
     static let maxLingering = 128
+    /// Accept-queue length asked of the kernel for each listening socket.
+    static let listenBacklog: Int32 = 4_096
     /// Open streams, kept alive here: their connection's watcher refers to them only weakly.
     private var streams: [ObjectIdentifier: ResponseStream] = [:]
     /// Deferred responses not yet answered, kept alive for the same reason.
@@ -103,6 +105,12 @@ public final class HTTPServer {
         // frames in a row) waits for the client's delayed ACK: about 40 ms per response.
         var noDelay: Int32 = 1
         _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, socklen_t(MemoryLayout<Int32>.size))
+        // evhttp listens with a backlog of 128. A crowd of clients connecting at once (dashboards
+        // reconnecting after a restart, a few hundred SSE subscribers) overflows it, and each
+        // connection that does not fit waits for a SYN retransmission: a second or more.
+        // Listening again on the same socket only changes the backlog (the kernel caps it at
+        // net.core.somaxconn).
+        _ = listen(fd, Self.listenBacklog)
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let ok = withUnsafeMutablePointer(to: &storage) {

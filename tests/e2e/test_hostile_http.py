@@ -6,6 +6,7 @@ never come from outside the public directory; secrets must never reach the logs.
 import os
 import select
 import shutil
+import signal
 import socket
 import threading
 import time
@@ -255,6 +256,43 @@ def test_connections_past_the_limit_get_503_and_fds_stay_bounded(start_server):
         for sock in held:
             sock.close()
     assert wait_until(lambda: server_fds(server) <= baseline + 5, timeout=10), (server_fds(server), baseline)
+
+
+def test_a_burst_of_connections_fits_the_accept_queue(start_server):
+    """Hundreds of clients connecting at the same moment (dashboards after a restart, an SSE
+    crowd) all get in at once: none waits a second for a SYN retransmission because the
+    listen backlog was full. The server is stopped while they connect, so the kernel's
+    accept queue alone must hold them."""
+    server = start_server("--rate", "0", "--backfill", "0")
+    with open("/proc/sys/net/core/somaxconn") as limit:
+        count = min(400, int(limit.read()))
+    os.kill(server.process.pid, signal.SIGSTOP)
+    sockets = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setblocking(False)
+            sock.connect_ex(address(server))
+            sockets.append(sock)
+        # A connection the queue took completes its handshake at once; one it had no room
+        # for stays in SYN_SENT until the client retransmits (1 s later at the earliest).
+        deadline = time.monotonic() + 0.8
+        pending = list(sockets)
+        while pending and time.monotonic() < deadline:
+            _, writable, _ = select.select([], pending, [], 0.05)
+            pending = [sock for sock in pending if sock not in writable]
+        assert not pending, "%d of %d connections were not accepted into the queue" % (len(pending), count)
+    finally:
+        os.kill(server.process.pid, signal.SIGCONT)
+    try:
+        for sock in sockets:
+            sock.setblocking(True)
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        for sock in sockets:
+            assert read_reply(sock, timeout=10).status == 200
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 # --- query strings ------------------------------------------------------------------------------
