@@ -25,6 +25,8 @@ final class ClientState: Sendable {
     /// Log lines librdkafka emits under these facilities are dropped (e.g. the mock cluster's CONFWARN).
     let quietFacilities: Set<String>
     let health = Mutex(KafkaHealth())
+    /// Records librdkafka accepted into its queue (producers only).
+    let queued = Atomic<Int>(0)
     let delivered = Atomic<Int>(0)
     let deliveryFailures = Atomic<Int>(0)
     /// When the last delivery failure was logged (monotonic ms), so a broker outage logs one line

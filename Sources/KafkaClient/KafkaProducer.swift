@@ -54,7 +54,10 @@ public final class KafkaProducer: @unchecked Sendable {
         let deadline = ContinuousClock.now.advanced(by: queueWait)
         while true {
             let code = produceOnce(topic: topic, key: key, value: value, opaque: box)
-            if code == RD_KAFKA_RESP_ERR_NO_ERROR { return }
+            if code == RD_KAFKA_RESP_ERR_NO_ERROR {
+                state.queued.add(1, ordering: .relaxed)
+                return
+            }
             if code == RD_KAFKA_RESP_ERR__QUEUE_FULL && ContinuousClock.now < deadline {
                 Thread.sleep(forTimeInterval: 0.001)
                 continue
@@ -109,6 +112,10 @@ public final class KafkaProducer: @unchecked Sendable {
         return Int(rd_kafka_outq_len(handle))
     }
 
+    /// The name given at creation, for logs.
+    public var name: String { state.name }
+    /// Records accepted into librdkafka's queue since start.
+    public var queuedCount: Int { state.queued.load(ordering: .relaxed) }
     /// Records acknowledged by the broker / failed for good, since start.
     public var deliveredCount: Int { state.delivered.load(ordering: .relaxed) }
     public var failedCount: Int { state.deliveryFailures.load(ordering: .relaxed) }

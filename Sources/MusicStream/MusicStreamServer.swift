@@ -179,6 +179,9 @@ public final class MusicStreamServer {
         for producer in [apiProducer, simulatorProducer].compactMap({ $0 }) {
             let undelivered = producer.close(timeout: .seconds(5))
             if undelivered > 0 { ServiceLog.warning("\(undelivered) events were not delivered to Kafka") }
+            // The account an operator (and the shutdown test) checks against the topic.
+            ServiceLog.info("producer \(producer.name): \(producer.queuedCount) queued, \(producer.deliveredCount) delivered, "
+                + "\(producer.failedCount) failed, \(undelivered) undelivered at exit")
         }
         ingest.stop()
         pings.cancel()
