@@ -25,6 +25,8 @@ let package = Package(
             pkgConfig: "libevent_pthreads",
             providers: [.apt(["libevent-dev"])]
         ),
+        // glibc's malloc.h (malloc_trim), part of libc itself.
+        .systemLibrary(name: "CMalloc"),
         // Pure model: event, decoding, filters, facets, window, catalogue, simulator. No I/O.
         .target(name: "MusicModel"),
         // Every raw librdkafka call lives here.
@@ -32,7 +34,7 @@ let package = Package(
         // Every raw libevent call lives here.
         .target(name: "EventHTTP", dependencies: ["CLibEvent"]),
         // The service: ingest, window, SSE hub, API handlers, simulator runner, config.
-        .target(name: "MusicStream", dependencies: ["MusicModel", "KafkaClient", "EventHTTP"]),
+        .target(name: "MusicStream", dependencies: ["MusicModel", "KafkaClient", "EventHTTP", "CMalloc"]),
         // Thin executable: serve / produce / consume.
         .executableTarget(
             name: "musicstream",

@@ -28,6 +28,7 @@ SECTIONS = ["rest", "seed", "ingest", "sse", "latency", "memory"]
 REST_PATHS = ["/api/events?genre=Pop&limit=50", "/api/facets", "/api/facets?genre=Pop&platform=Spotify"]
 REST_TARGETS = {REST_PATHS[0]: 0.5, REST_PATHS[1]: 0.5, REST_PATHS[2]: 0.25}
 SEED_EXPECTED_RATIO = 100.0
+MEMORY_SETTLE_SECONDS = 5
 INGEST_EVENTS = 1_000_000
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -124,12 +125,13 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-def rss_megabytes(pid):
+def rss_megabytes(pid, field="VmRSS"):
+    """Resident memory now (VmRSS) or its high-water mark since start (VmHWM), in MB."""
     with open("/proc/%d/status" % pid) as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024.0
-    raise RuntimeError("no VmRSS for %d" % pid)
+    raise RuntimeError("no %s for %d" % (field, pid))
 
 
 class Server:
@@ -534,6 +536,11 @@ def section_memory(context):
     server.wait_window(100000, timeout=300)
     fill_seconds = time.monotonic() - server.started
     pid = server.process.pid
+    # The refill is a burst: its buffers are freed (and handed back to the system) once the
+    # ingest thread has caught up and settled for a second. Measure the window at rest, and
+    # report the refill's peak separately.
+    time.sleep(MEMORY_SETTLE_SECONDS)
+    fill_peak = rss_megabytes(pid, "VmHWM")
     consumed_before = server.status()["consumed"]
     started = time.monotonic()
     samples = [(0.0, rss_megabytes(pid))]
@@ -550,7 +557,8 @@ def section_memory(context):
     server.stop()
     values = [rss for _, rss in samples]
     context["results"]["memory"] = {
-        "window": 100000, "rate": 1000, "seconds": args.memory_seconds, "fill_seconds": fill_seconds, "samples": samples,
+        "window": 100000, "rate": 1000, "seconds": args.memory_seconds, "fill_seconds": fill_seconds, "fill_peak_mb": fill_peak,
+        "settle_seconds": MEMORY_SETTLE_SECONDS, "samples": samples,
         "start_mb": values[0], "end_mb": values[-1], "max_mb": max(values), "growth_mb": values[-1] - values[0],
         "window_size_at_end": status["window"]["size"],
         "consumed_rate": (status["consumed"] - consumed_before) / elapsed}
@@ -621,7 +629,10 @@ def build_rows(results, args):
     memory = results.get("memory")
     if memory:
         minutes = memory["seconds"] / 60.0
-        row("RSS MB, 100k window full", memory["start_mb"], None, None, "<= 200", memory["start_mb"] <= 200, 1)
+        row("RSS MB, 100k window full (%g s after filling)" % memory.get("settle_seconds", 0), memory["start_mb"],
+            None, None, "<= 200", memory["start_mb"] <= 200, 1)
+        if memory.get("fill_peak_mb") is not None:
+            row("RSS MB, peak while filling the window (VmHWM)", memory["fill_peak_mb"], None, None, "report", None, 1)
         row("RSS MB, max over %g min at 1k ev/s" % minutes, memory["max_mb"], None, None, "<= 200",
             memory["max_mb"] <= 200, 1)
         row("RSS MB, growth over %g min (end - start)" % minutes, memory["growth_mb"], None, None,

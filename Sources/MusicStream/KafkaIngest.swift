@@ -79,15 +79,20 @@ final class KafkaIngest: Sendable {
         batch.reserveCapacity(1024)
         let interner = TextInterner()   // this thread's own
         var nextProbe = ContinuousClock.now.advanced(by: probeInterval)
+        var memoryRelease = MemoryReleaseSchedule()
+        let pollLimit = 4096
         while isRunning {
             if ContinuousClock.now >= nextProbe {
                 probe()
                 nextProbe = ContinuousClock.now.advanced(by: probeInterval)
             }
-            _ = consumer.pollBorrowing(timeout: .milliseconds(100), limit: 4096, onError: { error in
+            let polled = consumer.pollBorrowing(timeout: .milliseconds(100), limit: pollLimit, onError: { error in
                 errorLog.warning("kafka: \(error)")
             }) { partition, offset, value in
                 decode(value, partition: partition, offset: offset, into: &batch, interner: interner)
+            }
+            if memoryRelease.shouldRelease(polled: polled, limit: pollLimit, now: .now) {
+                FreedMemory.release()   // ~15 ms after a 100,000-record refill, well under 1 ms otherwise
             }
             guard !batch.isEmpty else { continue }
             stats.recordAccepted(batch.count)
