@@ -32,7 +32,10 @@ def free_port():
 
 
 class Tansu:
-    def __init__(self, tmp_path, advertised_port=None):
+    """One Tansu broker on a free loopback port. `storage` is its storage engine URL (in memory
+    unless given); `env` adds environment variables, such as the S3 settings an s3:// engine reads."""
+
+    def __init__(self, tmp_path, advertised_port=None, storage="memory://tansu/", env=None):
         self.port = free_port()
         self.address = "127.0.0.1:%d" % self.port
         url = "tcp://" + self.address
@@ -40,8 +43,8 @@ class Tansu:
         self.log = open(tmp_path / "tansu.log", "w")
         self.process = subprocess.Popen(
             [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", advertised,
-             "--storage-engine", "memory://tansu/"],
-            cwd=str(tmp_path), stdout=self.log, stderr=subprocess.STDOUT)
+             "--storage-engine", storage],
+            cwd=str(tmp_path), stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
         assert wait_until(self._accepts, timeout=20), "Tansu did not start"
 
     def _accepts(self):
