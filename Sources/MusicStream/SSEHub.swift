@@ -13,6 +13,8 @@ final class SSEHub {
         let wantsStats: Bool
         /// When its unsent output first went over the bound, if it still is.
         var overBoundSince: ContinuousClock.Instant?
+        /// Written to since the last ping round: such a stream needs no keep-alive comment.
+        var wroteSincePing = false
         init(stream: ResponseStream, filter: EventFilter, wantsStats: Bool) {
             self.stream = stream
             self.filter = filter
@@ -49,23 +51,41 @@ final class SSEHub {
         stream.onClose = { [weak self] in self?.subscribers[key] = nil }
     }
 
-    /// Sends each event, in order, to the subscribers it matches.
+    /// Sends each subscriber the events it matches, in order, as one write: a socket write costs
+    /// the same for one frame or ten, and when the loop falls behind, batches grow and the number
+    /// of writes does not (so it catches up). Each event is framed once, only if anyone wants it.
     func publish(_ events: [StoredEvent]) {
-        guard !subscribers.isEmpty else { return }
+        guard !subscribers.isEmpty, !events.isEmpty else { return }
         dropLaggards()
-        for stored in events {
-            var frame: [UInt8]?
-            for subscriber in subscribers.values where subscriber.filter.matches(stored.event) {
-                if frame == nil { frame = Self.frame(for: stored) }
-                deliver(frame!, to: subscriber)
+        var frames = [[UInt8]?](repeating: nil, count: events.count)
+        var everything: [UInt8]?   // all frames in a row, for subscribers that match every event
+        var matching: [Int] = []
+        var selection: [UInt8] = []
+        for subscriber in subscribers.values {
+            matching.removeAll(keepingCapacity: true)
+            for index in events.indices where subscriber.filter.matches(events[index].event) { matching.append(index) }
+            guard !matching.isEmpty else { continue }
+            for index in matching where frames[index] == nil { frames[index] = Self.frame(for: events[index]) }
+            if matching.count == events.count {
+                if everything == nil { everything = frames.reduce(into: []) { $0.append(contentsOf: $1!) } }
+                deliver(everything!, to: subscriber, messages: matching.count)
+            } else {
+                selection.removeAll(keepingCapacity: true)
+                for index in matching { selection.append(contentsOf: frames[index]!) }
+                deliver(selection, to: subscriber, messages: matching.count)
             }
         }
     }
 
-    /// A comment line to every subscriber: keeps idle connections open through proxies.
+    /// A comment line to every subscriber that got nothing since the last round: keeps idle
+    /// connections open through proxies. Busy streams are skipped; at thousands of subscribers a
+    /// ping to each is a burst of writes that would delay the next events.
     func ping() {
         dropLaggards()
-        for subscriber in subscribers.values { deliver(Self.pingFrame, to: subscriber, countsAsMessage: false) }
+        for subscriber in subscribers.values {
+            if !subscriber.wroteSincePing { deliver(Self.pingFrame, to: subscriber) }
+            subscriber.wroteSincePing = false
+        }
     }
 
     /// `event: stats` to the subscribers that asked for it: totals, rate, and how many events in
@@ -90,7 +110,7 @@ final class SSEHub {
             var frame = Array("event: stats\ndata: ".utf8)
             frame.append(contentsOf: writer.bytes)
             frame.append(contentsOf: "\n\n".utf8)
-            deliver(frame, to: subscriber, countsAsMessage: false)
+            deliver(frame, to: subscriber)
         }
     }
 
@@ -125,8 +145,9 @@ final class SSEHub {
         }
     }
 
-    private func deliver(_ frame: [UInt8], to subscriber: Subscriber, countsAsMessage: Bool = true) {
-        if subscriber.stream.write(frame), countsAsMessage { messagesSent += 1 }
+    private func deliver(_ frames: [UInt8], to subscriber: Subscriber, messages: Int = 0) {
+        if subscriber.stream.write(frames) { messagesSent += messages }
+        subscriber.wroteSincePing = true
     }
 
     /// `id: <sequence>`, `event: listen`, `data: <canonical JSON>`, blank line.

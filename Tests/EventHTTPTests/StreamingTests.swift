@@ -1,4 +1,4 @@
-import EventHTTP
+@testable import EventHTTP
 import Foundation
 import Testing
 
@@ -150,6 +150,62 @@ private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
         #expect(response.status == 200)
         #expect(response.header("Content-Type") == "text/event-stream")
         #expect(log.value.started == 0)
+    }
+
+    /// A chunk the socket cannot take at once is sent in part and the rest queued; chunks
+    /// written after it wait behind it. The client reads only once all are written.
+    @Test func chunksLargerThanTheSocketTakesArriveWholeAndInOrder() throws {
+        let log = Shared(StreamLog())
+        let big = (0..<3_000_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 11) }
+        let server = try TestServer { context in
+            context.router.get("/events") { _ in
+                .stream(status: 200, headers: sseHeaders) { stream in
+                    stream.write(bytes("first"))
+                    stream.write(big)
+                    stream.write(bytes("last"))
+                    log.update { $0.maxPending = stream.pendingBytes }
+                    stream.close()
+                }
+            }
+        }
+        defer { #expect(server.stop()) }
+        let client = try TestClient(port: server.port, receiveBufferSize: 4_096)
+        try client.send("GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(eventually { log.value.maxPending > 0 }, "everything fit in the socket: the test shows nothing")
+        #expect(try client.readHead().header("Transfer-Encoding") == "chunked")
+        var body: [UInt8] = []
+        while let chunk = try client.readChunk() { body += chunk }
+        #expect(body.count == 5 + big.count + 4)
+        #expect(body == bytes("first") + big + bytes("last"))
+    }
+
+    /// HTTP/1.0 has no chunked encoding: the stream's bytes go out as they are, and the end of
+    /// the body is the end of the connection.
+    @Test func http10StreamIsWrittenRawAndEndsWithTheConnection() throws {
+        let server = try TestServer { context in
+            context.router.get("/events") { _ in
+                .stream(status: 200, headers: sseHeaders) { stream in
+                    stream.write(bytes("data: one\n\n"))
+                    stream.write(bytes("data: two\n\n"))
+                    stream.close()
+                }
+            }
+        }
+        defer { #expect(server.stop()) }
+        let client = try TestClient(port: server.port)
+        try client.send("GET /events HTTP/1.0\r\n\r\n")
+        let head = try client.readHead()
+        #expect(head.status == 200)
+        #expect(head.header("Transfer-Encoding") == nil)
+        #expect(String(decoding: try client.readToEnd(), as: UTF8.self) == "data: one\n\ndata: two\n\n")
+    }
+
+    @Test func chunkSizeLinesAreLowercaseHex() {
+        var line = [UInt8](repeating: 0, count: 20)
+        for (size, text) in [(1, "1"), (15, "f"), (16, "10"), (4_095, "fff"), (1_048_576, "100000"), (Int(Int32.max), "7fffffff")] {
+            let count = line.withUnsafeMutableBufferPointer { ResponseStream.chunkHeader(size: size, into: $0) }
+            #expect(String(decoding: line[..<count], as: UTF8.self) == text + "\r\n")
+        }
     }
 
     /// The client stops reading while the server writes 8 MiB in 64 KiB chunks.

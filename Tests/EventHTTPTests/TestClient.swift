@@ -117,6 +117,14 @@ final class TestClient {
         return result
     }
 
+    /// Everything until the server closes the connection.
+    func readToEnd() throws -> [UInt8] {
+        let deadline = Date().addingTimeInterval(timeout)
+        while try fill(deadline: deadline) {}
+        defer { buffer.removeAll() }
+        return buffer
+    }
+
     /// Status line and headers only (for streams).
     func readHead() throws -> WireResponse {
         let deadline = Date().addingTimeInterval(timeout)
