@@ -25,8 +25,7 @@ public struct HTTPRequest {
 
     /// Header names are case-insensitive; the first occurrence wins.
     public func header(_ name: String) -> String? {
-        let wanted = name.lowercased()
-        return headers.first { $0.name.lowercased() == wanted }?.value
+        headers.first { HeaderName.equal($0.name, name) }?.value
     }
 
     /// Parsed query (application/x-www-form-urlencoded rules: '+' is space, %XX decoded,

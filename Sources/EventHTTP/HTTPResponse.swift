@@ -14,8 +14,7 @@ public struct HTTPResponse {
 
     /// Case-insensitive lookup, mostly for tests and middleware-like wrappers.
     public func header(_ name: String) -> String? {
-        let wanted = name.lowercased()
-        return headers.first { $0.name.lowercased() == wanted }?.value
+        headers.first { HeaderName.equal($0.name, name) }?.value
     }
 
     /// API responses: the body is already-encoded JSON.

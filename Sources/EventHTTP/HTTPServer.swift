@@ -399,8 +399,8 @@ public final class HTTPServer {
     /// The headers a response goes out with: defaults, CORS, then its own (with one merged Vary).
     private func finalHeaders(_ headers: [(name: String, value: String)]) -> [(name: String, value: String)] {
         var result: [(name: String, value: String)] = []
-        let own = Set(headers.map { $0.name.lowercased() })
-        for header in options.defaultHeaders where !own.contains(header.name.lowercased()) {
+        result.reserveCapacity(options.defaultHeaders.count + headers.count + 3)
+        for header in options.defaultHeaders where !headers.contains(where: { HeaderName.equal($0.name, header.name) }) {
             result.append(header)
         }
         var vary: String?
@@ -410,7 +410,7 @@ public final class HTTPServer {
             if origin != "*" {
                 // The answer depends on the Origin, so caches must key on it; merged
                 // with the response's own Vary so there is exactly one.
-                let existing = headers.first { $0.name.lowercased() == "vary" }?.value
+                let existing = headers.first { HeaderName.equal($0.name, "vary") }?.value
                 if let existing, existing.lowercased().contains("origin") || existing == "*" {
                     vary = nil
                 } else {
@@ -419,7 +419,7 @@ public final class HTTPServer {
             }
         }
         for header in headers {
-            if vary != nil, header.name.lowercased() == "vary" { continue }
+            if vary != nil, HeaderName.equal(header.name, "vary") { continue }
             result.append(header)
         }
         if let vary { result.append(("Vary", vary)) }
@@ -448,11 +448,25 @@ public final class HTTPServer {
                let output = evhttp_request_get_output_headers(request) {
                 _ = evhttp_add_header(output, "Content-Length", String(response.body.count))
             }
+        } else if response.body.count >= Self.referencedBodySize {
+            // Large bodies (a page of events, a cached answer) are handed to libevent by
+            // reference: no copy, and no large allocation and free per response. The box keeps
+            // the bytes alive until libevent has written them.
+            let box = Unmanaged.passRetained(ResponseBodyBox(response.body))
+            _ = box.takeUnretainedValue().bytes.withUnsafeBytes {
+                evbuffer_add_reference(buffer, $0.baseAddress, $0.count, { _, _, context in
+                    guard let context else { return }
+                    Unmanaged<ResponseBodyBox>.fromOpaque(context).release()
+                }, box.toOpaque())
+            }
         } else if !response.body.isEmpty {
             _ = response.body.withUnsafeBytes { evbuffer_add(buffer, $0.baseAddress, $0.count) }
         }
         evhttp_send_reply(request, Int32(clamping: response.status), nil, buffer)
     }
+
+    /// Bodies from this size on are sent without copying (see `send`).
+    static let referencedBodySize = 4_096
 
     /// 1xx, 204 and 304 responses never carry a body nor a meaningful Content-Length.
     static func mayHaveBody(_ status: Int) -> Bool {
@@ -482,4 +496,10 @@ public final class HTTPServer {
         client(for: connection)?.observer = stream
         start(stream)
     }
+}
+
+/// Holds a response body while libevent writes it straight from this storage.
+private final class ResponseBodyBox {
+    let bytes: [UInt8]
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
 }
