@@ -6,14 +6,20 @@ public struct EventWindow: Sendable {
     private var storage: [StoredEvent] = []
     /// Always equals the counts over the current contents.
     public private(set) var facets = FacetCounts()
-    /// 0 before the first append; sequences start at 1.
-    public private(set) var lastSequence: UInt64 = 0
+    /// `firstSequence - 1` before the first append.
+    public private(set) var lastSequence: UInt64
     /// Sequence of each held event by event_id, so a redelivered record is recognised.
     private var sequenceByEventID: [EventIDKey: UInt64] = [:]
 
-    /// A capacity below 1 is treated as 1.
-    public init(capacity: Int) {
+    /// A capacity below 1 is treated as 1. Sequences start at `startingAbove + 1` rounded down
+    /// to the next number of the form k × capacity + 1 (so that sequence s still lives at slot
+    /// (s - 1) % capacity), and never below 1. A server passes a clock reading so that a
+    /// restarted process numbers above anything the previous one handed out: a client resuming
+    /// with an old Last-Event-ID is then told to reset instead of being replayed other events.
+    public init(capacity: Int, startingAbove base: UInt64 = 0) {
         self.capacity = max(1, capacity)
+        let stride = UInt64(self.capacity)
+        self.lastSequence = base / stride * stride
         storage.reserveCapacity(min(self.capacity, 1 << 16))
     }
 

@@ -1,5 +1,8 @@
 import EventHTTP
 import MusicModel
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The events the server currently holds, and where new ones go: into the window, then out to
 /// stream subscribers. Lives on the HTTP loop thread, so it needs no locks.
@@ -9,9 +12,19 @@ final class LiveWindow {
     /// Records skipped because their event_id was already in the window (redelivery).
     private(set) var duplicatesSkipped = 0
 
-    init(capacity: Int, hub: SSEHub) {
-        self.window = EventWindow(capacity: capacity)
+    /// `sequenceBase` (see `EventWindow.init`) is the server's start time in microseconds: stream
+    /// ids stay below 2^53, exact in JavaScript, and grow across restarts unless a process
+    /// averaged more than a million events a second.
+    init(capacity: Int, hub: SSEHub, sequenceBase: UInt64 = 0) {
+        self.window = EventWindow(capacity: capacity, startingAbove: sequenceBase)
         self.hub = hub
+    }
+
+    /// Microseconds since the Unix epoch, the `sequenceBase` a server starts with.
+    static func clockSequenceBase() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec / 1_000)
     }
 
     /// Appends a batch in arrival order, skipping events already held, and publishes it once.

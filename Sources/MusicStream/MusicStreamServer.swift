@@ -42,7 +42,7 @@ public final class MusicStreamServer {
 
         let loop = try EventLoop()
         let hub = SSEHub(maxPendingBytes: config.maxPendingStreamBytes)
-        let live = LiveWindow(capacity: config.windowCapacity, hub: hub)
+        let live = LiveWindow(capacity: config.windowCapacity, hub: hub, sequenceBase: LiveWindow.clockSequenceBase())
         let stats = IngestStats()
         let queue = HandOffQueue<ListenEvent>()
         let waker = loop.makeWaker { live.ingest(queue.takeAll()) }

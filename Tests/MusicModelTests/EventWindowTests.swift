@@ -48,6 +48,37 @@ import Testing
         #expect(w.oldestSequence == 3)
     }
 
+    /// A server numbers from its start time: every lookup must work the same above a base,
+    /// partly filled and wrapped.
+    @Test func sequencesStartAboveTheBaseAtTheFirstSlot() throws {
+        let base: UInt64 = 1_764_190_000_123_456
+        var w = EventWindow(capacity: 7, startingAbove: base)
+        let first = base / 7 * 7 + 1
+        #expect(first <= base + 1 && first + 7 > base + 1 && (first - 1) % 7 == 0)
+        #expect(w.lastSequence == first - 1 && w.count == 0)
+        #expect(Array(w.events(after: 0)).isEmpty && !w.contains(sequence: first))
+        var sim = Simulator(seed: 3)
+        var events: [ListenEvent] = []
+        for i in 0..<4 {
+            events.append(sim.next(timestamp: 1_700_000_000_000 + Int64(i)))
+            #expect(w.append(events[i]).sequence == first + UInt64(i))
+        }
+        #expect(w.event(withSequence: first)?.event == events[0])
+        #expect(w.events(after: first + 1).map(\.event) == [events[2], events[3]])
+        for i in 4..<12 {
+            events.append(sim.next(timestamp: 1_700_000_000_000 + Int64(i)))
+            w.append(events[i])
+        }
+        #expect(w.lastSequence == first + 11 && w.oldestSequence == first + 5)
+        #expect(w.newestFirst().map(\.event) == Array(events[5...].reversed()))
+        #expect(w.events(after: 0).map(\.sequence) == Array((first + 5)...(first + 11)))
+        #expect(w.event(withSequence: first + 4) == nil && w.event(withSequence: first + 8)?.event == events[8])
+        var seen: [UInt64] = []
+        w.forEachStored(through: first + 9) { sequence, _, _ in seen.append(sequence) }
+        #expect(seen == Array((first + 5)...(first + 9)))
+        #expect(!w.contains(sequence: 5) && w.contains(sequence: first + 11))
+    }
+
     @Test func zeroCapacityIsOne() {
         var w = EventWindow(capacity: 0)
         w.append(sampleEvent())

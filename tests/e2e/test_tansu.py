@@ -153,6 +153,49 @@ def test_restart_shows_the_same_recent_events(tansu, start_server):
 
 
 
+def test_a_stream_id_from_before_a_restart_gets_a_reset_not_a_replay(tansu, start_server):
+    # The restarted server holds the same events under new stream ids. A client resuming with
+    # an id the previous process gave must be told to reset, and the new ids must be larger
+    # (numbering restarting at 1 would replay the wrong events as if nothing had happened).
+    topic = "ids-" + uuid.uuid4().hex[:6]
+    tansu.create_topic(topic)
+    arguments = ["--brokers", tansu.address, "--topic", topic, "--no-simulate", "--window", "1000"]
+
+    def publish_and_read_id(server):
+        client = SSEClient(server.url("/stream"))
+        try:
+            body = {
+                "user_id": "ids-" + uuid.uuid4().hex[:8], "username": "ids.tester", "email": "i@example.com",
+                "track_id": "t-3", "title": "Numbers", "artist": "Tester", "genre": "Jazz", "platform": "Tidal",
+                "mood": "Calm", "city": "Turku", "country": "Finland", "duration": 200, "listen_position": 20,
+                "rating": 2,
+            }
+            assert requests.post(server.url("/api/events"), json=body, timeout=15).status_code == 202
+            stream_id, data = client.events(1, timeout=15)[0]
+            assert json.loads(data)["user_id"] == body["user_id"]
+            return int(stream_id)
+        finally:
+            client.close()
+
+    first = start_server(*arguments)
+    assert wait_until(lambda: first.get("/readyz").status_code == 200, timeout=20)
+    old_id = publish_and_read_id(first)
+    assert first.stop() == 0
+    second = start_server(*arguments)
+    assert wait_until(lambda: second.get("/api/status").json()["window"]["size"] == 1, timeout=30)
+    resumed = SSEClient(second.url("/stream"), headers={"Last-Event-ID": str(old_id)})
+    try:
+        names = []
+        for fields, _ in resumed.frames(time.monotonic() + 10):
+            names += fields.get("event", [])
+            if names:
+                break
+    finally:
+        resumed.close()
+    assert names[:1] == ["reset"], names
+    assert publish_and_read_id(second) > old_id
+
+
 def test_outage_is_reported_and_consumption_resumes_without_a_restart(tmp_path_factory, start_server):
     # Clients reach Tansu only through a proxy (Tansu advertises the proxy's address), so stopping
     # the proxy is an outage that leaves the broker and its data intact.
