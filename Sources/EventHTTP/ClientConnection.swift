@@ -342,7 +342,7 @@ final class ClientConnection {
     private func refuseNow(_ response: HTTPResponse) {
         guard let server, evcon != nil, !isClosed else { return }
         phase = .refusing
-        server.connectionStartedRefusal(self)
+        server.connectionStartedRefusal(self, status: response.status)
         // From here evhttp's callbacks never run again for this connection; evhttp_connection_free ends it.
         let context = Unmanaged.passUnretained(self).toOpaque()
         bufferevent_setcb(bufferevent, { _, arg in

@@ -42,8 +42,13 @@ public final class HTTPServer {
     /// routing (bad paths). `seconds` counts from when the complete request was read.
     /// Not called for deferred responses whose client went away first, nor for connections
     /// refused before their request reached the router (408, 413, 414, 431, 503, malformed
-    /// requests, unknown methods).
+    /// requests, unknown methods): those reach `onRefusal`.
     public var onResponse: ((_ method: HTTPMethod, _ routePattern: String, _ status: Int, _ seconds: Double) -> Void)?
+
+    /// Metrics hook for the answers `onResponse` never sees: called on the loop thread once per
+    /// connection refused before its request reached the router (408, 413, 414, 431, 503, and
+    /// evhttp's own 400/501 for malformed requests and unknown methods), with the status sent.
+    public var onRefusal: ((_ status: Int) -> Void)?
 
     public init(loop: EventLoop, router: Router, options: HTTPServerOptions = .init()) throws(HTTPServerError) {
         guard let http = evhttp_new(loop.base) else { throw HTTPServerError("cannot create evhttp") }
@@ -220,8 +225,9 @@ public final class HTTPServer {
         connections[connection.bufferevent] = nil
     }
 
-    func connectionStartedRefusal(_ connection: ClientConnection) {
+    func connectionStartedRefusal(_ connection: ClientConnection, status: Int) {
         refusingCount += 1
+        onRefusal?(status)
     }
 
     var headerTimeoutSeconds: Double { options.headerTimeoutSeconds }

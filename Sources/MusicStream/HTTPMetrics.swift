@@ -19,6 +19,12 @@ final class HTTPMetrics {
 
     private(set) var requests: [RequestKey: Int] = [:]
     private(set) var durations: [String: Histogram] = [:]
+    /// Connections refused before routing, by the status they were sent.
+    private(set) var refusals: [Int: Int] = [:]
+
+    func recordRefusal(status: Int) {
+        refusals[status, default: 0] += 1
+    }
 
     func record(route: String, method: String, status: Int, seconds: Double) {
         requests[RequestKey(route: route, method: method, status: status), default: 0] += 1
@@ -34,6 +40,11 @@ final class HTTPMetrics {
         for (key, count) in requests.sorted(by: { ($0.key.route, $0.key.method, $0.key.status) < ($1.key.route, $1.key.method, $1.key.status) }) {
             output.sample("musicstream_http_requests_total",
                           labels: [("route", key.route), ("method", key.method), ("status", String(key.status))], count)
+        }
+        output.family("musicstream_http_connections_refused_total", "counter",
+                      "Connections answered with an error and closed before their request was routed (limits, deadlines, malformed requests), by status.")
+        for (status, count) in refusals.sorted(by: { $0.key < $1.key }) {
+            output.sample("musicstream_http_connections_refused_total", labels: [("status", String(status))], count)
         }
         output.family("musicstream_http_request_duration_seconds", "histogram", "Time from request to response start, by route.")
         for (route, histogram) in durations.sorted(by: { $0.key < $1.key }) {

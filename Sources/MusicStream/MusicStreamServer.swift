@@ -142,6 +142,7 @@ public final class MusicStreamServer {
         server.onResponse = { method, route, status, seconds in
             routes.httpMetrics.record(route: route, method: method.rawValue, status: status, seconds: seconds)
         }
+        server.onRefusal = { status in routes.httpMetrics.recordRefusal(status: status) }
         let port = try server.bind(host: config.host, port: config.port)
 
         ingest.start()

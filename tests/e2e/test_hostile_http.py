@@ -4,6 +4,7 @@ Every refusal must be the server's own problem+json with the security headers, f
 close; slow and idle clients must be bounded without starving anyone else; static files must
 never come from outside the public directory; secrets must never reach the logs."""
 import os
+import re
 import select
 import shutil
 import signal
@@ -144,6 +145,22 @@ def test_longest_valid_query_is_still_served(server):
 def test_oversized_headers_are_431(server):
     headers = "".join("X-Filler-%d: %s\r\n" % (index, "v" * 1000) for index in range(40))
     assert_refusal(get(server, "/api/status", headers), 431)
+
+
+def refused_count(server, status):
+    text = server.get("/metrics").text
+    found = re.search(r'^musicstream_http_connections_refused_total\{status="%d"\} (\d+)$' % status, text, re.MULTILINE)
+    return int(found.group(1)) if found else 0
+
+
+def test_refusals_are_counted_in_metrics_by_status(server):
+    before = {status: refused_count(server, status) for status in (414, 431, 501)}
+    assert_refusal(get(server, "/api/events?artist=" + "a" * (200 * 1024)), 414)
+    assert_refusal(get(server, "/api/status", "X-Big: %s\r\n" % ("v" * 40_000)), 431)
+    assert exchange(server, b"BREW /api/status HTTP/1.1\r\nHost: x\r\n\r\n").status == 501
+    assert wait_until(lambda: {status: refused_count(server, status) - count for status, count in before.items()}
+                      == {414: 1, 431: 1, 501: 1}, timeout=5)
+    assert "# TYPE musicstream_http_connections_refused_total counter" in server.get("/metrics").text
 
 
 def test_oversized_body_is_413(server):
