@@ -5,7 +5,8 @@ end of the warm-up and the end of the run.
 
 The subscribers live in one thread on one epoll loop (selectors) so that the test's own CPU stays
 modest on a shared two-core machine: each reads whatever arrives, fully checks the framing of the
-first VALIDATE_BYTES of its stream (chunked encoding, SSE fields, JSON data) and only counts the rest.
+chunks that make up the first VALIDATE_BYTES of its stream (chunked encoding, SSE fields, JSON
+data) and only counts the rest.
 """
 import json
 import os
@@ -62,6 +63,7 @@ class Subscriber:
         self.listen_events = 0
         self.frames = 0
         self.bytes = 0
+        self.validated = 0   # body bytes (chunk payloads) checked so far
         self.problem = None
         self.server_closed = False
         self.cut_short = False   # still open when the crowd stopped, maybe before any answer
@@ -73,8 +75,8 @@ class Subscriber:
 
     def received(self, data):
         self.bytes += len(data)
-        if self.bytes - len(data) >= VALIDATE_BYTES * 2 and self.status is not None:
-            return   # past the checked prefix (with margin for chunk headers): just drain
+        if self.validated >= VALIDATE_BYTES and self.status is not None:
+            return   # past the checked prefix: just drain
         self.raw += data
         if self.status is None:
             if b"\r\n\r\n" not in self.raw:
@@ -94,7 +96,9 @@ class Subscriber:
         self._dechunk()
 
     def _dechunk(self):
-        while not self.problem and len(self.body) < VALIDATE_BYTES and b"\r\n" in self.raw:
+        # Whole chunks only (the server may send a batch of events as one large chunk): the raw
+        # buffer holds at most one chunk past the checked prefix.
+        while not self.problem and self.validated < VALIDATE_BYTES and b"\r\n" in self.raw:
             size_line, rest = self.raw.split(b"\r\n", 1)
             try:
                 size = int(size_line.split(b";")[0], 16)
@@ -110,6 +114,7 @@ class Subscriber:
                 self.problem = "chunk not followed by CRLF"
                 return
             self.body += rest[:size]
+            self.validated += size
             self.raw = rest[size + 2:]
         self._parse_frames()
 
