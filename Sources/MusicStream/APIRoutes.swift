@@ -223,6 +223,11 @@ struct APIRoutes {
         for reason in RejectionReason.allCases {
             output.sample("musicstream_events_rejected_total", labels: [("reason", reason.rawValue)], rejected[reason] ?? 0)
         }
+        output.family("musicstream_memory_releases_total", "counter",
+                      "Times the ingest thread handed memory freed by a burst back to the system (malloc_trim).")
+        output.sample("musicstream_memory_releases_total", stats.memoryReleaseCount)
+        output.family("musicstream_memory_release_seconds_total", "counter", "Time spent in those releases.")
+        output.sample("musicstream_memory_release_seconds_total", stats.memoryReleaseSeconds)
         output.family("musicstream_events_duplicate_total", "counter", "Records skipped because their event_id was already in the window.")
         output.sample("musicstream_events_duplicate_total", live.duplicatesSkipped)
         output.family("musicstream_kafka_reachable", "gauge", "1 while the latest metadata request to the cluster succeeded.")

@@ -6,13 +6,25 @@ import MusicModel
 public final class IngestStats: Sendable {
     private let accepted = Atomic<Int>(0)
     private let rejectedByReason = Mutex<[RejectionReason: Int]>([:])
+    private let memoryReleases = Atomic<Int>(0)
+    private let memoryReleaseNanoseconds = Atomic<Int>(0)
 
     public init() {}
 
     func recordAccepted(_ count: Int) { accepted.add(count, ordering: .relaxed) }
     func recordRejected(_ reason: RejectionReason) { rejectedByReason.withLock { $0[reason, default: 0] += 1 } }
 
+    func recordMemoryRelease(took duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        memoryReleaseNanoseconds.add(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000), ordering: .relaxed)
+        memoryReleases.add(1, ordering: .relaxed)
+    }
+
     public var consumed: Int { accepted.load(ordering: .relaxed) }
+    /// Times the ingest thread handed freed memory back (see `MemoryReleaseSchedule`), and the
+    /// time it spent doing so.
+    public var memoryReleaseCount: Int { memoryReleases.load(ordering: .relaxed) }
+    public var memoryReleaseSeconds: Double { Double(memoryReleaseNanoseconds.load(ordering: .relaxed)) / 1e9 }
     public var rejected: Int { rejectedByReason.withLock { $0.values.reduce(0, +) } }
     public var rejectedByReasonSnapshot: [RejectionReason: Int] { rejectedByReason.withLock { $0 } }
 }

@@ -86,6 +86,10 @@ def rejected_by_reason(server):
     return Counter({reason: counts.get(reason, 0) for reason in REASONS})
 
 
+def memory_releases(server):
+    return int(re.search(r"^musicstream_memory_releases_total (\d+)$", server.get("/metrics").text, re.M).group(1))
+
+
 def metric_rejections(server):
     text = server.get("/metrics").text
     counts = Counter()
@@ -326,10 +330,14 @@ def test_100000_records_at_once_twice_memory_stays_bounded(server):
         user_id = "burst-%d-%s" % (round_number, uuid.uuid4().hex[:8])
         records, valid_ids, expected = burst(user_id, BURST_SIZE)
         before = rejected_by_reason(server)
+        releases = memory_releases(server)
         produce(server.bootstrap, records)
         wait_for_rejections(server, before, expected, timeout=40)
         wait_for_events(server, user_id, valid_ids, timeout=20)
         assert_alive(server)
+        # Compare the two bursts at the same point: after the server has handed back what the
+        # burst freed (it does once its polls have been small for a second).
+        assert wait_until(lambda: memory_releases(server) > releases, timeout=20), "freed memory was never released"
         now, peak = memory_kb(pid)
         assert now < RSS_BOUND_KB, "resident set %d kB after a burst" % now
         assert peak < RSS_BOUND_KB, "resident set peaked at %d kB" % peak

@@ -5,8 +5,8 @@ end of the warm-up and the end of the run.
 
 The subscribers live in one thread on one epoll loop (selectors) so that the test's own CPU stays
 modest on a shared two-core machine: each reads whatever arrives, fully checks the framing of the
-chunks that make up the first VALIDATE_BYTES of its stream (chunked encoding, SSE fields, JSON
-data) and only counts the rest.
+first VALIDATE_BYTES of its stream's body (chunked encoding, SSE fields, JSON data) and only
+counts the rest.
 """
 import json
 import os
@@ -48,7 +48,7 @@ class Subscriber:
     """One /stream connection: parses the response head and the first VALIDATE_BYTES of the
     chunked body into SSE frames, then only counts bytes."""
 
-    def __init__(self, address, netloc, target, lifetime):
+    def __init__(self, address, netloc, target, lifetime, round_started):
         self.target = target
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setblocking(False)
@@ -64,14 +64,19 @@ class Subscriber:
         self.frames = 0
         self.bytes = 0
         self.validated = 0   # body bytes (chunk payloads) checked so far
+        self.chunk_left = 0
         self.problem = None
         self.server_closed = False
         self.cut_short = False   # still open when the crowd stopped, maybe before any answer
         self.head_after = None   # seconds from connect to the response head
         self.ended = None
+        self.round_started = round_started
+        self.request_sent = None   # seconds from connect to the request going out
+        self.raw_left = 0
 
     def send_request(self):
         self.sock.send(self.request)   # a few dozen bytes: fits any fresh socket buffer
+        self.request_sent = round(time.monotonic() - self.opened, 3)
 
     def received(self, data):
         self.bytes += len(data)
@@ -96,26 +101,43 @@ class Subscriber:
         self._dechunk()
 
     def _dechunk(self):
-        # Whole chunks only (the server may send a batch of events as one large chunk): the raw
-        # buffer holds at most one chunk past the checked prefix.
-        while not self.problem and self.validated < VALIDATE_BYTES and b"\r\n" in self.raw:
-            size_line, rest = self.raw.split(b"\r\n", 1)
-            try:
-                size = int(size_line.split(b";")[0], 16)
-            except ValueError:
-                self.problem = "bad chunk size line %r" % size_line[:40]
-                return
-            if size == 0:
-                self.chunked_done = True
-                return
-            if len(rest) < size + 2:
-                return
-            if rest[size:size + 2] != b"\r\n":
-                self.problem = "chunk not followed by CRLF"
-                return
-            self.body += rest[:size]
-            self.validated += size
-            self.raw = rest[size + 2:]
+        # Chunk payloads are taken as they arrive, as a browser's EventSource does: the server
+        # may send a batch of events as one large chunk. chunk_left > 0: payload bytes still to
+        # come; -2: the CRLF after a payload; 0: at a size line.
+        while not self.problem and self.validated < VALIDATE_BYTES:
+            if self.chunk_left > 0:
+                if not self.raw:
+                    break
+                # Never more than the checked prefix needs: frames are split off the body one
+                # by one, which must stay cheap in this one thread serving every subscriber.
+                piece = self.raw[:min(self.chunk_left, VALIDATE_BYTES - self.validated)]
+                self.raw = self.raw[len(piece):]
+                self.body += piece
+                self.validated += len(piece)
+                self.chunk_left -= len(piece)
+                if self.chunk_left == 0:
+                    self.chunk_left = -2
+            elif self.chunk_left == -2:
+                if len(self.raw) < 2:
+                    break
+                if self.raw[:2] != b"\r\n":
+                    self.problem = "chunk not followed by CRLF"
+                    return
+                self.raw = self.raw[2:]
+                self.chunk_left = 0
+            else:
+                if b"\r\n" not in self.raw:
+                    break
+                size_line, self.raw = self.raw.split(b"\r\n", 1)
+                try:
+                    size = int(size_line.split(b";")[0], 16)
+                except ValueError:
+                    self.problem = "bad chunk size line %r" % size_line[:40]
+                    return
+                if size == 0:
+                    self.chunked_done = True
+                    return
+                self.chunk_left = size
         self._parse_frames()
 
     def _parse_frames(self):
@@ -144,6 +166,14 @@ class Subscriber:
             elif kind == "stats":
                 json.loads(fields["data"])
 
+    def describe(self):
+        """What a failed check needs to tell a stalled server from a stalled client."""
+        return ("%s open %.2f s (from %.2f s into its round): %d bytes, head after %s, %d frames, %d body bytes "
+                "checked, %d raw bytes waiting, request sent: %s" % (
+                    self.target, self.ended - self.opened, self.opened - self.round_started, self.bytes,
+                    None if self.head_after is None else round(self.head_after, 3), self.frames, self.validated,
+                    self.raw_left, self.request_sent))
+
     def close(self):
         self.sock.close()
 
@@ -160,16 +190,18 @@ class Crowd(threading.Thread):
         self.random = random.Random(7)
         self.finished = []
         self.error = None
+        self.started = time.monotonic()
 
     def _open(self, selector):
         subscriber = Subscriber(self.address, self.netloc, self.random.choice(STREAM_TARGETS),
-                                self.random.uniform(0.5, 5.0))
+                                self.random.uniform(0.5, 5.0), self.started)
         selector.register(subscriber.sock, selectors.EVENT_WRITE, subscriber)
 
     def _finish(self, selector, subscriber):
         selector.unregister(subscriber.sock)
         subscriber.ended = time.monotonic()
         subscriber.close()
+        subscriber.raw_left = len(subscriber.raw)
         subscriber.raw = subscriber.body = b""
         self.finished.append(subscriber)
 
@@ -298,8 +330,11 @@ def test_soak(start_server):
         monitor.join(timeout=15)
 
     subscribers = warm + soaked
-    dropped = int(re.search(r"^musicstream_sse_clients_dropped_total (\d+)", server.get("/metrics").text,
-                            re.MULTILINE).group(1))
+    metrics = server.get("/metrics").text
+    dropped = int(re.search(r"^musicstream_sse_clients_dropped_total (\d+)", metrics, re.MULTILINE).group(1))
+    print("memory releases: %s in %s s" % (
+        re.search(r"^musicstream_memory_releases_total (\d+)", metrics, re.MULTILINE).group(1),
+        re.search(r"^musicstream_memory_release_seconds_total (\S+)", metrics, re.MULTILINE).group(1)))
     consumed = [sample[2] for sample in monitor.samples]
     head_times = sorted(s.head_after for s in subscribers if s.head_after is not None)
     print("test client CPU %.1f s; response head after %.3f s median, %.3f s at p99"
@@ -327,13 +362,12 @@ def test_soak(start_server):
     assert not problems, "%d subscribers saw bad responses: %s" % (len(problems), problems[:5])
     # Those the crowd's stop cut off within a second of connecting may not have had their answer yet.
     headless = [s for s in subscribers if s.status is None and not (s.cut_short and s.ended - s.opened < 1)]
-    assert not headless, "%d subscribers got no response head (open %s s)" % (
-        len(headless), sorted(round(s.ended - s.opened, 2) for s in headless)[:10])
+    assert not headless, "%d subscribers got no response head: %s" % (len(headless), [s.describe() for s in headless[:5]])
     closed = [(s.target, round(s.ended - s.opened, 2)) for s in subscribers if s.server_closed]
     assert not closed, "the server closed %d streams it should have kept (%d dropped as slow): %s" % (
         len(closed), dropped, closed[:5])
-    silent = [s.target for s in subscribers if s.ended - s.opened >= 2 and s.listen_events == 0]
-    assert not silent, "%d subscribers of 2 s or more got no event: %s" % (len(silent), silent[:5])
+    silent = [s for s in subscribers if s.ended - s.opened >= 2 and s.listen_events == 0]
+    assert not silent, "%d subscribers of 2 s or more got no event: %s" % (len(silent), [s.describe() for s in silent[:5]])
 
     assert fds_end <= fds_warm + FD_MARGIN, "fds leaked: %d after warm-up, %d at the end" % (fds_warm, fds_end)
     assert rss_end <= rss_warm * (1 + RSS_GROWTH_LIMIT), \
