@@ -93,6 +93,15 @@ public final class HTTPServer {
     /// Number of open client connections, refused ones still closing included.
     public var connectionCount: Int { connections.count }
 
+    /// Bytes answered but not yet handed to the sockets, over every connection. A response is
+    /// only queued when its handler returns; the loop writes it on a later pass, so a shutdown
+    /// must wait for this to reach 0 or the client sees the connection close unanswered.
+    public var unsentOutputBytes: Int {
+        connections.keys.reduce(0) { total, bufferevent in
+            total + (bufferevent_get_output(bufferevent).map { evbuffer_get_length($0) } ?? 0)
+        }
+    }
+
     /// Binds and returns the actual port (pass 0 for an ephemeral one).
     public func bind(host: String, port: Int) throws(HTTPServerError) -> Int {
         guard let http else { throw HTTPServerError("cannot bind \(host):\(port): server is shut down") }

@@ -159,7 +159,7 @@ public final class MusicStreamServer {
             server.stopListening()
             hub.closeAll()
         } isIdle: {
-            publisher.waitingCount == 0 && server.pendingResponseCount == 0
+            publisher.waitingCount == 0 && server.pendingResponseCount == 0 && server.unsentOutputBytes == 0
         }
         let interrupt = loop.onSignal(SIGINT) { drain.begin() }
         let terminate = loop.onSignal(SIGTERM) { drain.begin() }
