@@ -19,7 +19,7 @@ import pytest
 
 from conftest import wait_until
 from test_pipeline import canonical_event
-from test_tansu import Tansu, free_port
+from test_tansu import Tansu, free_port, stop_process
 
 BUCKET = "tansu"
 META = "clusters/tansu_cluster/meta.json"   # Tansu's default --cluster-id is tansu_cluster
@@ -58,12 +58,7 @@ class S3Server:
         self.client.put_object(Bucket=BUCKET, Key=META, Body=json.dumps(meta).encode(), IfMatch=stored["ETag"])
 
     def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
+        stop_process(self.process, self.log)
 
 
 @pytest.fixture(scope="module")

@@ -31,6 +31,16 @@ def free_port():
         return probe.getsockname()[1]
 
 
+def stop_process(process, log):
+    """Stops a helper process (a broker, a storage server) and closes its log."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
 class Tansu:
     """One Tansu broker on a free loopback port. `storage` is its storage engine URL (in memory
     unless given); `env` adds environment variables, such as the S3 settings an s3:// engine reads."""
@@ -59,12 +69,7 @@ class Tansu:
                         "--partitions", str(partitions), name], check=True, capture_output=True, timeout=30)
 
     def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
+        stop_process(self.process, self.log)
 
 
 @pytest.fixture(scope="module")
