@@ -11,10 +11,11 @@ parameter or field, on a request that really breaks the rule:
 A method libevent does not recognise at all (e.g. QUERY) is answered 501 by libevent itself,
 as RFC 9110 prescribes for unrecognised methods; those 501s are tolerated too.
 
-A `true`/`-1.9`/`null` that negative testing puts into a repeatable string filter is text on
-the wire, hence a valid value, and so are the keys of an object there (they are what is sent);
-more than 50 values are fine when the extra ones are empty (an empty value counts as absent).
-Such "accepted invalid data" reports are dropped when the values actually sent fit the contract.
+A `true`/`-1.9`/`null` that negative testing puts into a string filter is text on the wire,
+hence a valid value, and so are the keys of an object there (they are what is sent); a value
+that goes out empty is valid too (an empty value counts as absent), and more than 50 values of a
+repeatable filter are fine when the extra ones are empty. Such "accepted invalid data" reports
+are dropped when the values actually sent fit the contract.
 
 Every other failure is kept.
 """
@@ -84,6 +85,8 @@ def _unrecognised_method(case, response):
 
 
 REPEATABLE_FILTERS = ("genre", "platform", "mood", "country")
+# String filters that take one value; the server refuses them repeated, even when empty.
+SINGLE_TEXT_FILTERS = ("artist", "q", "user_id")
 
 
 def _sent_values(response, name):
@@ -101,29 +104,33 @@ def _query_parameters_named(text):
     return re.findall(r"`([^`]+)`", match.group(1)) if match else []
 
 
-def _fits_as_sent(values):
-    """What the contract allows for a repeatable filter on the wire: at most 50 non-empty values
-    (an empty one counts as absent) of at most 256 bytes each."""
-    return (len([value for value in values if value.strip()]) <= 50
-            and all(len(value.encode()) <= 256 for value in values))
+def _fits_as_sent(name, values):
+    """What the contract allows for a string filter on the wire: values of at most 256 bytes
+    without NUL; at most 50 non-empty ones (an empty one counts as absent) for a repeatable
+    filter, exactly one for any other."""
+    if not all(len(value.encode()) <= 256 and "\x00" not in value for value in values):
+        return False
+    if name in SINGLE_TEXT_FILTERS:
+        return len(values) == 1
+    return len([value for value in values if value.strip()]) <= 50
 
 
-def _wire_valid_repeatable_filter(failure, case, response):
-    """Negative testing may put `true`, `-1.9`, `null` or an object into a repeatable string
-    filter, or more than 50 values of which some are empty, and call it a violation; on the
-    wire every query value is text ("true", "-1.9", "null", an object's keys), an empty object
-    or array is sent as nothing at all, an empty value counts as absent, and such text is a
-    valid filter value. Only such a failure, naming repeatable filters only, whose values all
-    fit as sent, is dropped."""
+def _wire_valid_text_filter(failure, case, response):
+    """Negative testing may put `true`, `-1.9`, `null` or an object into a string filter, or
+    more than 50 values of which some are empty into a repeatable one, and call it a violation;
+    on the wire every query value is text ("true", "-1.9", "null", an object's keys, or nothing
+    at all for an empty object or array), an empty value counts as absent, and such text is a
+    valid filter value. Only such a failure, naming string filters only, whose values all fit
+    as sent, is dropped."""
     if "negative_data_rejection" not in getattr(failure, "checks", ()):
         return False
     text = str(getattr(failure, "message", "")) + str(getattr(failure, "title", ""))
     named = _query_parameters_named(text)
-    if not named or not all(name in REPEATABLE_FILTERS for name in named):
+    if not named or not all(name in REPEATABLE_FILTERS + SINGLE_TEXT_FILTERS for name in named):
         return False
     if _sent_values(response, named[0]) is not None:
-        return all(_fits_as_sent(_sent_values(response, name)) for name in named)
-    if len(named) != 1:
+        return all(_fits_as_sent(name, _sent_values(response, name)) for name in named)
+    if len(named) != 1 or named[0] not in REPEATABLE_FILTERS:
         return False
     values = (case.query or {}).get(named[0])
     values = values if isinstance(values, list) else [values]
@@ -146,7 +153,7 @@ def filter_failure(context, failure, case, response):
     RFC-correct 501 for a method libevent does not recognise."""
     if _unrecognised_method(case, response):
         return False
-    if _wire_valid_repeatable_filter(failure, case, response):
+    if _wire_valid_text_filter(failure, case, response):
         return False
     if "positive_data_acceptance" in getattr(failure, "checks", ()):
         return not _explained_by_an_unstatable_rule(case, response)
