@@ -26,7 +26,7 @@ public final class PartitionConsumer: @unchecked Sendable {
             // A position the broker no longer has (a broker that came back empty, retention)
             // restarts from the oldest record kept; the window drops any event it already holds.
             "auto.offset.reset": "earliest",
-        ])
+        ].merging(Self.catchUpSettings) { $1 })
         state.install(on: conf)
         let handle = try makeNativeHandle(type: RD_KAFKA_CONSUMER, conf: conf)
         rd_kafka_poll_set_consumer(handle)
@@ -36,6 +36,18 @@ public final class PartitionConsumer: @unchecked Sendable {
     }
 
     deinit { close() }
+
+    /// Catching up (a refill, a backlog): with assign() every partition feeds the one consumer
+    /// queue, and librdkafka compares that whole queue with the per-partition
+    /// `queued.min.messages`, so each partition stops fetching once the queue holds that many and
+    /// looks again only after `fetch.queue.backoff.ms` (1 s by default). The queue ran dry in
+    /// every such pause: 1,000,000 records from Tansu took 8.2 s with the defaults and 5.6 s with
+    /// these (time the ingest thread spent in empty polls: 3 s -> 0). The smaller prefetch also
+    /// lowers the refill's memory peak. The backoff setting exists from librdkafka 2.2.0 on.
+    static var catchUpSettings: [String: String] {
+        guard Librdkafka.versionNumber >= 0x0202_0000 else { return [:] }
+        return ["queued.min.messages": "50000", "fetch.queue.backoff.ms": "10"]
+    }
 
     /// Partition count of the topic, or nil while the cluster does not know the topic yet.
     public func partitionCount(timeout: Duration = .seconds(5)) throws(KafkaError) -> Int? {

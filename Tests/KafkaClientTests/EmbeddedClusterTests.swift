@@ -87,6 +87,19 @@ import Testing
         }
     }
 
+    /// The catch-up settings name a property librdkafka 2.0 does not know: they must be left out
+    /// there (Debian 12's own package) and used, and accepted, from 2.2 on.
+    @Test func catchUpSettingsMatchTheLinkedLibrary() throws {
+        let settings = PartitionConsumer.catchUpSettings
+        if Librdkafka.versionNumber >= 0x0202_0000 {
+            #expect(settings["fetch.queue.backoff.ms"] == "10")
+        } else {
+            #expect(settings.isEmpty)
+        }
+        let consumer = try PartitionConsumer(config: KafkaConfig(bootstrapServers: "127.0.0.1:1"), topic: "t")
+        consumer.close()
+    }
+
     @Test func versionIsReported() {
         #expect(Librdkafka.version.split(separator: ".").count >= 3)
         #expect(Librdkafka.versionNumber > 0x0100_0000)
