@@ -35,9 +35,37 @@ public struct EventWindow: Sendable {
     /// is left here is bookkeeping: the facet tables, the id index and one slot of the ring.
     @discardableResult
     public mutating func append(_ prepared: PreparedEvent) -> StoredEvent {
+        file(prepared)
+        return storage[slot(of: lastSequence)]
+    }
+
+    /// Appends unless an event with the same event_id is already held: a record delivered again
+    /// (after a broker outage, a rewind, a producer retry) must not show twice. Nil for such a
+    /// duplicate.
+    public mutating func appendIfNew(_ event: ListenEvent) -> StoredEvent? {
+        appendIfNew(PreparedEvent(event))
+    }
+
+    public mutating func appendIfNew(_ prepared: PreparedEvent) -> StoredEvent? {
+        guard insertIfNew(prepared) != nil else { return nil }
+        return storage[slot(of: lastSequence)]
+    }
+
+    /// `appendIfNew` for the ingest path: the event is moved in and nothing is copied back out
+    /// (a `StoredEvent` copy costs a retain and a release per string). Returns the new sequence
+    /// number, or nil for a duplicate.
+    public mutating func insertIfNew(_ prepared: consuming PreparedEvent) -> UInt64? {
+        guard sequenceByEventID[prepared.id] == nil else { return nil }
+        file(prepared)
+        return lastSequence
+    }
+
+    private func slot(of sequence: UInt64) -> Int { Int((sequence - 1) % UInt64(capacity)) }
+
+    private mutating func file(_ prepared: consuming PreparedEvent) {
         lastSequence += 1
         if storage.count == capacity {
-            let slot = Int((lastSequence - 1) % UInt64(capacity))
+            let slot = slot(of: lastSequence)
             storage.withUnsafeBufferPointer { buffer in
                 guard let base = buffer.baseAddress else { return }
                 let evicted = base + slot
@@ -49,28 +77,18 @@ public struct EventWindow: Sendable {
                 }
             }
         }
-        let keys = withUnsafePointer(to: prepared.event) { facets.insert(at: $0) }
-        let stored = StoredEvent(
-            sequence: lastSequence, event: prepared.event, json: prepared.json, keys: keys, id: prepared.id)
+        let id = prepared.id
+        let keys = withUnsafePointer(to: &prepared) { pointer in
+            // `event` is a stored property, so the pointer always exists.
+            pointer.pointer(to: \.event).map { facets.insert(at: $0) } ?? FacetKeys()
+        }
+        let stored = StoredEvent(sequence: lastSequence, event: prepared.event, json: prepared.json, keys: keys, id: id)
         if storage.count < capacity {
             storage.append(stored)
         } else {
-            storage[Int((lastSequence - 1) % UInt64(capacity))] = stored
+            storage[slot(of: lastSequence)] = stored
         }
-        sequenceByEventID[prepared.id] = lastSequence
-        return stored
-    }
-
-    /// Appends unless an event with the same event_id is already held: a record delivered again
-    /// (after a broker outage, a rewind, a producer retry) must not show twice. Nil for such a
-    /// duplicate.
-    public mutating func appendIfNew(_ event: ListenEvent) -> StoredEvent? {
-        appendIfNew(PreparedEvent(event))
-    }
-
-    public mutating func appendIfNew(_ prepared: PreparedEvent) -> StoredEvent? {
-        guard sequenceByEventID[prepared.id] == nil else { return nil }
-        return append(prepared)
+        sequenceByEventID[id] = lastSequence
     }
 
     /// Whether an event with this event_id is in the window.

@@ -8,8 +8,8 @@ public struct PreparedEvent: Sendable {
     let id: EventIDKey
 
     public init(_ event: ListenEvent) {
-        self.event = event
         self.json = event.canonicalJSON()
         self.id = EventIDKey(event.eventID)
+        self.event = event   // last use: moved, not copied
     }
 }

@@ -76,7 +76,6 @@ final class KafkaIngest: Sendable {
         ServiceLog.info("consuming \(consumer.topic), \(partitionCount) partitions")
         onAssigned()
         var batch: [ListenEvent] = []
-        batch.reserveCapacity(1024)
         let interner = TextInterner()   // this thread's own
         var nextProbe = ContinuousClock.now.advanced(by: probeInterval)
         var memoryRelease = MemoryReleaseSchedule()
@@ -98,8 +97,9 @@ final class KafkaIngest: Sendable {
             }
             guard !batch.isEmpty else { continue }
             stats.recordAccepted(batch.count)
-            if queue.push(contentsOf: batch) { wake() }
-            batch.removeAll(keepingCapacity: true)
+            // The array itself goes to the loop thread; the next poll fills a new one.
+            if queue.push(batch: batch) { wake() }
+            batch = []
         }
     }
 

@@ -45,7 +45,7 @@ public final class MusicStreamServer {
         let live = LiveWindow(capacity: config.windowCapacity, hub: hub, sequenceBase: LiveWindow.clockSequenceBase())
         let stats = IngestStats()
         let queue = HandOffQueue<ListenEvent>()
-        let waker = loop.makeWaker { live.ingest(queue.takeAll()) }
+        let waker = loop.makeWaker { live.ingest(batches: queue.takeBatches()) }
         // One producer for events published through the API, with a delivery deadline that matches
         // the API's promise (503 after 5 s) and no batching delay (a person is waiting), and one
         // for the simulator, which may batch and wait longer.

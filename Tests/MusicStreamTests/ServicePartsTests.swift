@@ -19,11 +19,14 @@ import MusicModel
         var simulator = Simulator(seed: 2)
         let first = (0..<3).map { _ in simulator.next(timestamp: 1_764_000_000_000) }
         let second = (0..<2).map { _ in simulator.next(timestamp: 1_764_000_000_000) }
-        #expect(queue.push(contentsOf: first))
-        #expect(!queue.push(contentsOf: second))
-        #expect(queue.takeAll().map(\.eventID) == (first + second).map(\.eventID))
+        #expect(queue.push(batch: first))
+        #expect(!queue.push(batch: second))
+        #expect(!queue.push(batch: []))
+        #expect(queue.takeBatches().map { $0.map(\.eventID) } == [first.map(\.eventID), second.map(\.eventID)])
         #expect(queue.takeAll().isEmpty)
-        #expect(queue.push(contentsOf: first))
+        #expect(queue.push(batch: first))
+        #expect(!queue.push(batch: second))
+        #expect(queue.takeAll().map(\.eventID) == (first + second).map(\.eventID))
     }
 
     @Test func liveWindowEvictsOldestAndKeepsFacetsExact() {
@@ -36,6 +39,21 @@ import MusicModel
         var recount = FacetCounts()
         for event in events.suffix(10) { recount.add(event) }
         for facet in Facet.allCases { #expect(live.window.facets.entries(facet) == recount.entries(facet)) }
+    }
+
+    @Test func batchesAreFiledInOrderWithDuplicatesSkippedAndTheCallersCopiesIntact() {
+        let live = LiveWindow(capacity: 100, hub: SSEHub(maxPendingBytes: 1024))
+        var simulator = Simulator(seed: 4)
+        let first = (0..<5).map { simulator.next(timestamp: 1_764_000_000_000 + Int64($0)) }
+        let second = (0..<4).map { simulator.next(timestamp: 1_764_000_001_000 + Int64($0)) }
+        live.ingest(batches: [first, second + [first[2]]])
+        #expect(live.window.count == 9)
+        #expect(live.duplicatesSkipped == 1)
+        #expect(live.window.events(after: 0).map(\.event) == first + second)
+        // The events are moved out of the batches' own storage; arrays shared with the caller
+        // are copied first, so the caller's values are untouched.
+        #expect(first.allSatisfy { !$0.eventID.isEmpty })
+        #expect(live.window.newestFirst().allSatisfy { $0.json.count > 100 })
     }
 
     @Test func ingestStatsCountByReason() {
