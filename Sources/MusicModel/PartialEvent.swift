@@ -418,7 +418,9 @@ struct PartialEvent {
     ]
     private static let allRequired = required.reduce(UInt32(0)) { $0 | $1.0.bit }
 
-    func finish(origin: EventOrigin?) throws(EventRejection) -> ListenEvent {
+    /// Consuming, so the strings move into the event instead of being retained for it and
+    /// released with this accumulator.
+    consuming func finish(origin: EventOrigin?) throws(EventRejection) -> ListenEvent {
         if let problem { throw problem }
         func missing(_ detail: String) -> EventRejection {
             EventRejection(reason: .missingField, detail: detail)

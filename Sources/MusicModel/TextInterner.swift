@@ -25,9 +25,7 @@ public final class TextInterner {
     /// the cache still holds it.
     func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
         guard bytes.count > 15 else { return String(decoding: bytes, as: UTF8.self) }
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
-        let slot = Int(truncatingIfNeeded: hash ^ (hash >> 29)) & mask
+        let slot = Int(truncatingIfNeeded: Self.hash(UnsafeRawBufferPointer(bytes))) & mask
         if let cached = slots[slot], Self.equal(cached, bytes) {
             hits += 1
             return cached
@@ -36,6 +34,25 @@ public final class TextInterner {
         let string = String(decoding: bytes, as: UTF8.self)
         slots[slot] = string
         return string
+    }
+
+    /// Eight bytes a step (byte-at-a-time FNV-1a was most of this type's cost); the slot only
+    /// needs a fair spread, and a collision merely costs a miss.
+    @inline(__always)
+    private static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var hash: UInt64 = 0x9e37_79b9_7f4a_7c15 ^ UInt64(bytes.count)
+        var index = 0
+        while index + 8 <= bytes.count {
+            hash = (hash ^ bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)) &* 0xff51_afd7_ed55_8ccd
+            hash ^= hash >> 32
+            index += 8
+        }
+        if index < bytes.count {
+            // The last one to eight bytes, read as the final (overlapping) word.
+            let tail = bytes.loadUnaligned(fromByteOffset: bytes.count - 8, as: UInt64.self)
+            hash = (hash ^ tail) &* 0xc4ce_b9fe_1a85_ec53
+        }
+        return hash ^ (hash >> 29)
     }
 
     private static func equal(_ string: String, _ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
