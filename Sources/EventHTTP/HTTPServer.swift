@@ -190,10 +190,18 @@ public final class HTTPServer {
 
     // MARK: - Connections
 
+    /// Most bytes sent to one connection per writable event: large enough for typical answers in
+    /// one write, small enough that one client cannot hold the loop for long.
+    static let maxSingleWrite = 256 * 1024
+
     /// The bufferevent for a connection evhttp is accepting, watched by a new ClientConnection.
     private func newConnection(_ base: OpaquePointer) -> OpaquePointer? {
         // Options 0, as evhttp's own: evhttp closes the socket itself.
         guard let bufferevent = bufferevent_socket_new(base, -1, 0) else { return nil }
+        // libevent writes at most 16 KiB per writable event by default, so a 23 KB page of
+        // events took two writev calls and two loop passes; one write now carries any answer up
+        // to this size.
+        _ = bufferevent_set_max_single_write(bufferevent, Self.maxSingleWrite)
         // Our reference keeps the memory valid until attach() has seen evhttp's setup,
         // even if evhttp gave up on the connection in between.
         bufferevent_incref(bufferevent)
