@@ -13,6 +13,13 @@ struct ValueTable: Sendable {
     private(set) var counts: [Int] = []
     private var idByValue: [String: UInt32] = [:]
     private var freeIDs: [UInt32] = []
+    /// By id: the bits of `values[id]` (see `StringBits`).
+    private var valueBits: [StringBits] = []
+    /// Ids of recently counted values, by a hash of their bits: the ingest path counts five
+    /// values per event, and the consumer thread hands over the same `String` for repeated text
+    /// (its `TextInterner`; short text is inline), so most lookups are settled by comparing two
+    /// words instead of hashing the text for `idByValue`.
+    private var recent = [UInt32](repeating: .max, count: 64)
 
     /// Ids are below this; arrays indexed by id need this many slots.
     var idLimit: Int { values.count }
@@ -20,21 +27,32 @@ struct ValueTable: Sendable {
     /// Counts one more event carrying `value` and returns its id.
     @inline(__always)
     mutating func retain(_ value: String) -> UInt32 {
-        if let id = idByValue[value] {
-            counts[Int(id)] += 1
-            return id
+        let bits = StringBits(value)
+        let slot = bits.slot(among: recent.count)
+        let cached = Int(recent[slot])
+        // Same bits as the value held under that id, which is alive while its count is above 0.
+        if cached < counts.count, counts[cached] > 0, valueBits[cached] == bits {
+            counts[cached] += 1
+            return UInt32(cached)
         }
         let id: UInt32
-        if let reused = freeIDs.popLast() {
+        if let known = idByValue[value] {
+            id = known
+            counts[Int(id)] += 1
+        } else if let reused = freeIDs.popLast() {
             id = reused
             values[Int(id)] = value
+            valueBits[Int(id)] = bits
             counts[Int(id)] = 1
+            idByValue[value] = id
         } else {
             id = UInt32(values.count)
             values.append(value)
+            valueBits.append(bits)
             counts.append(1)
+            idByValue[value] = id
         }
-        idByValue[value] = id
+        recent[slot] = id
         return id
     }
 
@@ -47,6 +65,7 @@ struct ValueTable: Sendable {
         if counts[index] == 0 {
             idByValue[values[index]] = nil
             values[index] = ""
+            valueBits[index] = StringBits("")
             freeIDs.append(id)
         }
     }

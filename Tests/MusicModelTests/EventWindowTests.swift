@@ -197,6 +197,29 @@ import Testing
         #expect(table.entries().isEmpty == false && table.id(of: "Pop") == nil && table.id(of: "Jazz") == jazz)
     }
 
+    @Test func equalTextInSeparateStringsSharesOneIdAndTheRecentCacheNeverConfusesValues() {
+        // Long enough to live in heap objects; built at run time so the two are separate objects.
+        let first = String(repeating: "Glimpse of Us ", count: 3)
+        let second = String(repeating: "Glimpse of Us ", count: 3)
+        #expect(StringBits(first) != StringBits(second), "two objects")
+        #expect(StringBits(first) == StringBits(first))
+        #expect(StringBits("Pop") == StringBits("P" + "op"), "short text is inline, so equal text has equal bits")
+        var table = ValueTable()
+        let id = table.retain(first)
+        #expect(table.retain(second) == id)
+        #expect(table.retain(first) == id)
+        #expect(table.entries() == [FacetEntry(value: first, count: 3)])
+        for _ in 0..<3 { table.release(id) }
+        // The freed id goes to another value; the cache slot that pointed at it for `first`
+        // must not answer for `first` any more.
+        let other = String(repeating: "Smoke on the Water ", count: 3)
+        #expect(table.retain(other) == id)
+        let again = table.retain(first)
+        #expect(again != id)
+        #expect(Set(table.entries().map(\.value)) == [first, other])
+        #expect(table.entries().allSatisfy { $0.count == 1 })
+    }
+
     @Test func aNewValueInEveryEventCannotGrowTheTablesPastTheWindow() {
         var w = EventWindow(capacity: 50)
         var events = simulatedEvents(5_000, seed: 31)
