@@ -25,14 +25,13 @@ public struct EventWindow: Sendable {
 
     public var count: Int { storage.count }
 
-    /// Serialises the event once and evicts the oldest when full.
+    /// Evicts the oldest when full.
     @discardableResult
     public mutating func append(_ event: ListenEvent) -> StoredEvent {
         append(PreparedEvent(event))
     }
 
-    /// Evicts the oldest when full. The event comes serialised (see `PreparedEvent`), so what
-    /// is left here is bookkeeping: the facet tables, the id index and one slot of the ring.
+    /// Evicts the oldest when full: the facet tables, the id index and one slot of the ring.
     @discardableResult
     public mutating func append(_ prepared: PreparedEvent) -> StoredEvent {
         file(prepared)
@@ -82,7 +81,7 @@ public struct EventWindow: Sendable {
             // `event` is a stored property, so the pointer always exists.
             pointer.pointer(to: \.event).map { facets.insert(at: $0) } ?? FacetKeys()
         }
-        let stored = StoredEvent(sequence: lastSequence, event: prepared.event, json: prepared.json, keys: keys, id: id)
+        let stored = StoredEvent(sequence: lastSequence, event: prepared.event, keys: keys, id: id)
         if storage.count < capacity {
             storage.append(stored)
         } else {

@@ -1,22 +1,28 @@
-/// What the window stores: the event, its one-time serialisation (reused by every response and
-/// SSE subscriber), and its sequence number (the SSE id).
+/// What the window stores: the event and its sequence number (the SSE id).
+///
+/// The window keeps no serialisation: while catching up, nearly every event is evicted before
+/// anyone asks for it, and encoding them all was a fifth of the loop thread's share of ingest.
+/// Responses and stream frames encode the events they send straight into their own buffers
+/// (`ListenEvent.write(to:)`); the response cache and the hub's one frame per event for all
+/// subscribers keep that to once per event per answer.
 public struct StoredEvent: Sendable {
     public let sequence: UInt64
     public let event: ListenEvent
-    public let json: [UInt8]
     /// Ids of the text values in the window's tables (meaningless outside a window).
     let keys: FacetKeys
     let id: EventIDKey
 
-    public init(sequence: UInt64, event: ListenEvent, json: [UInt8]) {
-        self.init(sequence: sequence, event: event, json: json, keys: FacetKeys(), id: EventIDKey(event.eventID))
+    public init(sequence: UInt64, event: ListenEvent) {
+        self.init(sequence: sequence, event: event, keys: FacetKeys(), id: EventIDKey(event.eventID))
     }
 
-    init(sequence: UInt64, event: ListenEvent, json: [UInt8], keys: FacetKeys, id: EventIDKey) {
+    init(sequence: UInt64, event: ListenEvent, keys: FacetKeys, id: EventIDKey) {
         self.sequence = sequence
         self.event = event
-        self.json = json
         self.keys = keys
         self.id = id
     }
+
+    /// Canonical JSON, encoded on each call.
+    public var json: [UInt8] { event.canonicalJSON() }
 }

@@ -99,7 +99,7 @@ struct APIRoutes {
         writer.beginObject()
         writer.key("events")
         writer.beginArray()
-        for stored in page.events { writer.raw(stored.json) }
+        for stored in page.events { stored.event.write(to: &writer) }
         writer.endArray()
         writer.key("count"); writer.int(page.events.count)
         writer.key("matching"); writer.int(page.matching)

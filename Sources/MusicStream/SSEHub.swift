@@ -152,11 +152,10 @@ final class SSEHub {
 
     /// `id: <sequence>`, `event: listen`, `data: <canonical JSON>`, blank line.
     static func frame(for stored: StoredEvent) -> [UInt8] {
-        var frame: [UInt8] = []
-        frame.reserveCapacity(stored.json.count + 48)
-        frame.append(contentsOf: "id: \(stored.sequence)\nevent: listen\ndata: ".utf8)
-        frame.append(contentsOf: stored.json)
-        frame.append(contentsOf: "\n\n".utf8)
-        return frame
+        var frame = JSONWriter(capacity: 640)
+        frame.bytes.append(contentsOf: "id: \(stored.sequence)\nevent: listen\ndata: ".utf8)
+        stored.event.write(to: &frame)
+        frame.bytes.append(contentsOf: "\n\n".utf8)
+        return frame.bytes
     }
 }
