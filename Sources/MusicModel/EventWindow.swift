@@ -25,16 +25,10 @@ public struct EventWindow: Sendable {
 
     public var count: Int { storage.count }
 
-    /// Evicts the oldest when full.
-    @discardableResult
-    public mutating func append(_ event: ListenEvent) -> StoredEvent {
-        append(PreparedEvent(event))
-    }
-
     /// Evicts the oldest when full: the facet tables, the id index and one slot of the ring.
     @discardableResult
-    public mutating func append(_ prepared: PreparedEvent) -> StoredEvent {
-        file(prepared)
+    public mutating func append(_ event: ListenEvent) -> StoredEvent {
+        file(event, id: EventIDKey(event.eventID))
         return storage[slot(of: lastSequence)]
     }
 
@@ -42,26 +36,23 @@ public struct EventWindow: Sendable {
     /// (after a broker outage, a rewind, a producer retry) must not show twice. Nil for such a
     /// duplicate.
     public mutating func appendIfNew(_ event: ListenEvent) -> StoredEvent? {
-        appendIfNew(PreparedEvent(event))
-    }
-
-    public mutating func appendIfNew(_ prepared: PreparedEvent) -> StoredEvent? {
-        guard insertIfNew(prepared) != nil else { return nil }
+        guard insertIfNew(event) != nil else { return nil }
         return storage[slot(of: lastSequence)]
     }
 
     /// `appendIfNew` for the ingest path: the event is moved in and nothing is copied back out
     /// (a `StoredEvent` copy costs a retain and a release per string). Returns the new sequence
     /// number, or nil for a duplicate.
-    public mutating func insertIfNew(_ prepared: consuming PreparedEvent) -> UInt64? {
-        guard sequenceByEventID[prepared.id] == nil else { return nil }
-        file(prepared)
+    public mutating func insertIfNew(_ event: consuming ListenEvent) -> UInt64? {
+        let id = EventIDKey(event.eventID)
+        guard sequenceByEventID[id] == nil else { return nil }
+        file(event, id: id)
         return lastSequence
     }
 
     private func slot(of sequence: UInt64) -> Int { Int((sequence - 1) % UInt64(capacity)) }
 
-    private mutating func file(_ prepared: consuming PreparedEvent) {
+    private mutating func file(_ event: consuming ListenEvent, id: EventIDKey) {
         lastSequence += 1
         if storage.count == capacity {
             let slot = slot(of: lastSequence)
@@ -76,12 +67,8 @@ public struct EventWindow: Sendable {
                 }
             }
         }
-        let id = prepared.id
-        let keys = withUnsafePointer(to: &prepared) { pointer in
-            // `event` is a stored property, so the pointer always exists.
-            pointer.pointer(to: \.event).map { facets.insert(at: $0) } ?? FacetKeys()
-        }
-        let stored = StoredEvent(sequence: lastSequence, event: prepared.event, keys: keys, id: id)
+        let keys = withUnsafePointer(to: &event) { facets.insert(at: $0) }
+        let stored = StoredEvent(sequence: lastSequence, event: consume event, keys: keys, id: id)
         if storage.count < capacity {
             storage.append(stored)
         } else {

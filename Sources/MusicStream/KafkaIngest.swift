@@ -8,7 +8,7 @@ import MusicModel
 /// Bad records are counted by reason, logged (rate-limited) and skipped.
 final class KafkaIngest: Sendable {
     private let consumer: PartitionConsumer
-    private let queue: HandOffQueue<ListenEvent>
+    private let queue: HandOffQueue<EventBatch>
     private let stats: IngestStats
     private let windowCapacity: Int
     private let fromBeginning: Bool
@@ -27,7 +27,7 @@ final class KafkaIngest: Sendable {
     let reachable = Atomic<Bool>(false)
     private let probeInterval: Duration = .seconds(1)
 
-    init(consumer: PartitionConsumer, queue: HandOffQueue<ListenEvent>, stats: IngestStats, windowCapacity: Int,
+    init(consumer: PartitionConsumer, queue: HandOffQueue<EventBatch>, stats: IngestStats, windowCapacity: Int,
          fromBeginning: Bool = false, wake: @escaping @Sendable () -> Void, onAssigned: @escaping @Sendable () -> Void,
          createTopic: @escaping @Sendable () throws -> Void) {
         self.onAssigned = onAssigned
@@ -75,7 +75,7 @@ final class KafkaIngest: Sendable {
         partitions.store(partitionCount, ordering: .releasing)
         ServiceLog.info("consuming \(consumer.topic), \(partitionCount) partitions")
         onAssigned()
-        var batch: [ListenEvent] = []
+        var batch = EventBatch()
         let interner = TextInterner()   // this thread's own
         var nextProbe = ContinuousClock.now.advanced(by: probeInterval)
         var memoryRelease = MemoryReleaseSchedule()
@@ -88,7 +88,7 @@ final class KafkaIngest: Sendable {
             let polled = consumer.pollBorrowing(timeout: .milliseconds(100), limit: pollLimit, onError: { error in
                 errorLog.warning("kafka: \(error)")
             }) { partition, offset, value in
-                decode(value, partition: partition, offset: offset, into: &batch, interner: interner)
+                decode(value, partition: partition, offset: offset, into: batch, interner: interner)
             }
             if memoryRelease.shouldRelease(polled: polled, limit: pollLimit, now: .now) {
                 let started = ContinuousClock.now
@@ -97,16 +97,16 @@ final class KafkaIngest: Sendable {
             }
             guard !batch.isEmpty else { continue }
             stats.recordAccepted(batch.count)
-            // The array itself goes to the loop thread; the next poll fills a new one.
-            if queue.push(batch: batch) { wake() }
-            batch = []
+            // The batch itself goes to the loop thread; the next poll fills a new one.
+            if queue.push(batch) { wake() }
+            batch = EventBatch()
         }
     }
 
     /// Decodes and validates here; the loop thread serialises while filing the batch, which
     /// keeps the two threads' shares of ingest close (this one is the busier).
     private func decode(
-        _ value: UnsafeRawBufferPointer, partition: Int32, offset: Int64, into batch: inout [ListenEvent],
+        _ value: UnsafeRawBufferPointer, partition: Int32, offset: Int64, into batch: EventBatch,
         interner: TextInterner
     ) {
         let origin = EventOrigin(topic: consumer.topic, partition: partition, offset: offset)

@@ -29,28 +29,21 @@ final class LiveWindow {
 
     /// Appends a batch in arrival order, skipping events already held, and publishes it once.
     func ingest(_ events: [ListenEvent]) {
-        ingest(batches: [events])
+        ingest(batches: [EventBatch(events)])
     }
 
     /// The same for the consumer's batches, oldest first. Each event is moved, not copied, from
-    /// its batch into the window (a copy costs a retain and a release per string, which was the
-    /// largest single cost of this thread's share of ingest), and the events are collected for
-    /// the stream only when someone is subscribed.
-    func ingest(batches: consuming [[ListenEvent]]) {
-        var batches = batches
+    /// its batch into the window (see `EventBatch`), and the events are collected for the
+    /// stream only when someone is subscribed.
+    func ingest(batches: [EventBatch]) {
         let publishing = hub.count > 0
         var added: [UInt64] = []
-        for index in batches.indices {
-            batches[index].withUnsafeMutableBufferPointer { batch in
-                for slot in batch.indices {
-                    // Swapping with a value of empty strings moves the event out without a copy.
-                    var event = ListenEvent.placeholder
-                    swap(&event, &batch[slot])
-                    if let sequence = window.insertIfNew(PreparedEvent(event)) {
-                        if publishing { added.append(sequence) }
-                    } else {
-                        duplicatesSkipped += 1
-                    }
+        for batch in batches {
+            batch.takeEach { event in
+                if let sequence = window.insertIfNew(event) {
+                    if publishing { added.append(sequence) }
+                } else {
+                    duplicatesSkipped += 1
                 }
             }
         }

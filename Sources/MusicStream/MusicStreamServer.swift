@@ -44,8 +44,8 @@ public final class MusicStreamServer {
         let hub = SSEHub(maxPendingBytes: config.maxPendingStreamBytes)
         let live = LiveWindow(capacity: config.windowCapacity, hub: hub, sequenceBase: LiveWindow.clockSequenceBase())
         let stats = IngestStats()
-        let queue = HandOffQueue<ListenEvent>()
-        let waker = loop.makeWaker { live.ingest(batches: queue.takeBatches()) }
+        let queue = HandOffQueue<EventBatch>()
+        let waker = loop.makeWaker { live.ingest(batches: queue.takeAll()) }
         // One producer for events published through the API, with a delivery deadline that matches
         // the API's promise (503 after 5 s) and no batching delay (a person is waiting), and one
         // for the simulator, which may batch and wait longer.

@@ -15,18 +15,33 @@ import MusicModel
     }
 
     @Test func ingestQueueHandsOverBatchesInOrderAndAsksForOneWakeUp() {
-        let queue = HandOffQueue<ListenEvent>()
+        let queue = HandOffQueue<EventBatch>()
         var simulator = Simulator(seed: 2)
         let first = (0..<3).map { _ in simulator.next(timestamp: 1_764_000_000_000) }
         let second = (0..<2).map { _ in simulator.next(timestamp: 1_764_000_000_000) }
-        #expect(queue.push(batch: first))
-        #expect(!queue.push(batch: second))
-        #expect(!queue.push(batch: []))
-        #expect(queue.takeBatches().map { $0.map(\.eventID) } == [first.map(\.eventID), second.map(\.eventID)])
+        #expect(queue.push(EventBatch(first)))
+        #expect(!queue.push(EventBatch(second)))
+        var taken: [String] = []
+        for batch in queue.takeAll() { batch.takeEach { taken.append($0.eventID) } }
+        #expect(taken == (first + second).map(\.eventID))
         #expect(queue.takeAll().isEmpty)
-        #expect(queue.push(batch: first))
-        #expect(!queue.push(batch: second))
-        #expect(queue.takeAll().map(\.eventID) == (first + second).map(\.eventID))
+        #expect(queue.push(EventBatch(first)))
+    }
+
+    @Test func aBatchGrowsMovesEventsOutOnceAndFreesWhatWasNotTaken() {
+        var simulator = Simulator(seed: 5)
+        let events = (0..<200).map { simulator.next(timestamp: 1_764_000_000_000 + Int64($0)) }
+        let batch = EventBatch(capacity: 1)
+        for event in events { batch.append(event) }
+        #expect(batch.count == 200 && !batch.isEmpty)
+        var taken: [ListenEvent] = []
+        batch.takeEach { taken.append($0) }
+        #expect(taken == events)
+        #expect(batch.isEmpty)
+        batch.takeEach { _ in Issue.record("an event was handed out twice") }
+        // A batch dropped with events still in it deinitialises them.
+        let dropped = EventBatch(Array(events.prefix(10)))
+        #expect(dropped.count == 10)
     }
 
     @Test func liveWindowEvictsOldestAndKeepsFacetsExact() {
@@ -46,7 +61,7 @@ import MusicModel
         var simulator = Simulator(seed: 4)
         let first = (0..<5).map { simulator.next(timestamp: 1_764_000_000_000 + Int64($0)) }
         let second = (0..<4).map { simulator.next(timestamp: 1_764_000_001_000 + Int64($0)) }
-        live.ingest(batches: [first, second + [first[2]]])
+        live.ingest(batches: [EventBatch(first), EventBatch(second + [first[2]])])
         #expect(live.window.count == 9)
         #expect(live.duplicatesSkipped == 1)
         #expect(live.window.events(after: 0).map(\.event) == first + second)
