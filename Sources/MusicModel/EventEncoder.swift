@@ -1,6 +1,6 @@
-/// Writes a `ListenEvent`'s canonical JSON straight into raw memory. Every event is serialised
-/// once on ingest, so this avoids the per-append bookkeeping of `[UInt8]` (one bounds-free pass,
-/// then one exact-size copy). Escaping rules are the same as `JSONWriter`'s.
+/// Writes a `ListenEvent`'s canonical JSON straight into raw memory. Every event sent (a page of
+/// `/api/events`, a stream frame) is encoded here, so this avoids the per-append bookkeeping of
+/// `[UInt8]` (one bounds-free pass, then one copy). Escaping rules are the same as `JSONWriter`'s.
 enum EventEncoder {
     /// Bytes that can never be exceeded: each string byte escapes to at most 6 bytes.
     static func upperBound(_ e: ListenEvent) -> Int {

@@ -106,7 +106,7 @@ public struct JSONWriter: Sendable {
         bytes.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
     }
 
-    /// An already-serialised JSON value (e.g. a stored event), copied verbatim.
+    /// An already-serialised JSON value (e.g. an encoded event), copied verbatim.
     public mutating func raw(_ json: [UInt8]) {
         separate()
         bytes.append(contentsOf: json)

@@ -78,7 +78,7 @@ public struct ListenEvent: Sendable, Equatable {
         return min(100, max(0, Double(listenPosition) / Double(duration) * 100))
     }
 
-    /// Canonical JSON bytes (no trailing newline); the service serialises each event once.
+    /// Canonical JSON bytes (no trailing newline).
     public func canonicalJSON() -> [UInt8] {
         EventEncoder.withEncoded(self) { Array($0) }
     }

@@ -103,8 +103,8 @@ final class KafkaIngest: Sendable {
         }
     }
 
-    /// Decodes and validates here; the loop thread serialises while filing the batch, which
-    /// keeps the two threads' shares of ingest close (this one is the busier).
+    /// Decodes and validates here, the larger share of ingest; the loop thread only files the
+    /// batch into the window.
     private func decode(
         _ value: UnsafeRawBufferPointer, partition: Int32, offset: Int64, into batch: EventBatch,
         interner: TextInterner
