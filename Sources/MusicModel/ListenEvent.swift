@@ -48,12 +48,6 @@ public struct ListenEvent: Sendable, Equatable {
         self.timestamp = timestamp
     }
 
-    /// All strings empty (no storage to retain or release): what is left behind when an event is
-    /// moved out of an array by swapping.
-    public static let placeholder = ListenEvent(
-        eventID: "", userID: "", username: "", email: "", trackID: "", title: "", artist: "", genre: "",
-        platform: "", mood: "", city: "", country: "", duration: 0, listenPosition: 0, rating: 0, timestamp: 0)
-
     /// A listen counts as completed at 80 % of the track (exact integer comparison, no rounding).
     public var completed: Bool {
         Self.isCompleted(position: listenPosition, duration: duration)

@@ -12,17 +12,10 @@ public struct StoredEvent: Sendable {
     let keys: FacetKeys
     let id: EventIDKey
 
-    public init(sequence: UInt64, event: ListenEvent) {
-        self.init(sequence: sequence, event: event, keys: FacetKeys(), id: EventIDKey(event.eventID))
-    }
-
     init(sequence: UInt64, event: ListenEvent, keys: FacetKeys, id: EventIDKey) {
         self.sequence = sequence
         self.event = event
         self.keys = keys
         self.id = id
     }
-
-    /// Canonical JSON, encoded on each call.
-    public var json: [UInt8] { event.canonicalJSON() }
 }

@@ -10,8 +10,8 @@ import MusicModel
         var simulator = Simulator(seed: 1)
         let stored = window.append(simulator.next(timestamp: 1_764_000_000_000))
         let frame = String(decoding: SSEHub.frame(for: stored), as: UTF8.self)
-        #expect(frame == "id: \(stored.sequence)\nevent: listen\ndata: \(String(decoding: stored.json, as: UTF8.self))\n\n")
-        #expect(!String(decoding: stored.json, as: UTF8.self).contains("\n"))
+        #expect(frame == "id: \(stored.sequence)\nevent: listen\ndata: \(String(decoding: stored.event.canonicalJSON(), as: UTF8.self))\n\n")
+        #expect(!String(decoding: stored.event.canonicalJSON(), as: UTF8.self).contains("\n"))
     }
 
     @Test func ingestQueueHandsOverBatchesInOrderAndAsksForOneWakeUp() {
@@ -68,7 +68,7 @@ import MusicModel
         // The events are moved out of the batches' own storage; arrays shared with the caller
         // are copied first, so the caller's values are untouched.
         #expect(first.allSatisfy { !$0.eventID.isEmpty })
-        #expect(live.window.newestFirst().allSatisfy { $0.json.count > 100 })
+        #expect(live.window.newestFirst().allSatisfy { $0.event.canonicalJSON().count > 100 })
     }
 
     @Test func ingestStatsCountByReason() {
