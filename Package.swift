@@ -8,7 +8,7 @@ let package = Package(
     name: "musicstream",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "musicstream", targets: ["musicstream"]),
+        .executable(name: "musicstream", targets: ["MusicStreamCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "MusicStream", dependencies: ["MusicModel", "KafkaClient", "EventHTTP", "CMalloc"]),
         // Thin executable: serve / produce / consume.
         .executableTarget(
-            name: "musicstream",
+            name: "MusicStreamCLI",
             dependencies: [
                 "MusicStream", "MusicModel", "KafkaClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
