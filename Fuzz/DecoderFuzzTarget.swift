@@ -3,6 +3,7 @@
 // Built by scripts/fuzz, not by SwiftPM. Besides crashes (Swift's runtime traps on overflow and
 // bounds, AddressSanitizer on memory errors), it traps when the parsers disagree with each other
 // or an accepted event breaks an invariant, so logic bugs surface as crashes too.
+import JSON
 @testable import MusicModel
 
 @_cdecl("LLVMFuzzerTestOneInput")

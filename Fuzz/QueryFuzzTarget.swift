@@ -6,6 +6,7 @@
 // ProblemDetails.swift, so it calls them as the routes do. evhttp's own URI parsing (C) is not
 // covered. Traps on crashes and on answers that contradict each other.
 import EventHTTP
+import JSON
 @testable import MusicModel
 
 /// A window that has wrapped (capacity 100, 125 events) with simulated listens plus a few

@@ -1,4 +1,4 @@
-internal import CLibEvent
+import JSON
 
 /// A complete response; the server adds the options' default headers and Content-Length.
 public struct HTTPResponse {
@@ -28,28 +28,14 @@ public struct HTTPResponse {
 
     /// RFC 9457 problem details, the error format of every API and static-file error.
     public static func problem(status: Int, title: String, detail: String? = nil) -> HTTPResponse {
-        var json = "{\"type\":\"about:blank\",\"title\":\(jsonString(title)),\"status\":\(status)"
-        if let detail { json += ",\"detail\":\(jsonString(detail))" }
-        json += "}"
+        var writer = JSONWriter(capacity: 128)
+        writer.beginObject()
+        writer.key("type"); writer.string("about:blank")
+        writer.key("title"); writer.string(title)
+        writer.key("status"); writer.int(status)
+        if let detail { writer.key("detail"); writer.string(detail) }
+        writer.endObject()
         return HTTPResponse(
-            status: status, headers: [("Content-Type", "application/problem+json")], body: Array(json.utf8))
-    }
-
-    static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+            status: status, headers: [("Content-Type", "application/problem+json")], body: writer.bytes)
     }
 }

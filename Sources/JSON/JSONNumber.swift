@@ -1,29 +1,29 @@
 /// A JSON number kept as an exact decimal (mantissa × 10^exponent) so integer checks,
 /// half-up rounding and seconds→milliseconds conversion never go through binary floating point.
-struct JSONNumber: Sendable {
-    var negative = false
+package struct JSONNumber: Sendable {
+    package var negative = false
     /// Up to 19 significant digits.
-    var mantissa: UInt64 = 0
-    var exponent = 0
+    package var mantissa: UInt64 = 0
+    package var exponent = 0
     /// A non-zero digit after the decimal point was dropped for lack of precision.
-    var droppedFraction = false
+    package var droppedFraction = false
     /// Byte range of the lexeme in the input, for messages.
-    var start = 0
-    var end = 0
+    package var start = 0
+    package var end = 0
 
-    var isZero: Bool { mantissa == 0 && !droppedFraction }
+    package var isZero: Bool { mantissa == 0 && !droppedFraction }
 
     /// True when the value is below zero (negative zero is not).
-    var isNegative: Bool { negative && !isZero }
+    package var isNegative: Bool { negative && !isZero }
 
-    enum IntegerResult {
+    package enum IntegerResult {
         case value(Int64)
         case notWhole
         case tooLarge
     }
 
     /// The value as an exact Int64, if it is a whole number that fits.
-    func exactInteger() -> IntegerResult {
+    package func exactInteger() -> IntegerResult {
         if droppedFraction { return .notWhole }
         var m = mantissa
         var e = exponent
@@ -49,7 +49,7 @@ struct JSONNumber: Sendable {
 
     /// |value| × 10^scale truncated toward zero, and whether anything was cut off.
     /// nil when the result does not fit in Int64.
-    func truncatedMagnitude(scale: Int) -> (value: Int64, remainder: Bool)? {
+    package func truncatedMagnitude(scale: Int) -> (value: Int64, remainder: Bool)? {
         if mantissa == 0 { return (0, droppedFraction) }
         var m = mantissa
         let e = exponent + scale

@@ -1,3 +1,5 @@
+import JSON
+
 /// Validates events that clients POST to /api/events.
 ///
 /// Stricter than the Kafka decoder on purpose: the body is exactly the canonical event minus

@@ -1,7 +1,8 @@
+import JSON
 import Testing
-@testable import MusicModel
 
 @Suite struct JSONWriterTests {
+    /// Strings that need escaping, or look as if they might; the event encoder tests reuse them.
     static let tricky: [String] = [
         "", "plain", "quote \" inside", "back\\slash", "emoji 🎵🇯🇵👩‍👩‍👧", "control \u{0}\u{1}\u{8}\u{C}\u{1B}\u{1F}",
         "newline\n\r\t", "separators \u{2028} \u{2029}", "</script><script>alert('x')</script>", "a & b > c < d",
@@ -37,7 +38,7 @@ import Testing
         w.beginObject(); w.endObject()
         w.beginArray(); w.endArray()
         w.endArray()
-        w.key("k\"ey"); w.raw(sampleEvent().canonicalJSON())
+        w.key("k\"ey"); w.raw(Array(#"{"title":"Glimpse of Us","rating":4}"#.utf8))
         w.key("empty"); w.beginObject(); w.endObject()
         w.endObject()
         let text = String(decoding: w.bytes, as: UTF8.self)
@@ -59,17 +60,6 @@ import Testing
             var w = JSONWriter()
             w.double(d)
             #expect(try JSONParser.parse(w.bytes) == .number(d), "\(d)")
-        }
-    }
-
-    @Test func canonicalEventWithTrickyStringsDecodes() throws {
-        for text in Self.tricky where !text.allSatisfy(\.isWhitespace) && text.first?.isWhitespace != true
-            && text.last?.isWhitespace != true && text.utf8.count <= 256 && !text.isEmpty
-        {
-            var event = sampleEvent()
-            event.title = text
-            event.artist = text
-            #expect(try EventDecoder.decode(event.canonicalJSON(), origin: nil) == event, "\(text.debugDescription)")
         }
     }
 

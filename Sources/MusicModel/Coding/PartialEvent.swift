@@ -1,3 +1,5 @@
+import JSON
+
 /// The decoder's accumulator. Semantic problems are recorded (first one wins) rather than thrown,
 /// so scanning continues and a document that is also broken JSON is reported as not_json.
 struct PartialEvent {

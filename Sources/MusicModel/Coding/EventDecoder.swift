@@ -1,3 +1,5 @@
+import JSON
+
 /// Turns Kafka message bytes into a validated `ListenEvent`, or says precisely why not.
 /// A single streaming pass over the bytes, no intermediate JSON tree: this is the ingest hot path.
 public enum EventDecoder {

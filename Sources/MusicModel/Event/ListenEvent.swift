@@ -1,3 +1,5 @@
+import JSON
+
 /// One listen. Canonical JSON is flat and snake_case, fields in this order:
 /// event_id, user_id, username, email, track_id, title, artist, genre, platform, mood, city, country,
 /// duration, listen_position, completed, skipped, rating, timestamp.

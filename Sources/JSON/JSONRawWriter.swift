@@ -1,62 +1,16 @@
-/// Writes a `ListenEvent`'s canonical JSON straight into raw memory. Every event sent (a page of
-/// `/api/events`, a stream frame) is encoded here, so this avoids the per-append bookkeeping of
-/// `[UInt8]` (one bounds-free pass, then one copy). Escaping rules are the same as `JSONWriter`'s.
-enum EventEncoder {
-    /// Bytes that can never be exceeded: each string byte escapes to at most 6 bytes.
-    static func upperBound(_ e: ListenEvent) -> Int {
-        var strings = e.eventID.utf8.count + e.userID.utf8.count + e.username.utf8.count + e.email.utf8.count
-        strings += e.trackID.utf8.count + e.title.utf8.count + e.artist.utf8.count + e.genre.utf8.count
-        strings += e.platform.utf8.count + e.mood.utf8.count + e.city.utf8.count + e.country.utf8.count
-        return strings * 6 + 400
-    }
-
-    /// Runs `body` on the encoded bytes, held in temporary storage.
-    static func withEncoded<R>(_ e: ListenEvent, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: upperBound(e)) { buffer in
-            // Temporary allocations always have a base address.
-            guard let base = buffer.baseAddress else { return body(UnsafeBufferPointer(start: nil, count: 0)) }
-            let count = encode(e, into: base)
-            return body(UnsafeBufferPointer(start: base, count: count))
-        }
-    }
-
-    /// Writes the canonical object at `out` (which has room for `upperBound(e)` bytes); returns the length.
-    static func encode(_ e: ListenEvent, into out: UnsafeMutablePointer<UInt8>) -> Int {
-        var p = out
-        put(&p, "{\"event_id\":"); string(&p, e.eventID)
-        put(&p, ",\"user_id\":"); string(&p, e.userID)
-        put(&p, ",\"username\":"); string(&p, e.username)
-        put(&p, ",\"email\":"); string(&p, e.email)
-        put(&p, ",\"track_id\":"); string(&p, e.trackID)
-        put(&p, ",\"title\":"); string(&p, e.title)
-        put(&p, ",\"artist\":"); string(&p, e.artist)
-        put(&p, ",\"genre\":"); string(&p, e.genre)
-        put(&p, ",\"platform\":"); string(&p, e.platform)
-        put(&p, ",\"mood\":"); string(&p, e.mood)
-        put(&p, ",\"city\":"); string(&p, e.city)
-        put(&p, ",\"country\":"); string(&p, e.country)
-        put(&p, ",\"duration\":"); integer(&p, Int64(e.duration))
-        put(&p, ",\"listen_position\":"); integer(&p, Int64(e.listenPosition))
-        if e.completed {
-            put(&p, ",\"completed\":true,\"skipped\":false,\"rating\":")
-        } else {
-            put(&p, ",\"completed\":false,\"skipped\":true,\"rating\":")
-        }
-        integer(&p, Int64(e.rating))
-        put(&p, ",\"timestamp\":"); integer(&p, e.timestamp)
-        p.pointee = UInt8(ascii: "}")
-        p += 1
-        return p - out
-    }
-
+/// Writes JSON tokens straight into raw memory the caller has sized (each string byte escapes to
+/// at most 6 bytes). The event encoder uses it for its hot path and `JSONWriter` for every string,
+/// so the whole service escapes one way: `"` `\\` control bytes, `<` `>` `&`, U+2028 and U+2029,
+/// which keeps the output safe inside HTML and JavaScript too.
+package enum JSONRawWriter {
     @inline(__always)
-    private static func put(_ p: inout UnsafeMutablePointer<UInt8>, _ s: StaticString) {
+    package static func put(_ p: inout UnsafeMutablePointer<UInt8>, _ s: StaticString) {
         let n = s.utf8CodeUnitCount
         p.update(from: s.utf8Start, count: n)
         p += n
     }
 
-    static func integer(_ p: inout UnsafeMutablePointer<UInt8>, _ value: Int64) {
+    package static func integer(_ p: inout UnsafeMutablePointer<UInt8>, _ value: Int64) {
         if value < 0 {
             p.pointee = UInt8(ascii: "-")
             p += 1
@@ -77,7 +31,7 @@ enum EventEncoder {
         } while m > 0
     }
 
-    static func string(_ p: inout UnsafeMutablePointer<UInt8>, _ s: String) {
+    package static func string(_ p: inout UnsafeMutablePointer<UInt8>, _ s: String) {
         p.pointee = UInt8(ascii: "\"")
         p += 1
         var copy = s
@@ -87,7 +41,7 @@ enum EventEncoder {
     }
 
     /// Copies `s` escaped: `"` `\` control bytes, `<` `>` `&`, U+2028 and U+2029.
-    static func escape(_ p: inout UnsafeMutablePointer<UInt8>, _ s: UnsafeBufferPointer<UInt8>) {
+    package static func escape(_ p: inout UnsafeMutablePointer<UInt8>, _ s: UnsafeBufferPointer<UInt8>) {
         guard let src = s.baseAddress else { return }
         let n = s.count
         var i = 0

@@ -1,29 +1,29 @@
 /// Strict RFC 8259 tokenizer over borrowed bytes. The event decoder and `JSONParser` share it,
 /// so both accept exactly the same language: validated UTF-8, no raw control characters,
 /// paired surrogates only, no NaN/Infinity/leading zeros, and a hard nesting limit.
-struct JSONScanner {
+package struct JSONScanner {
     /// Deepest container nesting accepted; deeper documents are rejected without recursion.
-    static let maxDepth = 32
+    package static let maxDepth = 32
 
-    let base: UnsafePointer<UInt8>
-    let end: Int
-    var pos = 0
+    package let base: UnsafePointer<UInt8>
+    package let end: Int
+    package var pos = 0
     /// Unescaped content of the last escaped string.
-    var scratch: [UInt8] = []
+    package var scratch: [UInt8] = []
 
-    init(base: UnsafePointer<UInt8>, count: Int) {
+    package init(base: UnsafePointer<UInt8>, count: Int) {
         self.base = base
         self.end = count
     }
 
     @inline(__always)
-    func peek() -> UInt8? { pos < end ? base[pos] : nil }
+    package func peek() -> UInt8? { pos < end ? base[pos] : nil }
 
-    func fail(_ message: String) -> JSONSyntaxError {
+    package func fail(_ message: String) -> JSONSyntaxError {
         JSONSyntaxError(offset: pos, message: message)
     }
 
-    func unexpected(_ expected: String) -> JSONSyntaxError {
+    package func unexpected(_ expected: String) -> JSONSyntaxError {
         guard pos < end else { return fail("unexpected end of input, expected \(expected)") }
         let b = base[pos]
         if b >= 0x20 && b < 0x7F {
@@ -33,7 +33,7 @@ struct JSONScanner {
     }
 
     @inline(__always)
-    mutating func skipWhitespace() {
+    package mutating func skipWhitespace() {
         while pos < end {
             let b = base[pos]
             if b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 { pos += 1 } else { return }
@@ -41,20 +41,20 @@ struct JSONScanner {
     }
 
     @inline(__always)
-    mutating func expect(_ byte: UInt8, _ what: String) throws(JSONSyntaxError) {
+    package mutating func expect(_ byte: UInt8, _ what: String) throws(JSONSyntaxError) {
         guard pos < end && base[pos] == byte else { throw unexpected(what) }
         pos += 1
     }
 
     /// After the top-level value only whitespace may follow.
-    mutating func expectEnd() throws(JSONSyntaxError) {
+    package mutating func expectEnd() throws(JSONSyntaxError) {
         skipWhitespace()
         if pos < end { throw fail("trailing characters after the JSON value") }
     }
 
     // MARK: Literals
 
-    mutating func scanLiteral(_ word: StaticString) throws(JSONSyntaxError) {
+    package mutating func scanLiteral(_ word: StaticString) throws(JSONSyntaxError) {
         let n = word.utf8CodeUnitCount
         let w = word.utf8Start
         guard end - pos >= n else { throw fail("invalid literal") }
@@ -65,7 +65,7 @@ struct JSONScanner {
     }
 
     /// Scans `true` or `false` at the current position.
-    mutating func scanBool() throws(JSONSyntaxError) -> Bool {
+    package mutating func scanBool() throws(JSONSyntaxError) -> Bool {
         if peek() == UInt8(ascii: "t") {
             try scanLiteral("true")
             return true
@@ -77,7 +77,7 @@ struct JSONScanner {
     // MARK: Strings
 
     /// Scans a string starting at the opening quote, validating UTF-8 and escapes.
-    mutating func scanString() throws(JSONSyntaxError) -> StringToken {
+    package mutating func scanString() throws(JSONSyntaxError) -> StringToken {
         pos += 1  // opening quote, checked by the caller
         let start = pos
         var escaped = false
@@ -127,14 +127,14 @@ struct JSONScanner {
     }
 
     /// Runs `body` on the content bytes of a token (unescaped).
-    func withBytes<R>(_ token: StringToken, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+    package func withBytes<R>(_ token: StringToken, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         if token.escaped {
             return scratch.withUnsafeBufferPointer(body)
         }
         return body(UnsafeBufferPointer(start: base + token.start, count: token.end - token.start))
     }
 
-    func string(_ token: StringToken) -> String {
+    package func string(_ token: StringToken) -> String {
         withBytes(token) { String(decoding: $0, as: UTF8.self) }
     }
 
@@ -241,7 +241,7 @@ struct JSONScanner {
     // MARK: Numbers
 
     /// Scans a number per the RFC grammar into an exact decimal.
-    mutating func scanNumber() throws(JSONSyntaxError) -> JSONNumber {
+    package mutating func scanNumber() throws(JSONSyntaxError) -> JSONNumber {
         var n = JSONNumber()
         n.start = pos
         if base[pos] == UInt8(ascii: "-") {
@@ -302,7 +302,7 @@ struct JSONScanner {
     }
 
     /// The source text of a number, shortened, for error messages.
-    func lexeme(_ n: JSONNumber) -> String {
+    package func lexeme(_ n: JSONNumber) -> String {
         let count = min(n.end - n.start, 40)
         let text = String(decoding: UnsafeBufferPointer(start: base + n.start, count: count), as: UTF8.self)
         return count < n.end - n.start ? text + "…" : text
@@ -312,7 +312,7 @@ struct JSONScanner {
 
     /// Validates and skips one value of any shape, iteratively, so hostile nesting costs no stack.
     /// `depth` is the number of containers already open around the value.
-    mutating func skipValue(depth: Int) throws(JSONSyntaxError) {
+    package mutating func skipValue(depth: Int) throws(JSONSyntaxError) {
         var kinds: UInt64 = 0  // bit i set: container at relative level i is an object
         var level = 0
         while true {

@@ -23,7 +23,7 @@ public enum JSONParser {
     }
 
     /// Internal so `EventSubmission` can read a top-level object member by member.
-    static func parseValue(_ s: inout JSONScanner, depth: Int) throws(JSONSyntaxError) -> JSONValue {
+    package static func parseValue(_ s: inout JSONScanner, depth: Int) throws(JSONSyntaxError) -> JSONValue {
         s.skipWhitespace()
         guard let b = s.peek() else { throw s.unexpected("a value") }
         switch b {

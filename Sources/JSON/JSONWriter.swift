@@ -120,7 +120,7 @@ public struct JSONWriter: Sendable {
 
     // MARK: Escaping
 
-    /// Escapes into temporary memory, then appends once (the rules live in `EventEncoder`).
+    /// Escapes into temporary memory, then appends once (the rules live in `JSONRawWriter`).
     private mutating func appendQuoted(_ value: String) {
         var copy = value
         copy.withUTF8 { utf8 in
@@ -129,7 +129,7 @@ public struct JSONWriter: Sendable {
                 var p = base
                 p.pointee = UInt8(ascii: "\"")
                 p += 1
-                EventEncoder.escape(&p, utf8)
+                JSONRawWriter.escape(&p, utf8)
                 p.pointee = UInt8(ascii: "\"")
                 p += 1
                 bytes.append(contentsOf: UnsafeBufferPointer(start: base, count: p - base))
