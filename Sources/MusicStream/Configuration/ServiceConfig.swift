@@ -56,6 +56,16 @@ public struct ServiceConfig: Sendable {
 
     public var usesEmbeddedBroker: Bool { brokers == nil }
 
+    /// Backfill while simulating on the embedded broker, so a new dashboard is never empty.
+    public static let embeddedBackfill = 20
+
+    /// The defaults that depend on where Kafka is, settled once `brokers` is known: without
+    /// brokers the simulator runs and backfills unless told not to; with them it stays off.
+    public mutating func settleSimulation(simulate requested: Bool?) {
+        simulate = requested ?? usesEmbeddedBroker
+        backfill = usesEmbeddedBroker && simulate ? Self.embeddedBackfill : 0
+    }
+
     /// The start-up warning for a server others can reach that lets anyone publish: bound to
     /// a non-loopback address without a write token. Nil when there is nothing to warn about.
     public var exposureWarning: String? {

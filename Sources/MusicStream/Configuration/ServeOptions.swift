@@ -1,0 +1,66 @@
+/// Every valued setting of `serve`, in the order `--help` lists them. Add a setting here (and its
+/// field, with its default, in `ServiceConfig`); the command line picks it up from both.
+public enum ServeOptions {
+    public static var host: ServiceOption<String> { .init("host", \.host, summary: "Address to listen on") }
+    public static var port: ServiceOption<Int> {
+        .init("port", \.port, range: 0...65_535, summary: "Port to listen on; 0 picks a free one")
+    }
+    public static var brokers: ServiceOption<String> {
+        .init("brokers", \.brokers, summary: "Kafka bootstrap servers host:port,...",
+              defaultText: "none: an embedded broker starts in the process")
+    }
+    public static var topic: ServiceOption<String> { .init("topic", \.topic, summary: "Topic to consume") }
+    public static var partitions: ServiceOption<Int> {
+        .init("partitions", \.partitions, range: 1...10_000, summary: "Partitions of the topic when the server creates it")
+    }
+    public static var replicationFactor: ServiceOption<Int> {
+        .init("replication-factor", \.replicationFactor, range: 1...100,
+              summary: "Replication factor of the topic when the server creates it on a cluster")
+    }
+    public static var window: ServiceOption<Int> {
+        .init("window", \.windowCapacity, range: 1...10_000_000, summary: "Events kept in memory and served")
+    }
+    public static var rate: ServiceOption<Double> {
+        .init("rate", \.rate, range: 0...1_000_000, summary: "Simulated events per second (0.5 is one every 2 s)")
+    }
+    public static var seed: ServiceOption<UInt64> {
+        .init("seed", \.seed, summary: "Seed for a reproducible simulation", defaultText: "random")
+    }
+    public static var backfill: ServiceOption<Int> {
+        .init("backfill", \.backfill, range: 0...100_000,
+              summary: "Simulated events produced at start, stamped over the recent past",
+              defaultText: "\(ServiceConfig.embeddedBackfill) while simulating on the embedded broker, else 0")
+    }
+    public static var publicDir: ServiceOption<String> {
+        .init("public-dir", \.publicDirectory, summary: "Directory of the page", defaultText: "./Public")
+    }
+    public static var vendorDir: ServiceOption<String> {
+        .init("vendor-dir", \.vendorDirectory,
+              summary: "Directory holding Debian's bootstrap5/ and chart.js/, served under /vendor/")
+    }
+    public static var writeToken: ServiceOption<String> {
+        .init("write-token", \.writeToken, summary: "Require Authorization: Bearer <token> to publish events",
+              defaultText: "none: anyone may publish")
+    }
+    public static var corsOrigin: ServiceOption<String> {
+        .init("cors-origin", \.corsOrigin, summary: "Allow cross-origin browser requests from this origin, or *",
+              defaultText: "off")
+    }
+    public static var maxConnections: ServiceOption<Int> {
+        .init("max-connections", \.maxConnections, range: 1...1_000_000,
+              summary: "Most client connections served at once; more get 503 (lowered to fit the open-file limit)")
+    }
+    public static var headerTimeout: ServiceOption<Double> {
+        .init("header-timeout", \.headerTimeout, range: 0.1...3_600,
+              summary: "Seconds a client has to send a request's headers, and then its body; slower ones get 408")
+    }
+    public static var idleTimeout: ServiceOption<Int> {
+        .init("idle-timeout", \.idleTimeout, range: 1...86_400, summary: "Seconds an idle keep-alive connection stays open")
+    }
+    /// Below a few KiB a single burst of events would cut off healthy readers; above 1 GiB one
+    /// stalled subscriber could hold more memory than the whole window.
+    public static var maxStreamBuffer: ServiceOption<Int> {
+        .init("max-stream-buffer", \.maxPendingStreamBytes, range: 4_096...1_073_741_824,
+              summary: "Unsent bytes a /stream subscriber may hold; one over it for 2 s, or past twice it, is disconnected")
+    }
+}

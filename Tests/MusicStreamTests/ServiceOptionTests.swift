@@ -1,0 +1,53 @@
+import Testing
+@testable import MusicStream
+
+/// `serve`'s settings come from one declaration each: flag over variable over default, ranges checked.
+@Suite struct ServiceOptionTests {
+    @Test func flagBeatsVariableWhichBeatsDefault() throws {
+        var config = ServiceConfig()
+        try ServeOptions.port.apply(flag: nil, environment: [:], to: &config)
+        #expect(config.port == 5000)
+        try ServeOptions.port.apply(flag: nil, environment: ["MUSICSTREAM_PORT": "6001"], to: &config)
+        #expect(config.port == 6001)
+        try ServeOptions.port.apply(flag: 7002, environment: ["MUSICSTREAM_PORT": "6001"], to: &config)
+        #expect(config.port == 7002)
+        // An empty variable counts as unset.
+        try ServeOptions.topic.apply(flag: nil, environment: ["MUSICSTREAM_TOPIC": ""], to: &config)
+        #expect(config.topic == "music-streams")
+    }
+
+    @Test func rangesAndSpellingsAreChecked() {
+        var config = ServiceConfig()
+        #expect(throws: ServiceOptionError.self) { try ServeOptions.port.check(65_536) }
+        #expect(throws: ServiceOptionError.self) {
+            try ServeOptions.idleTimeout.apply(flag: nil, environment: ["MUSICSTREAM_IDLE_TIMEOUT": "0"], to: &config)
+        }
+        #expect(throws: ServiceOptionError.self) {
+            try ServeOptions.rate.apply(flag: nil, environment: ["MUSICSTREAM_RATE": "nan"], to: &config)
+        }
+        do {
+            try ServeOptions.window.apply(flag: nil, environment: ["MUSICSTREAM_WINDOW": "ten"], to: &config)
+            Issue.record("a non-number window was accepted")
+        } catch {
+            #expect(error.description == "MUSICSTREAM_WINDOW must be a whole number, got 'ten'")
+        }
+        #expect(config.windowCapacity == ServiceConfig().windowCapacity)
+    }
+
+    @Test func helpShowsTheDeclaredDefaultAndRange() {
+        #expect(ServeOptions.maxStreamBuffer.help.contains("env MUSICSTREAM_MAX_STREAM_BUFFER; default \(ServiceConfig().maxPendingStreamBytes); range 4096...1073741824"))
+        #expect(ServeOptions.writeToken.help.contains("default none"))
+    }
+
+    @Test func simulationDependsOnWhereKafkaIs() {
+        var embedded = ServiceConfig()
+        embedded.settleSimulation(simulate: nil)
+        #expect(embedded.simulate && embedded.backfill == ServiceConfig.embeddedBackfill)
+        var external = ServiceConfig()
+        external.brokers = "127.0.0.1:9092"
+        external.settleSimulation(simulate: nil)
+        #expect(!external.simulate && external.backfill == 0)
+        external.settleSimulation(simulate: true)
+        #expect(external.simulate && external.backfill == 0)
+    }
+}
