@@ -49,12 +49,9 @@ public final class MusicStreamServer {
         // One producer for events published through the API, with a delivery deadline that matches
         // the API's promise (503 after 5 s) and no batching delay (a person is waiting), and one
         // for the simulator, which may batch and wait longer.
-        let apiProducer = try KafkaProducer(
-            config: KafkaConfig(
-                bootstrapServers: bootstrapServers,
-                properties: ["message.timeout.ms": "5000", "linger.ms": "0"].merging(config.kafkaProperties) { $1 }),
-            name: "api")
-        let simulatorProducer = config.simulate ? try KafkaProducer(config: kafkaConfig, name: "simulator") : nil
+        let tuning = KafkaTuning()
+        let apiProducer = try KafkaProducer(config: tuning.apiProducer(kafkaConfig), name: "api")
+        let simulatorProducer = config.simulate ? try KafkaProducer(config: tuning.simulatorProducer(kafkaConfig), name: "simulator") : nil
         let producerFailures = { apiProducer.failedCount + (simulatorProducer?.failedCount ?? 0) }
 
         // Simulated events start once the topic exists, for the same reason.
@@ -62,13 +59,7 @@ public final class MusicStreamServer {
             SimulatorRunner(producer: $0, topic: config.topic, rate: config.rate,
                             seed: config.seed ?? UInt64.random(in: 0...UInt64.max), backfill: config.backfill)
         }
-        // librdkafka's mock cluster answers a fetch only when its wait runs out, even when records
-        // arrive meanwhile, so the consumer's 100 ms default wait became ~100 ms of latency per
-        // event (measured: POST -> /stream p50 82 ms; with 5 ms, 3.7 ms). In-process, a short wait
-        // costs little. Real Kafka answers as soon as records arrive; there the default stays.
-        let consumerConfig = cluster == nil ? kafkaConfig : KafkaConfig(
-            bootstrapServers: bootstrapServers,
-            properties: ["fetch.wait.max.ms": "5"].merging(config.kafkaProperties) { $1 })
+        let consumerConfig = tuning.windowConsumer(kafkaConfig, embeddedBroker: cluster != nil)
         let ingest = KafkaIngest(
             consumer: try PartitionConsumer(config: consumerConfig, topic: config.topic),
             queue: queue, stats: stats, windowCapacity: config.windowCapacity,

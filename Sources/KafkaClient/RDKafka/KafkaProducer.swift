@@ -159,12 +159,3 @@ private func producerDeliveryCallback(
         Unmanaged<DeliveryCallbackBox>.fromOpaque(boxPointer).takeRetainedValue().callback(result)
     }
 }
-
-extension Duration {
-    /// Whole milliseconds, saturating.
-    var milliseconds: Int64 {
-        let parts = components
-        return parts.seconds.multipliedReportingOverflow(by: 1000).overflow
-            ? Int64.max : parts.seconds * 1000 + parts.attoseconds / 1_000_000_000_000_000
-    }
-}
