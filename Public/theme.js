@@ -1,5 +1,5 @@
 // Applies the saved (or system) colour theme before the page paints, so there
-// is no flash of the wrong theme. app.js wires the toggle button.
+// is no flash of the wrong theme. js/theme-toggle.js wires the toggle button.
 "use strict";
 (function () {
   var theme = null;

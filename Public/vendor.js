@@ -5,8 +5,9 @@
 // onerror attributes. Runs deferred: after the /vendor/ Chart.js attempt, and (deferred scripts
 // wait for style sheets) after the /vendor/ Bootstrap style sheet loaded or failed.
 //
-// app.js waits on window.musicstreamAssets.chart, a promise of the Chart constructor (or null when
-// neither copy loads: the page then works without charts).
+// js/main.js (a module script, so deferred too, and after this one) waits on
+// window.musicstreamAssets.chart, a promise of the Chart constructor (or null when neither copy
+// loads: the page then works without charts).
 "use strict";
 (function () {
   // Debian 12 ships Bootstrap 5.2.3 and Chart.js 3.9.1. Chart.js: Debian's chart.min.js is

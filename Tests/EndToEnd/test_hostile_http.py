@@ -405,11 +405,11 @@ def test_warns_when_public_without_a_write_token(start_server):
 def test_security_headers_on_every_response(start_server, public_dir):
     server = start_server("--rate", "5", "--public-dir", str(public_dir), "--header-timeout", "1",
                           "--max-connections", "20")
-    etag = server.get("/app.js").headers["ETag"]
+    etag = server.get("/js/main.js").headers["ETag"]
     replies = {
         "200 api": get(server, "/api/status"),
         "200 static": get(server, "/index.html"),
-        "304": get(server, "/app.js", "If-None-Match: %s\r\n" % etag),
+        "304": get(server, "/js/main.js", "If-None-Match: %s\r\n" % etag),
         "404 static": get(server, "/missing.js"),
         "404 api": get(server, "/api/missing"),
         "405": exchange(server, b"DELETE /api/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),

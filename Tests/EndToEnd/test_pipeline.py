@@ -73,8 +73,8 @@ def test_page_and_static_files(live):
     page = live.get("/")
     assert page.status_code == 200
     assert page.headers["Content-Type"].startswith("text/html")
-    assert "app.js" in page.text
-    script = live.get("/app.js")
+    assert "js/main.js" in page.text
+    script = live.get("/js/main.js")
     assert script.status_code == 200
     assert "javascript" in script.headers["Content-Type"]
     assert live.get("/app.css").headers["Content-Type"].startswith("text/css")

@@ -1,0 +1,290 @@
+// The charts: one Chart.js object per canvas, created once when the library has loaded (or never,
+// when it did not: the page works without them). Live updates replace the data in place and
+// redraw without animation (update("none")), and only when the data changed, so nothing
+// flickers. Facet charts follow /api/facets, the sample charts sample.js, the timeline
+// /api/timeline (polled here); colours follow the theme.
+import { state } from "./state.js";
+import { $ } from "./dom.js";
+import { minuteFmt, timeFmt, text } from "./format.js";
+import { getJSON } from "./api.js";
+import { LAST_LABELS, apiQuery, timeRange } from "./filters.js";
+
+export const TIMELINE_INTERVAL_MS = 1000;   // how often main.js refreshes the timeline
+const TIMELINE_DEFAULT_MS = 2 * 60000;
+const TIMELINE_MAX_BARS = 720;
+const BUCKETS = [
+  { name: "1s", ms: 1000, label: "Listens per second", upTo: 5 * 60000 + 1000 },
+  { name: "10s", ms: 10000, label: "Listens per 10 s", upTo: 30 * 60000 + 1000 },
+  { name: "1m", ms: 60000, label: "Listens per minute", upTo: Infinity },
+];
+const PALETTE = ["#6d3df5", "#d63aa8", "#16a34a", "#f59e0b", "#0ea5e9", "#ef4444", "#14b8a6", "#a855f7",
+  "#84cc16", "#f97316", "#64748b", "#eab308"];
+const CHART_IDS = ["timeline", "genre", "platform", "mood", "country", "artist", "track", "skip", "rating"];
+const charts = { ok: false, timelineBusy: false, timelineAgain: false, timelineLastRun: 0 };
+
+function cssVar(name) {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+}
+
+function shorten(label, n) {
+  const s = String(label);
+  return s.length > n ? s.slice(0, n - 1) + "…" : s;
+}
+
+// Bar charts: vertical for time, horizontal for rankings (long labels fit on the left).
+function barOptions(horizontal, opts) {
+  const o = opts || {};
+  const valueAxis = {
+    stacked: !!o.stacked, beginAtZero: true,
+    ticks: { precision: o.decimals ? undefined : 0, maxTicksLimit: horizontal ? 6 : 8 },
+  };
+  if (o.max != null) valueAxis.max = o.max;
+  if (o.suffix) valueAxis.ticks.callback = (v) => v + o.suffix;
+  const labelAxis = {
+    stacked: !!o.stacked,
+    ticks: horizontal
+      // Long names are cut to what fits beside the bars; the tooltip has them whole.
+      ? { autoSkip: false, callback(value) { return shorten(this.getLabelForValue(value), Math.max(8, Math.floor(this.chart.width / 17))); } }
+      // Time labels: as many as fit the width, evenly spaced (null hides a tick).
+      : { maxRotation: 0, autoSkip: false, callback(value, index, ticks) {
+        const step = Math.ceil(ticks.length / Math.max(2, Math.floor(this.chart.width / 90)));
+        return index % step === 0 ? this.getLabelForValue(value) : null;
+      } },
+  };
+  const tooltip = { intersect: false };
+  if (o.suffix || o.decimals) {
+    tooltip.callbacks = {
+      label: (ctx) => {
+        const v = horizontal ? ctx.parsed.x : ctx.parsed.y;
+        return " " + (o.decimals ? v.toFixed(o.decimals) : v) + (o.suffix || "") + (o.what ? " " + o.what : "");
+      },
+    };
+  }
+  return {
+    responsive: true,
+    maintainAspectRatio: false,
+    animation: false,
+    indexAxis: horizontal ? "y" : "x",
+    interaction: { mode: "index", intersect: false },
+    plugins: { legend: { display: !!o.legend, position: "bottom", labels: { boxWidth: 12 } }, tooltip },
+    scales: horizontal ? { x: valueAxis, y: labelAxis } : { x: labelAxis, y: valueAxis },
+  };
+}
+
+function barChart(colors, opts) {
+  return {
+    type: "bar",
+    data: { labels: [], datasets: [{ label: (opts && opts.dataset) || "Listens", data: [], backgroundColor: colors,
+      borderWidth: 0, borderRadius: 3, maxBarThickness: 18 }] },
+    options: barOptions(true, opts),
+  };
+}
+
+function doughnutChart() {
+  return {
+    type: "doughnut",
+    data: { labels: [], datasets: [{ label: "Listens", data: [], backgroundColor: PALETTE, borderWidth: 2 }] },
+    options: {
+      responsive: true, maintainAspectRatio: false, animation: false, cutout: "58%",
+      plugins: { legend: { position: "right", labels: { boxWidth: 10, padding: 8, font: { size: 11 } } } },
+    },
+  };
+}
+
+export function initCharts(Chart) {
+  if (typeof Chart !== "function") {
+    $("charts-note").hidden = false;
+    $("charts").hidden = true;
+    return;
+  }
+  const make = (id, config) => new Chart($("chart-" + id).getContext("2d"), config);
+  try {
+    charts.timeline = make("timeline", {
+      type: "bar",
+      data: { labels: [], datasets: [
+        { label: "Played", data: [], backgroundColor: PALETTE[0], borderWidth: 0 },
+        { label: "Skipped", data: [], backgroundColor: PALETTE[3], borderWidth: 0 },
+      ] },
+      options: Object.assign(barOptions(false, { stacked: true, legend: true }), {
+        datasets: { bar: { barPercentage: 1, categoryPercentage: 0.8 } },
+      }),
+    });
+    charts.genre = make("genre", barChart(PALETTE));
+    charts.platform = make("platform", doughnutChart());
+    charts.mood = make("mood", doughnutChart());
+    charts.country = make("country", barChart(PALETTE[4]));
+    charts.artist = make("artist", barChart(PALETTE[1]));
+    charts.track = make("track", barChart(PALETTE[0]));
+    charts.skip = make("skip", barChart(PALETTE[3], { max: 100, suffix: "%", what: "skipped", dataset: "Skip rate" }));
+    charts.rating = make("rating", barChart(PALETTE[2], { max: 5, decimals: 1, what: "of 5", dataset: "Average rating" }));
+    charts.ok = true;
+    themeCharts();
+  } catch (err) {
+    charts.ok = false;
+    $("charts-note").hidden = false;
+    $("charts").hidden = true;
+    return;
+  }
+  // Whatever arrived before the library did.
+  if (state.facets) updateFacetCharts(state.facets);
+  updateSampleCharts(state.sample);
+  loadTimeline(true);
+}
+
+export function themeCharts() {
+  if (!charts.ok) return;
+  const textColor = cssVar("--app-muted") || "#5f5e74";
+  const grid = cssVar("--app-grid") || "rgba(0,0,0,0.08)";
+  const surface = cssVar("--app-surface") || "#fff";
+  CHART_IDS.forEach((id) => {
+    const chart = charts[id];
+    const o = chart.options;
+    if (o.plugins && o.plugins.legend) o.plugins.legend.labels.color = textColor;
+    if (chart.config.type === "doughnut") {
+      chart.data.datasets[0].borderColor = surface;
+    } else {
+      ["x", "y"].forEach((axis) => {
+        o.scales[axis].ticks.color = textColor;
+        o.scales[axis].grid = { color: grid, borderColor: grid };
+      });
+    }
+    chart.update("none");
+  });
+}
+
+function setChartData(chart, labels, series) {
+  const figure = chart.canvas.closest("figure");
+  const empty = labels.length === 0 ? "true" : "false";
+  if (figure && figure.dataset.empty !== empty) figure.dataset.empty = empty;
+  const same = chart.data.labels.length === labels.length && chart.data.labels.every((l, i) => l === labels[i]) &&
+    series.every((data, i) => {
+      const old = chart.data.datasets[i].data;
+      return old.length === data.length && old.every((v, j) => v === data[j]);
+    });
+  if (same) return;
+  chart.data.labels = labels;
+  series.forEach((data, i) => { chart.data.datasets[i].data = data; });
+  chart.update("none");
+}
+
+function topEntries(entries, n) {
+  return (Array.isArray(entries) ? entries : [])
+    .filter((e) => e && e.value != null && e.value !== "")
+    .map((e) => [String(e.value), Number(e.count) || 0])
+    .filter((e) => e[1] > 0)
+    .sort((a, b) => (b[1] - a[1]) || a[0].localeCompare(b[0]))
+    .slice(0, n);
+}
+
+// Facets are counted without their own filter (so the picker can offer the other values); a
+// chart follows the filters, so it keeps only the chosen values.
+function onlyChosen(key, entries) {
+  const list = Array.isArray(entries) ? entries : [];
+  const filters = state.filters;
+  const chosen = key === "artist" ? (filters.artist ? [filters.artist] : []) : (filters[key] || []);
+  if (!chosen.length) return list;
+  const needles = chosen.map((v) => v.toLowerCase());
+  const substring = key === "country" || key === "artist";
+  return list.filter((e) => {
+    const v = String(e && e.value).toLowerCase();
+    return needles.some((n) => (substring ? v.includes(n) : v === n));
+  });
+}
+
+export function updateFacetCharts(facets) {
+  if (!charts.ok) return;
+  [["genre", 10], ["platform", 10], ["mood", 12], ["country", 10], ["artist", 10]].forEach(([key, n]) => {
+    const top = topEntries(onlyChosen(key, facets[key]), n);
+    setChartData(charts[key], top.map((e) => e[0]), [top.map((e) => e[1])]);
+  });
+}
+
+// Top tracks and the per-platform figures, from the sample of the latest matching listens.
+export function updateSampleCharts(sample) {
+  if (!charts.ok) return;
+  const tracks = new Map();
+  const platforms = new Map();
+  sample.forEach((ev) => {
+    const track = text(ev.title) + " — " + text(ev.artist);
+    tracks.set(track, (tracks.get(track) || 0) + 1);
+    const p = text(ev.platform);
+    const s = platforms.get(p) || { n: 0, skipped: 0, rating: 0 };
+    s.n += 1;
+    if (ev.skipped === true) s.skipped += 1;
+    s.rating += Number(ev.rating) || 0;
+    platforms.set(p, s);
+  });
+  const top = Array.from(tracks.entries()).sort((a, b) => (b[1] - a[1]) || a[0].localeCompare(b[0])).slice(0, 10);
+  setChartData(charts.track, top.map((e) => e[0]), [top.map((e) => e[1])]);
+  const byPlatform = Array.from(platforms.entries()).sort((a, b) => (b[1].n - a[1].n) || a[0].localeCompare(b[0]));
+  const labels = byPlatform.map((e) => e[0]);
+  setChartData(charts.skip, labels, [byPlatform.map(([, s]) => Math.round((1000 * s.skipped) / s.n) / 10)]);
+  setChartData(charts.rating, labels, [byPlatform.map(([, s]) => Math.round((100 * s.rating) / s.n) / 100)]);
+}
+
+// What the timeline shows for these filters: the chosen time range (the last 2 minutes
+// without one), in buckets that keep the bar count readable.
+function timelineSpec(filters, now) {
+  const range = timeRange(filters, now);
+  const end = range.until !== null ? Math.min(range.until, now) : now;
+  let since = range.since !== null ? range.since : end - TIMELINE_DEFAULT_MS;
+  const bucket = BUCKETS.find((b) => end - since <= b.upTo);
+  since = Math.max(since, end - TIMELINE_MAX_BARS * bucket.ms);
+  let spanLabel = "(last 2 min)";
+  if (filters.last) spanLabel = "(" + LAST_LABELS[filters.last] + ")";
+  else if (range.since !== null || range.until !== null) {
+    spanLabel = "(" + timeFmt.format(new Date(since)) + " – " + (range.until !== null && range.until < now ? timeFmt.format(new Date(end)) : "now") + ")";
+  }
+  return { since, end, bucket, spanLabel, empty: end <= since };
+}
+
+export async function loadTimeline(force) {
+  if (!charts.ok || state.invalid) return;
+  if (charts.timelineBusy) {
+    if (force) charts.timelineAgain = true;
+    return;
+  }
+  // Throttle: the interval and filter changes can both ask.
+  if (!force && Date.now() - charts.timelineLastRun < 500) return;
+  charts.timelineBusy = true;
+  charts.timelineLastRun = Date.now();
+  const gen = state.generation;
+  const filters = state.filters;
+  try {
+    const spec = timelineSpec(filters, Date.now());
+    const ms = spec.bucket.ms;
+    const first = spec.since - (spec.since % ms);
+    let points = [];
+    if (!spec.empty) {
+      const data = await getJSON("/api/timeline" + apiQuery(filters, { bucket: spec.bucket.name, since: String(first) }));
+      if (gen !== state.generation || !data || !Array.isArray(data.points)) return;
+      points = data.points;
+    }
+    // The API lists buckets from the first to the last matching event; the chart shows the
+    // whole range, so quiet stretches at either end read as zero.
+    const byStart = new Map(points.map((p) => [Number(p.t), p]));
+    const labels = [];
+    const played = [];
+    const skipped = [];
+    const fmt = ms >= 60000 ? minuteFmt : timeFmt;
+    for (let t = first; t < spec.end && !spec.empty; t += ms) {
+      const p = byStart.get(t);
+      const count = p ? Number(p.count) || 0 : 0;
+      const skip = p ? Number(p.skipped) || 0 : 0;
+      labels.push(fmt.format(new Date(t)));
+      played.push(Math.max(0, count - skip));
+      skipped.push(skip);
+    }
+    $("chart-timeline-label").textContent = spec.bucket.label;
+    $("chart-timeline-span").textContent = spec.spanLabel;
+    setChartData(charts.timeline, labels, [played, skipped]);
+  } catch (_) {
+    // Connection problems are shown by the badge; the chart just keeps its last data.
+  } finally {
+    charts.timelineBusy = false;
+    if (charts.timelineAgain) {
+      charts.timelineAgain = false;
+      loadTimeline(true);
+    }
+  }
+}

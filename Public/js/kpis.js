@@ -1,0 +1,65 @@
+// The key figures above the filters (events in the window, how many match, skip rate, average
+// rating) and the table's "Showing x of y" line. Events/s and "last event" are kept by stream.js,
+// unique listeners by sample.js; all of them write through setKpi.
+import { state } from "./state.js";
+import { $, rowsEl } from "./dom.js";
+import { numberFmt } from "./format.js";
+import { activeFilterCount } from "./filters.js";
+
+export function setKpi(id, value) {
+  const el = $(id);
+  const s = value == null ? "—" : (typeof value === "number" ? numberFmt.format(value) : value);
+  if (el.textContent !== s) el.textContent = s;
+}
+
+export function renderTotals() {
+  // Without filters everything matches; with them, never more than the window holds (the
+  // figures come from different answers, a moment apart).
+  const t = state.totals;
+  if (t.window != null && t.matching != null && (activeFilterCount(state.filters) === 0 || t.matching > t.window)) {
+    t.matching = t.window;
+  }
+  setKpi("kpi-window", state.totals.window);
+  setKpi("kpi-matching", state.totals.matching);
+  const shown = rowsEl.rows.length;
+  const summary = state.totals.matching == null
+    ? ""
+    : "Showing " + numberFmt.format(shown) + " of " + numberFmt.format(state.totals.matching) + " matching";
+  const el = $("table-summary");
+  if (el.textContent !== summary) el.textContent = summary;
+}
+
+// Skip rate and average rating of the matching listens, from the facet counts. Each facet is
+// counted without its own filter, so that filter is applied here.
+function facetKpis(facets, filters) {
+  const count = (entries, value) => {
+    const e = (Array.isArray(entries) ? entries : []).find((x) => x && String(x.value) === value);
+    return e ? Number(e.count) || 0 : 0;
+  };
+  let skipRate = null;
+  const skipped = count(facets.skipped, "true");
+  const played = count(facets.skipped, "false");
+  if (filters.skipped) {
+    if ((filters.skipped === "true" ? skipped : played) > 0) skipRate = filters.skipped === "true" ? 1 : 0;
+  } else if (skipped + played > 0) {
+    skipRate = skipped / (skipped + played);
+  }
+  let sum = 0;
+  let n = 0;
+  const minimum = filters.rating ? Number(filters.rating) : 0;
+  (Array.isArray(facets.rating) ? facets.rating : []).forEach((e) => {
+    const v = Number(e && e.value);
+    const c = Number(e && e.count) || 0;
+    if (Number.isFinite(v) && v >= minimum) {
+      sum += v * c;
+      n += c;
+    }
+  });
+  return { skipRate, rating: n > 0 ? sum / n : null };
+}
+
+export function renderFacetKpis(facets) {
+  const k = facetKpis(facets, state.filters);
+  setKpi("kpi-skip", k.skipRate == null ? null : Math.round(k.skipRate * 100) + "%");
+  setKpi("kpi-rating", k.rating == null ? null : k.rating.toFixed(1));
+}

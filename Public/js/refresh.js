@@ -1,0 +1,135 @@
+// Orchestration: applying the filters (debounced for typing, at once for choices) starts a new
+// generation: the page URL is updated, the stream reopened, and the table, sample, facets and
+// timeline reloaded, with stream events that arrive meanwhile merged in once the table is there.
+// Answers for an older generation are ignored everywhere.
+import { state } from "./state.js";
+import { $ } from "./dom.js";
+import { filtersFromForm, pageQuery, updateFilterSummary } from "./filters.js";
+import { renderTotals } from "./kpis.js";
+import { addLiveEvent, loadEvents } from "./table.js";
+import { loadSample } from "./sample.js";
+import { loadFacets } from "./facets.js";
+import { loadTimeline } from "./charts.js";
+import { closeStream, countArrival, openStream, scheduleRetry, setConnection, tick } from "./stream.js";
+
+const TEXT_DEBOUNCE_MS = 300;
+
+// What the stream does when it cannot simply carry on.
+const streamHooks = { resync, reload: () => refresh(false) };
+
+export async function refresh(updateURL) {
+  const filters = filtersFromForm();
+  if (updateURL) {
+    const url = window.location.pathname + pageQuery(filters) + window.location.hash;
+    if (url !== window.location.pathname + window.location.search + window.location.hash) {
+      window.history.replaceState(null, "", url);
+    }
+  }
+  updateFilterSummary(filters);
+
+  const gen = ++state.generation;
+  state.filters = filters;
+  state.invalid = false;
+  closeStream();
+  state.loaded = false;
+  state.buffer = [];
+  state.arrivals = [];
+  state.rateSince = Date.now();
+  state.lastEventAt = 0;
+  state.statsAt = 0;
+  state.totals = { window: state.totals.window, matching: null };
+  renderTotals();
+  tick();
+  updateTableTexts();
+
+  // Open the stream while the snapshot loads; events that arrive meanwhile are
+  // buffered and merged (de-duplicated) once the snapshot is in place.
+  openStream(filters, gen, streamHooks);
+  loadSample(filters, gen);
+  const result = await loadEvents(filters, gen);
+  if (gen !== state.generation || result === "stale") return;
+  if (result !== "ok") {
+    closeStream();
+    state.buffer = [];
+    state.loaded = true;
+    if (result === "invalid") {
+      // Invalid filters will not get better by retrying.
+      state.invalid = true;
+      if (state.sampleAbort) state.sampleAbort.abort();
+      setConnection("offline", "Stopped — invalid filter");
+    } else {
+      scheduleRetry(gen, streamHooks);
+    }
+    return;
+  }
+  flushBuffer();
+  loadFacets();
+  loadTimeline(true);
+}
+
+// Reload the snapshot while keeping the stream open (after a reconnect or a reset).
+async function resync(gen) {
+  if (!state.loaded) return; // the initial load is still running and will merge
+  state.loaded = false;
+  state.buffer = [];
+  loadSample(state.filters, gen);
+  const result = await loadEvents(state.filters, gen);
+  if (gen !== state.generation || result === "stale") return;
+  if (result === "ok") flushBuffer();
+  else { state.buffer = []; state.loaded = true; }
+  loadFacets();
+  loadTimeline(true);
+}
+
+function flushBuffer() {
+  state.loaded = true;
+  const buffered = state.buffer;
+  state.buffer = [];
+  buffered.forEach((ev) => { if (addLiveEvent(ev, true)) countArrival(); });
+}
+
+function updateTableTexts() {
+  $("table-caption").textContent = "The latest " + state.maxRows + " listen events matching the filters, " +
+    "newest first unless sorted by a column header. New events are added as they arrive.";
+}
+
+function debounce(fn, ms) {
+  let t = null;
+  const wrapped = () => {
+    clearTimeout(t);
+    t = setTimeout(fn, ms);
+  };
+  wrapped.flush = () => { clearTimeout(t); fn(); };
+  wrapped.cancel = () => clearTimeout(t);
+  return wrapped;
+}
+
+// The page query last applied: applying the same view again does nothing.
+let lastApplied = "";
+
+// Remembers the form's current view as applied (at start, before the first refresh).
+export function markApplied() {
+  lastApplied = pageQuery(filtersFromForm());
+}
+
+export function apply() {
+  const q = pageQuery(filtersFromForm());
+  if (q === lastApplied) return;
+  lastApplied = q;
+  refresh(true);
+}
+
+// For typing: applies once the input has been quiet for a moment.
+export const applyDebounced = debounce(apply, TEXT_DEBOUNCE_MS);
+
+// For choices: applies at once (dropping a pending debounced apply).
+export function applyNow() {
+  applyDebounced.cancel();
+  apply();
+}
+
+// After a new sort or row cap: reloads even if the page query came out the same.
+export function applyAgain() {
+  lastApplied = null;
+  apply();
+}
