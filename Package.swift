@@ -58,3 +58,14 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// libFuzzer targets (scripts/fuzz): each defines LLVMFuzzerTestOneInput and gets its main from
+// libFuzzer, so they link only in a fuzzer build and are declared only for one.
+if Context.environment["MUSICSTREAM_FUZZ"] == "1" {
+    let fuzzer: [SwiftSetting] = [.unsafeFlags(["-parse-as-library"])]
+    package.targets += [
+        .executableTarget(name: "DecoderFuzz", dependencies: ["JSON", "MusicModel"], path: "Fuzz/Decoder", swiftSettings: fuzzer),
+        .executableTarget(name: "CursorFuzz", dependencies: ["MusicModel"], path: "Fuzz/Cursor", swiftSettings: fuzzer),
+        .executableTarget(name: "QueryFuzz", dependencies: ["JSON", "MusicModel", "EventHTTP", "MusicStream"], path: "Fuzz/Query", swiftSettings: fuzzer),
+    ]
+}

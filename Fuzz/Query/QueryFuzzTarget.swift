@@ -2,12 +2,13 @@
 // before and after touching the window: HTTPRequest.parseQuery (percent-decoding, UTF-8),
 // EventQuery (unknown and repeated parameters, options), EventFilter.parse, Pager.parseSort,
 // cursors, and the window reads of /api/events, /api/facets, /api/timeline and /stream.
-// Built by scripts/fuzz into a module named MusicStream, next to the real EventQuery.swift and
-// ProblemDetails.swift, so it calls them as the routes do. evhttp's own URI parsing (C) is not
+// Built by scripts/fuzz as a SwiftPM target declared only for fuzzing; it calls the service's
+// own EventQuery and ProblemDetails as the routes do. evhttp's own URI parsing (C) is not
 // covered. Traps on crashes and on answers that contradict each other.
 import EventHTTP
 import JSON
 @testable import MusicModel
+@testable import MusicStream
 
 /// A window that has wrapped (capacity 100, 125 events) with simulated listens plus a few
 /// awkward strings for the case-folding matchers. EventWindow is a Sendable value.

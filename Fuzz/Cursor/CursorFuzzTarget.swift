@@ -1,7 +1,7 @@
 // libFuzzer target: the text inside a paging cursor. A cursor is checksummed, so random tokens
 // stop at the checksum (the query target covers that); this target signs the fuzzer's text
 // with a valid checksum first, reaching the field parsing and the pager's use of a decoded
-// cursor behind it. Built by scripts/fuzz, not by SwiftPM.
+// cursor behind it. Built by scripts/fuzz as a SwiftPM target declared only for fuzzing.
 @testable import MusicModel
 
 private let window: EventWindow = {

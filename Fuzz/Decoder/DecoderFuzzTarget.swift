@@ -1,6 +1,6 @@
 // libFuzzer target: the bytes of a Kafka record value, through everything that parses JSON from
 // outside: EventDecoder (the ingest path), JSONParser, and EventSubmission (POST bodies).
-// Built by scripts/fuzz, not by SwiftPM. Besides crashes (Swift's runtime traps on overflow and
+// Built by scripts/fuzz as a SwiftPM target declared only for fuzzing. Besides crashes (Swift's runtime traps on overflow and
 // bounds, AddressSanitizer on memory errors), it traps when the parsers disagree with each other
 // or an accepted event breaks an invariant, so logic bugs surface as crashes too.
 import JSON
