@@ -12,6 +12,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
     ],
     targets: [
         // C libraries from Debian's -dev packages, found with pkg-config.
@@ -37,24 +38,30 @@ let package = Package(
         // Pure model: event, decoding, filters, facets, window, catalogue, simulator. No I/O.
         .target(name: "MusicModel", dependencies: ["JSON"]),
         // Every raw librdkafka call lives here.
-        .target(name: "KafkaClient", dependencies: ["CRdKafka"]),
+        .target(name: "KafkaClient", dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")]),
         // Every raw libevent call lives here.
-        .target(name: "EventHTTP", dependencies: ["CLibEvent", "JSON"]),
+        .target(name: "EventHTTP", dependencies: ["CLibEvent", "JSON", .product(name: "Logging", package: "swift-log")]),
         // The service: ingest, window, SSE hub, API handlers, simulator runner, config.
-        .target(name: "MusicStream", dependencies: ["JSON", "MusicModel", "KafkaClient", "EventHTTP", "CMalloc"]),
+        .target(name: "MusicStream", dependencies: [
+            "JSON", "MusicModel", "KafkaClient", "EventHTTP", "CMalloc", .product(name: "Logging", package: "swift-log"),
+        ]),
         // Thin executable: serve / produce / consume.
         .executableTarget(
             name: "MusicStreamCLI",
             dependencies: [
                 "MusicStream", "MusicModel", "KafkaClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "MusicModelTests", dependencies: ["MusicModel", "JSON"]),
-        .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient"]),
+        .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "EventHTTPTests", dependencies: ["EventHTTP"]),
-        .testTarget(name: "MusicStreamTests", dependencies: ["JSON", "MusicStream", "MusicModel", "KafkaClient", "EventHTTP"]),
+        .testTarget(
+            name: "MusicStreamTests",
+            dependencies: ["JSON", "MusicStream", "MusicModel", "KafkaClient", "EventHTTP", .product(name: "Logging", package: "swift-log")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,3 +1,4 @@
+import Logging
 import EventHTTP
 
 /// Shutdown in two steps, so nothing a client was promised is lost: first stop taking new work
@@ -13,7 +14,10 @@ final class GracefulDrain {
     private var started: ContinuousClock.Instant?
 
     /// `quiesce` stops new work; `isIdle` says when nothing is left in flight.
-    init(loop: EventLoop, deadline seconds: Double, quiesce: @escaping () -> Void, isIdle: @escaping () -> Bool) {
+    private let logger: Logger
+
+    init(loop: EventLoop, deadline seconds: Double, logger: Logger, quiesce: @escaping () -> Void, isIdle: @escaping () -> Bool) {
+        self.logger = logger
         self.loop = loop
         self.deadline = seconds
         self.quiesce = quiesce
@@ -22,12 +26,12 @@ final class GracefulDrain {
 
     func begin() {
         guard started == nil else {
-            ServiceLog.warning("second stop request: stopping without waiting")
+            logger.warning("second stop request: stopping without waiting")
             finish()
             return
         }
         started = .now
-        ServiceLog.info("stopping: no new connections; finishing requests in flight")
+        logger.info("stopping: no new connections; finishing requests in flight")
         quiesce()
         if isIdle() {
             finish()
@@ -41,7 +45,7 @@ final class GracefulDrain {
         if isIdle() {
             finish()
         } else if ContinuousClock.now - started > .seconds(deadline) {
-            ServiceLog.warning("requests still in flight after \(deadline) s; stopping anyway")
+            logger.warning("requests still in flight after \(deadline) s; stopping anyway")
             finish()
         }
     }

@@ -1,3 +1,4 @@
+import Logging
 import Foundation
 import Synchronization
 import KafkaClient
@@ -19,8 +20,9 @@ final class KafkaIngest: Sendable {
     private let createTopic: @Sendable () throws -> Void
     private let running = Atomic<Bool>(true)
     private let finished = DispatchSemaphore(value: 0)
-    private let rejectionLog = RateLimitedLog(interval: .seconds(1))
-    private let errorLog = RateLimitedLog(interval: .seconds(5))
+    private let logger: Logger
+    private let rejectionLog: RateLimitedLog
+    private let errorLog: RateLimitedLog
     /// Partition count once assigned; 0 while waiting for the topic.
     let partitions = Atomic<Int>(0)
     /// Result of the latest metadata round trip to the cluster, made every `probeInterval`.
@@ -29,7 +31,10 @@ final class KafkaIngest: Sendable {
 
     init(consumer: PartitionConsumer, queue: HandOffQueue<EventBatch>, stats: IngestStats, windowCapacity: Int,
          fromBeginning: Bool = false, wake: @escaping @Sendable () -> Void, onAssigned: @escaping @Sendable () -> Void,
-         createTopic: @escaping @Sendable () throws -> Void) {
+         createTopic: @escaping @Sendable () throws -> Void, logger: Logger) {
+        self.logger = logger
+        rejectionLog = RateLimitedLog(interval: .seconds(1), logger: logger)
+        errorLog = RateLimitedLog(interval: .seconds(5), logger: logger)
         self.onAssigned = onAssigned
         self.createTopic = createTopic
         self.consumer = consumer
@@ -69,11 +74,11 @@ final class KafkaIngest: Sendable {
             // From the beginning, the rewind is unbounded, so each partition starts at its oldest record.
             try consumer.assignAll(partitions: partitionCount, rewind: fromBeginning ? .max : Int64(windowCapacity))
         } catch {
-            ServiceLog.error("cannot assign \(consumer.topic): \(error)")
+            logger.error("cannot assign \(consumer.topic): \(error)")
             return
         }
         partitions.store(partitionCount, ordering: .releasing)
-        ServiceLog.info("consuming \(consumer.topic), \(partitionCount) partitions")
+        logger.info("consuming \(consumer.topic), \(partitionCount) partitions")
         onAssigned()
         var batch = EventBatch()
         let interner = TextInterner()   // this thread's own
@@ -132,13 +137,13 @@ final class KafkaIngest: Sendable {
             do {
                 try consumer.addPartitions(from: assigned, to: count)
                 partitions.store(count, ordering: .releasing)
-                ServiceLog.info("\(consumer.topic) grew to \(count) partitions; consuming the new ones too")
+                logger.info("\(consumer.topic) grew to \(count) partitions; consuming the new ones too")
             } catch {
                 errorLog.warning("kafka: \(error)")
             }
         }
-        if wasReachable && !nowReachable { ServiceLog.warning("kafka: cluster unreachable; serving the window as it is") }
-        if !wasReachable && nowReachable { ServiceLog.info("kafka: cluster reachable again") }
+        if wasReachable && !nowReachable { logger.warning("kafka: cluster unreachable; serving the window as it is") }
+        if !wasReachable && nowReachable { logger.info("kafka: cluster reachable again") }
     }
 
     /// Polls the cluster until the topic exists, creating it through the admin API when missing.
@@ -157,7 +162,7 @@ final class KafkaIngest: Sendable {
             }
             if let count { return count }
             if !announced {
-                ServiceLog.info("topic \(consumer.topic) does not exist; creating it")
+                logger.info("topic \(consumer.topic) does not exist; creating it")
                 announced = true
             }
             do {

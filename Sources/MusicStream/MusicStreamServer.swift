@@ -1,6 +1,7 @@
 import Foundation
 import EventHTTP
 import KafkaClient
+import Logging
 import MusicModel
 #if canImport(Glibc)
 import Glibc
@@ -12,13 +13,16 @@ import Glibc
 /// the simulator have a thread each; librdkafka runs its own.
 public final class MusicStreamServer {
     private let config: ServiceConfig
+    private let logger: Logger
     private var stopWaker: LoopWaker?
 
     /// Called once the server listens, with the bound port and the Kafka bootstrap address.
     public var onReady: ((_ port: Int, _ bootstrapServers: String) -> Void)?
 
-    public init(config: ServiceConfig) {
+    /// `logger` receives the service's lines and librdkafka's and libevent's own.
+    public init(config: ServiceConfig, logger: Logger) {
         self.config = config
+        self.logger = logger
     }
 
     /// Runs until SIGINT or SIGTERM (or `requestStop`), then shuts down in order: simulator,
@@ -32,16 +36,16 @@ public final class MusicStreamServer {
         let bootstrapServers: String
         if let brokers = config.brokers {
             bootstrapServers = brokers
-            if let warning = Librdkafka.outdatedWarning { ServiceLog.warning(warning) }
+            if let warning = Librdkafka.outdatedWarning { logger.warning("\(warning)") }
         } else {
-            let embedded = try EmbeddedCluster(topics: [(config.topic, config.partitions)])
+            let embedded = try EmbeddedCluster(topics: [(config.topic, config.partitions)], logger: logger)
             cluster = embedded
             bootstrapServers = embedded.bootstrapServers
         }
         let kafkaConfig = KafkaConfig(bootstrapServers: bootstrapServers, properties: config.kafkaProperties)
 
         let loop = try EventLoop()
-        let hub = SSEHub(maxPendingBytes: config.maxPendingStreamBytes)
+        let hub = SSEHub(maxPendingBytes: config.maxPendingStreamBytes, logger: logger)
         let live = LiveWindow(capacity: config.windowCapacity, hub: hub, sequenceBase: LiveWindow.clockSequenceBase())
         let stats = IngestStats()
         let queue = HandOffQueue<EventBatch>()
@@ -50,18 +54,18 @@ public final class MusicStreamServer {
         // the API's promise (503 after 5 s) and no batching delay (a person is waiting), and one
         // for the simulator, which may batch and wait longer.
         let tuning = KafkaTuning()
-        let apiProducer = try KafkaProducer(config: tuning.apiProducer(kafkaConfig), name: "api")
-        let simulatorProducer = config.simulate ? try KafkaProducer(config: tuning.simulatorProducer(kafkaConfig), name: "simulator") : nil
+        let apiProducer = try KafkaProducer(config: tuning.apiProducer(kafkaConfig), name: "api", logger: logger)
+        let simulatorProducer = config.simulate ? try KafkaProducer(config: tuning.simulatorProducer(kafkaConfig), name: "simulator", logger: logger) : nil
         let producerFailures = { apiProducer.failedCount + (simulatorProducer?.failedCount ?? 0) }
 
         // Simulated events start once the topic exists, for the same reason.
         let simulator = simulatorProducer.map {
             SimulatorRunner(producer: $0, topic: config.topic, rate: config.rate,
-                            seed: config.seed ?? UInt64.random(in: 0...UInt64.max), backfill: config.backfill)
+                            seed: config.seed ?? UInt64.random(in: 0...UInt64.max), backfill: config.backfill, logger: logger)
         }
         let consumerConfig = tuning.windowConsumer(kafkaConfig, embeddedBroker: cluster != nil)
         let ingest = KafkaIngest(
-            consumer: try PartitionConsumer(config: consumerConfig, topic: config.topic),
+            consumer: try PartitionConsumer(config: consumerConfig, topic: config.topic, logger: logger),
             queue: queue, stats: stats, windowCapacity: config.windowCapacity,
             fromBeginning: config.fromBeginning, wake: { waker.wake() },
             // The first POST should not wait for the API producer's connection and metadata. Only
@@ -71,14 +75,15 @@ public final class MusicStreamServer {
                 apiProducer.prepare(topic: topic)
                 simulator?.start()
             },
-            createTopic: { [config] in
+            createTopic: { [config, logger] in
                 let created = try TopicAdmin.createTopic(
                     config: kafkaConfig, name: config.topic, partitions: config.partitions,
-                    replicationFactor: config.replicationFactor)
+                    replicationFactor: config.replicationFactor, logger: logger)
                 if created {
-                    ServiceLog.info("created topic \(config.topic) (\(config.partitions) partitions, replication factor \(config.replicationFactor))")
+                    logger.info("created topic \(config.topic) (\(config.partitions) partitions, replication factor \(config.replicationFactor))")
                 }
-            })
+            },
+            logger: logger)
 
         let router = Router()
         let routes = APIRoutes(
@@ -106,7 +111,7 @@ public final class MusicStreamServer {
                 })
             }
         } else {
-            ServiceLog.warning("no OpenAPI description at \(specPath); /openapi.yaml will answer 404")
+            logger.warning("no OpenAPI description at \(specPath); /openapi.yaml will answer 404")
         }
         let files = StaticFiles(root: publicDirectory, extraMounts: Self.vendorMounts(in: config.vendorDirectory))
         router.fallback = { request in
@@ -128,7 +133,7 @@ public final class MusicStreamServer {
         options.maxRequestLineSize = 192 * 1024
         options.headerTimeoutSeconds = config.headerTimeout
         options.timeoutSeconds = config.idleTimeout
-        options.maxConnections = Self.connectionLimit(config.maxConnections)
+        options.maxConnections = Self.connectionLimit(config.maxConnections, logger: logger)
         let server = try HTTPServer(loop: loop, router: router, options: options)
         server.onResponse = { method, route, status, seconds in
             routes.httpMetrics.record(route: route, method: method.rawValue, status: status, seconds: seconds)
@@ -146,7 +151,7 @@ public final class MusicStreamServer {
                 filter.isEmpty ? live.window.count : live.window.newestFirst().reduce(0) { $0 + (filter.matches($1.event) ? 1 : 0) }
             }
         }
-        let drain = GracefulDrain(loop: loop, deadline: EventPublisher.acknowledgementDeadline + 1) {
+        let drain = GracefulDrain(loop: loop, deadline: EventPublisher.acknowledgementDeadline + 1, logger: logger) {
             server.stopListening()
             hub.closeAll()
         } isIdle: {
@@ -156,7 +161,7 @@ public final class MusicStreamServer {
         let terminate = loop.onSignal(SIGTERM) { drain.begin() }
         stopWaker = loop.makeWaker { drain.begin() }
 
-        if let warning = config.exposureWarning { ServiceLog.warning(warning) }
+        if let warning = config.exposureWarning { logger.warning("\(warning)") }
 
         let mode = cluster == nil ? "external" : "embedded"
         Self.announce("kafka: \(mode) broker at \(bootstrapServers), topic \(config.topic) (librdkafka \(Librdkafka.version))")
@@ -166,14 +171,16 @@ public final class MusicStreamServer {
 
         loop.run()
 
-        ServiceLog.info("shutting down")
+        logger.info("shutting down")
         simulator?.stop()
         for producer in [apiProducer, simulatorProducer].compactMap({ $0 }) {
             let undelivered = producer.close(timeout: .seconds(5))
-            if undelivered > 0 { ServiceLog.warning("\(undelivered) events were not delivered to Kafka") }
+            if undelivered > 0 { logger.warning("\(undelivered) events were not delivered to Kafka") }
             // The account an operator (and the shutdown test) checks against the topic.
-            ServiceLog.info("producer \(producer.name): \(producer.queuedCount) queued, \(producer.deliveredCount) delivered, "
-                + "\(producer.failedCount) failed, \(undelivered) undelivered at exit")
+            logger.info("""
+                producer \(producer.name): \(producer.queuedCount) queued, \(producer.deliveredCount) delivered, \
+                \(producer.failedCount) failed, \(undelivered) undelivered at exit
+                """)
         }
         ingest.stop()
         pings.cancel()
@@ -184,7 +191,7 @@ public final class MusicStreamServer {
         hub.closeAll()
         server.shutdown()
         withExtendedLifetime(cluster) {}
-        ServiceLog.info("stopped")
+        logger.info("stopped")
     }
 
     /// Thread-safe: asks a running server to shut down as if it got SIGTERM.
@@ -206,12 +213,14 @@ public final class MusicStreamServer {
 
     /// `requested`, or less when the open-file limit (raised to its hard limit first) cannot
     /// hold that many connections next to everything else the process opens.
-    static func connectionLimit(_ requested: Int) -> Int {
+    static func connectionLimit(_ requested: Int, logger: Logger) -> Int {
         let fileLimit = OpenFileLimit.raiseToHardLimit()
         let ceiling = OpenFileLimit.connectionCeiling(limit: fileLimit)
         guard requested > ceiling else { return requested }
-        ServiceLog.warning("at most \(ceiling) connections fit under the open-file limit of \(fileLimit); "
-            + "serving \(ceiling) rather than \(requested)")
+        logger.warning("""
+            at most \(ceiling) connections fit under the open-file limit of \(fileLimit); \
+            serving \(ceiling) rather than \(requested)
+            """)
         return ceiling
     }
 

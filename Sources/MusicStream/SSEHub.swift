@@ -1,5 +1,6 @@
 import JSON
 import EventHTTP
+import Logging
 import MusicModel
 
 /// Fans events out to `/stream` subscribers. Each event is framed once and the same bytes are
@@ -38,8 +39,11 @@ final class SSEHub {
     /// Tells a resuming client that its last id is gone from the window: reload, then follow live.
     static let resetFrame = Array("event: reset\ndata: {}\n\n".utf8)
 
-    init(maxPendingBytes: Int) {
+    private let logger: Logger
+
+    init(maxPendingBytes: Int, logger: Logger = Logger(label: "musicstream.sse")) {
         self.maxPendingBytes = maxPendingBytes
+        self.logger = logger
     }
 
     var count: Int { subscribers.count }
@@ -140,7 +144,7 @@ final class SSEHub {
             subscriber.overBoundSince = since
             guard pending > maxPendingBytes * Self.hardLimitFactor || now - since >= Self.lagGrace else { continue }
             slowClientsDropped += 1
-            ServiceLog.warning("dropping a /stream client that stopped reading (\(pending) bytes pending)")
+            logger.warning("dropping a /stream client that stopped reading (\(pending) bytes pending)")
             subscriber.stream.abort()   // not close(): that would wait behind the backlog it won't read
             subscribers[key] = nil      // abort's onClose does this too; no dangling entry either way
         }

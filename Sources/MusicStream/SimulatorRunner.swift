@@ -1,3 +1,4 @@
+import Logging
 import Foundation
 import Synchronization
 import KafkaClient
@@ -14,9 +15,10 @@ final class SimulatorRunner: Sendable {
     private let running = Atomic<Bool>(true)
     private let started = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
-    private let failureLog = RateLimitedLog(interval: .seconds(5))
+    private let failureLog: RateLimitedLog
 
-    init(producer: KafkaProducer, topic: String, rate: Double, seed: UInt64, backfill: Int) {
+    init(producer: KafkaProducer, topic: String, rate: Double, seed: UInt64, backfill: Int, logger: Logger) {
+        failureLog = RateLimitedLog(interval: .seconds(5), logger: logger)
         self.producer = producer
         self.topic = topic
         self.rate = rate

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KafkaClient
+import Logging
 import MusicModel
 import MusicStream
 
@@ -16,6 +17,7 @@ struct ProduceCommand: ParsableCommand {
     @Option(help: "Seed for a reproducible sequence.") var seed: UInt64?
     @Flag(help: "Do not print each event (for high rates).") var quiet = false
     @Option(name: .customLong("kafka-config"), help: "librdkafka property key=value, repeatable.") var kafkaConfig: [String] = []
+    @Option(help: .init(ServeOptions.logLevel.help)) var logLevel: String?
 
     func validate() throws {
         guard rate > 0 && rate <= 1_000_000 else { throw ValidationError("--rate must be > 0 and <= 1000000") }
@@ -23,13 +25,15 @@ struct ProduceCommand: ParsableCommand {
     }
 
     func run() throws {
+        let logger = try ProcessLog.start(flag: logLevel)
         guard let brokers = brokers ?? Environment.string("MUSICSTREAM_BROKERS") else {
             throw ValidationError("produce needs --brokers (or MUSICSTREAM_BROKERS); `serve` prints its embedded broker's address")
         }
         let topic = topic ?? Environment.string("MUSICSTREAM_TOPIC") ?? "music-streams"
         StopSignal.install()
         let producer = try KafkaProducer(
-            config: KafkaConfig(bootstrapServers: brokers, properties: try Environment.kafkaProperties(flags: kafkaConfig)))
+            config: KafkaConfig(bootstrapServers: brokers, properties: try Environment.kafkaProperties(flags: kafkaConfig)),
+            logger: logger)
         var simulator = Simulator(seed: seed ?? UInt64.random(in: 0...UInt64.max))
         let start = Date()
         var sent = 0
@@ -42,7 +46,7 @@ struct ProduceCommand: ParsableCommand {
                 if !quiet { StandardOutput.line(String(decoding: value, as: UTF8.self)) }
             } catch {
                 failedToQueue += 1
-                ServiceLog.error("\(error)")
+                logger.error("\(error)")
             }
             sent += 1
             let due = start.addingTimeInterval(Double(sent) / rate)
@@ -52,9 +56,9 @@ struct ProduceCommand: ParsableCommand {
         }
         let undelivered = producer.close(timeout: .seconds(10))
         let failed = producer.failedCount + undelivered
-        ServiceLog.info("produced \(producer.deliveredCount) of \(sent) events to \(topic)")
+        logger.info("produced \(producer.deliveredCount) of \(sent) events to \(topic)")
         if failed > 0 || failedToQueue > 0 {
-            ServiceLog.error("\(failed) events were not delivered")
+            logger.error("\(failed) events were not delivered")
             throw ExitCode(1)
         }
     }

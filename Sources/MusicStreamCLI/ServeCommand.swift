@@ -10,6 +10,7 @@ struct ServeCommand: ParsableCommand {
         abstract: "Serve the dashboard, REST API and SSE stream (default).",
         discussion: "With no --brokers, an embedded Kafka broker starts inside the process and the simulator feeds it.")
 
+    @Option(help: .init(ServeOptions.logLevel.help)) var logLevel: String?
     @Option(help: .init(ServeOptions.host.help)) var host: String?
     @Option(help: .init(ServeOptions.port.help)) var port: Int?
     @Option(help: .init(ServeOptions.brokers.help)) var brokers: String?
@@ -37,6 +38,7 @@ struct ServeCommand: ParsableCommand {
 
     func validate() throws {
         do {
+            try ServeOptions.logLevel.check(ServeOptions.logLevel.value(logLevel))
             try ServeOptions.port.check(port)
             try ServeOptions.window.check(window)
             try ServeOptions.rate.check(rate)
@@ -59,10 +61,11 @@ struct ServeCommand: ParsableCommand {
         } catch let error as ServiceOptionError {
             throw ValidationError(error.description)
         }
+        let logger = ProcessLog.start(level: config.logLevel)
         do {
-            try MusicStreamServer(config: config).run()
+            try MusicStreamServer(config: config, logger: logger).run()
         } catch {
-            ServiceLog.error("\(error)")
+            logger.error("\(error)")
             throw ExitCode(1)
         }
     }
@@ -70,6 +73,7 @@ struct ServeCommand: ParsableCommand {
     /// Flags first, then `MUSICSTREAM_*` variables, then `ServiceConfig`'s defaults.
     func makeConfig(environment: [String: String]) throws -> ServiceConfig {
         var config = ServiceConfig()
+        try ServeOptions.logLevel.apply(flag: ServeOptions.logLevel.value(logLevel), environment: environment, to: &config)
         try ServeOptions.host.apply(flag: host, environment: environment, to: &config)
         try ServeOptions.port.apply(flag: port, environment: environment, to: &config)
         try ServeOptions.brokers.apply(flag: brokers, environment: environment, to: &config)

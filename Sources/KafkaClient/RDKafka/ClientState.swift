@@ -1,3 +1,4 @@
+import Logging
 import Synchronization
 internal import CRdKafka
 #if canImport(Glibc)
@@ -22,6 +23,8 @@ public struct KafkaHealth: Sendable, Equatable {
 /// the rd_kafka_t it belongs to (the owner destroys the handle first).
 final class ClientState: Sendable {
     let name: String
+    /// Where librdkafka's own log lines and the wrapper's reports go, tagged with the client's name.
+    let logger: Logger
     /// Log lines librdkafka emits under these facilities are dropped (e.g. the mock cluster's CONFWARN).
     let quietFacilities: Set<String>
     let health = Mutex(KafkaHealth())
@@ -33,8 +36,9 @@ final class ClientState: Sendable {
     /// a second rather than one per record.
     private let lastFailureLogged = Atomic<Int64>(-1_000_000)
 
-    init(name: String, quietFacilities: Set<String> = []) {
+    init(name: String, logger: Logger, quietFacilities: Set<String> = []) {
         self.name = name
+        self.logger = logger
         self.quietFacilities = quietFacilities
     }
 
@@ -59,8 +63,19 @@ final class ClientState: Sendable {
         let last = lastFailureLogged.load(ordering: .relaxed)
         guard milliseconds - last >= 1000,
               lastFailureLogged.compareExchange(expected: last, desired: milliseconds, ordering: .relaxed).exchanged else { return }
-        var line = "kafka[\(name)] delivery failed: \(error.message) (\(deliveryFailures.load(ordering: .relaxed)) failed since start)\n"
-        line.withUTF8 { bytes in _ = write(STDERR_FILENO, bytes.baseAddress, bytes.count) }
+        logger.warning("kafka[\(name)] delivery failed: \(error.message) (\(deliveryFailures.load(ordering: .relaxed)) failed since start)")
+    }
+
+    /// librdkafka logs with syslog severities (0 emergency ... 7 debug).
+    static func logLevel(syslogLevel level: Int32) -> Logger.Level {
+        switch level {
+        case ...2: .critical
+        case 3: .error
+        case 4: .warning
+        case 5: .notice
+        case 6: .info
+        default: .debug
+        }
     }
 
     /// Installs the log and error callbacks that route librdkafka's reports here.
@@ -71,16 +86,16 @@ final class ClientState: Sendable {
     }
 }
 
-/// librdkafka log lines go to standard error with the client's name, at warning level and above.
+/// librdkafka's log lines go to the client's logger at the matching level, with the client's name.
 private func clientLogCallback(
     _ handle: OpaquePointer?, _ level: Int32, _ facility: UnsafePointer<CChar>?, _ text: UnsafePointer<CChar>?
 ) {
-    guard let handle, level <= 4 else { return }
-    let state = ClientState.from(rd_kafka_opaque(handle))
+    guard let handle, let state = ClientState.from(rd_kafka_opaque(handle)) else { return }
+    let logLevel = ClientState.logLevel(syslogLevel: level)
+    guard state.logger.logLevel <= logLevel else { return }
     let facilityName = facility.map { String(cString: $0) } ?? "?"
-    if let state, state.quietFacilities.contains(facilityName) { return }
-    var line = "kafka[\(state?.name ?? "client")] \(facilityName): \(text.map { String(cString: $0) } ?? "")\n"
-    line.withUTF8 { bytes in _ = write(STDERR_FILENO, bytes.baseAddress, bytes.count) }
+    if state.quietFacilities.contains(facilityName) { return }
+    state.logger.log(level: logLevel, "kafka[\(state.name)] \(facilityName): \(text.map { String(cString: $0) } ?? "")")
 }
 
 private func clientErrorCallback(

@@ -1,3 +1,4 @@
+import Logging
 internal import CRdKafka
 
 /// A Kafka-protocol broker inside this process (librdkafka's mock cluster) on a loopback port.
@@ -11,8 +12,10 @@ public final class EmbeddedCluster: @unchecked Sendable {
     private let cluster: OpaquePointer
 
     /// Starts `brokers` mock brokers and creates each topic with its partition count.
-    public init(brokers: Int = 1, topics: [(name: String, partitions: Int)]) throws(KafkaError) {
-        let state = ClientState(name: "embedded", quietFacilities: ["CONFWARN"])
+    public init(
+        brokers: Int = 1, topics: [(name: String, partitions: Int)], logger: Logger = KafkaConfig.defaultLogger
+    ) throws(KafkaError) {
+        let state = ClientState(name: "embedded", logger: logger, quietFacilities: ["CONFWARN"])
         guard let conf = rd_kafka_conf_new() else { throw KafkaError(message: "rd_kafka_conf_new failed") }
         state.install(on: conf)
         // The hosting handle never connects anywhere; the mock cluster only needs it to exist.

@@ -1,3 +1,4 @@
+import Logging
 import Foundation
 internal import CRdKafka
 
@@ -11,8 +12,8 @@ public final class GroupConsumer: @unchecked Sendable {
     private var isClosed = false
 
     public init(config: KafkaConfig, group: String, topics: [String], fromBeginning: Bool = false,
-                name: String = "group-consumer") throws(KafkaError) {
-        let state = ClientState(name: name)
+                name: String = "group-consumer", logger: Logger = KafkaConfig.defaultLogger) throws(KafkaError) {
+        let state = ClientState(name: name, logger: logger)
         let conf = try config.makeNativeConfig(defaults: [
             "group.id": group,
             "auto.offset.reset": fromBeginning ? "earliest" : "latest",

@@ -1,3 +1,4 @@
+import Logging
 import Foundation
 import Synchronization
 internal import CRdKafka
@@ -25,8 +26,8 @@ public final class KafkaProducer: @unchecked Sendable {
         "message.timeout.ms": "30000",
     ]
 
-    public init(config: KafkaConfig, name: String = "producer") throws(KafkaError) {
-        let state = ClientState(name: name)
+    public init(config: KafkaConfig, name: String = "producer", logger: Logger = KafkaConfig.defaultLogger) throws(KafkaError) {
+        let state = ClientState(name: name, logger: logger)
         let conf = try config.makeNativeConfig(defaults: Self.defaultProperties)
         state.install(on: conf)
         rd_kafka_conf_set_dr_msg_cb(conf, producerDeliveryCallback)

@@ -1,3 +1,4 @@
+import Logging
 import Foundation
 internal import CRdKafka
 
@@ -14,8 +15,10 @@ public final class PartitionConsumer: @unchecked Sendable {
     private let state: ClientState
     private var isClosed = false
 
-    public init(config: KafkaConfig, topic: String, name: String = "consumer") throws(KafkaError) {
-        let state = ClientState(name: name)
+    public init(
+        config: KafkaConfig, topic: String, name: String = "consumer", logger: Logger = KafkaConfig.defaultLogger
+    ) throws(KafkaError) {
+        let state = ClientState(name: name, logger: logger)
         let conf = try config.makeNativeConfig(defaults: [
             // Required by the consumer type, though assign() never joins the group.
             "group.id": "musicstream-window",

@@ -1,3 +1,4 @@
+import Logging
 internal import CRdKafka
 
 /// Creates topics through Kafka's admin API, so a server pointed at a fresh cluster does not need
@@ -6,9 +7,10 @@ public enum TopicAdmin {
     /// Creates `name` unless it exists. Returns true when this call created it.
     @discardableResult
     public static func createTopic(
-        config: KafkaConfig, name: String, partitions: Int, replicationFactor: Int, timeout: Duration = .seconds(10)
+        config: KafkaConfig, name: String, partitions: Int, replicationFactor: Int, timeout: Duration = .seconds(10),
+        logger: Logger = KafkaConfig.defaultLogger
     ) throws(KafkaError) -> Bool {
-        let state = ClientState(name: "admin")
+        let state = ClientState(name: "admin", logger: logger)
         let conf = try config.makeNativeConfig(defaults: [:])
         state.install(on: conf)
         let handle = try makeNativeHandle(type: RD_KAFKA_PRODUCER, conf: conf)

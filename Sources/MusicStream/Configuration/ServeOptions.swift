@@ -1,6 +1,13 @@
+import Logging
+
 /// Every valued setting of `serve`, in the order `--help` lists them. Add a setting here (and its
 /// field, with its default, in `ServiceConfig`); the command line picks it up from both.
 public enum ServeOptions {
+    public static var logLevel: ServiceOption<Logger.Level> {
+        .init("log-level", \.logLevel, choices: Logger.Level.allCases,
+              parse: { Logger.Level(rawValue: $0.lowercased()) ?? ($0.lowercased() == "warn" ? .warning : nil) },
+              spell: \.rawValue, summary: "Least severe log lines written to standard error")
+    }
     public static var host: ServiceOption<String> { .init("host", \.host, summary: "Address to listen on") }
     public static var port: ServiceOption<Int> {
         .init("port", \.port, range: 0...65_535, summary: "Port to listen on; 0 picks a free one")

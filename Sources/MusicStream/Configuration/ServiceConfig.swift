@@ -1,8 +1,11 @@
 import Foundation
+import Logging
 
 /// Everything `serve` can be told, with the product's defaults. Built by the executable from flags
 /// and environment variables; the service never reads either itself.
 public struct ServiceConfig: Sendable {
+    /// Least severe log lines written (librdkafka's and libevent's own included).
+    public var logLevel: Logger.Level = .info
     public var host = "127.0.0.1"
     public var port = 5000
     /// nil: start the embedded broker and use it.

@@ -1,3 +1,4 @@
+import Logging
 import Synchronization
 
 /// Logs at most one line per interval and says how many it held back, so a flood of bad messages
@@ -8,10 +9,12 @@ public final class RateLimitedLog: Sendable {
         var suppressed = 0
     }
     private let interval: Duration
+    private let logger: Logger
     private let state: Mutex<State>
 
-    public init(interval: Duration = .seconds(1)) {
+    public init(interval: Duration = .seconds(1), logger: Logger) {
         self.interval = interval
+        self.logger = logger
         self.state = Mutex(State(nextAllowed: .now))
     }
 
@@ -28,6 +31,6 @@ public final class RateLimitedLog: Sendable {
             return state.suppressed
         }
         guard let held else { return }
-        ServiceLog.warning(held > 0 ? "\(message()) (\(held) similar lines suppressed)" : message())
+        logger.warning("\(held > 0 ? "\(message()) (\(held) similar lines suppressed)" : message())")
     }
 }
