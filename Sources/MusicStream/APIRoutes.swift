@@ -268,7 +268,7 @@ struct APIRoutes {
         let query = try EventQuery.parse(request, options: ["last_event_id", "stats"])
         let wantsStats = try query.flag("stats")
         var resumeAfter: UInt64?
-        if let text = query.option("last_event_id") ?? request.header("Last-Event-ID")?.trimmingSpaces, !text.isEmpty {
+        if let text = query.option("last_event_id") ?? request.header("Last-Event-ID")?.trimmed(where: \.isSpaceOrTab), !text.isEmpty {
             guard let id = UInt64(text) else {
                 throw .badParameter("last_event_id", "last_event_id must be an event id from this stream, got '\(text.prefix(64))'")
             }

@@ -1,5 +1,4 @@
 import JSON
-import Foundation
 import EventHTTP
 import KafkaClient
 import MusicModel
@@ -57,7 +56,7 @@ final class EventPublisher {
         let event: ListenEvent
         do {
             event = try EventSubmission.decode(
-                request.body, eventID: UUID().uuidString.lowercased(), timestamp: currentMilliseconds())
+                request.body, eventID: UUIDText.random(), timestamp: currentMilliseconds())
         } catch {
             return .respond(ProblemDetails(
                 status: 400, title: "Invalid listen event", detail: error.detail, parameter: nil, field: error.field).response)

@@ -22,7 +22,7 @@ struct EventQuery {
         for (name, value) in parameters where !EventFilter.parameterNames.contains(name) {
             guard allowed.contains(name) else { throw .badParameter(name, "unknown query parameter '\(name.prefix(64))'") }
             guard options[name] == nil else { throw .badParameter(name, "\(name) is given more than once") }
-            options[name] = value.trimmingSpaces
+            options[name] = value.trimmed(where: \.isSpaceOrTab)
         }
         do {
             return EventQuery(filter: try EventFilter.parse(parameters), parameters: parameters, options: options)
@@ -67,14 +67,5 @@ struct EventQuery {
         case "0", "false", "no": return false
         default: throw .badParameter(name, "\(name) must be true or false, got '\(text.prefix(64))'")
         }
-    }
-}
-
-extension String {
-    var trimmingSpaces: String {
-        var view = Substring(self)
-        while let first = view.first, first == " " || first == "\t" { view.removeFirst() }
-        while let last = view.last, last == " " || last == "\t" { view.removeLast() }
-        return String(view)
     }
 }

@@ -20,3 +20,17 @@ import Testing
         }
     }
 }
+
+/// Ids for events published without one.
+@Suite struct UUIDTextTests {
+    @Test func randomIdsAreVersion4AndDistinct() {
+        let ids = (0..<100).map { _ in UUIDText.random() }
+        #expect(Set(ids).count == ids.count)
+        for id in ids {
+            #expect(UUIDText.isValid(id) && id == id.lowercased(), "\(id)")
+            let characters = Array(id)
+            #expect(characters[14] == "4", "version nibble of \(id)")
+            #expect("89ab".contains(characters[19]), "variant of \(id)")
+        }
+    }
+}

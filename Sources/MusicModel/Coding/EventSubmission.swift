@@ -152,9 +152,9 @@ public enum EventSubmission {
         guard !raw.unicodeScalars.contains("\u{0}") else {
             throw SubmissionError(field: name, detail: "\(name) must not contain NUL (U+0000)")
         }
-        let trimmed = raw.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace)
+        let trimmed = raw.trimmed()
         guard !trimmed.isEmpty else { throw SubmissionError(field: name, detail: "\(name) must not be empty") }
-        return String(trimmed.reversed())
+        return trimmed
     }
 
     /// Required, a whole number (2 and 2.0 alike: JSON does not distinguish them) in `range`.

@@ -293,9 +293,8 @@ struct PartialEvent {
             let string = interner?.string(bytes) ?? String(decoding: bytes, as: UTF8.self)
             if !startsWithUnicodeSpace(bytes) && !endsWithUnicodeSpace(bytes) { return string }
             // Rare: Unicode whitespace (e.g. U+00A0, U+3000) at an edge.
-            let inner = string.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace)
-            if inner.isEmpty { return nil }
-            return String(inner.reversed())
+            let inner = string.trimmed()
+            return inner.isEmpty ? nil : inner
         }
         if text == nil { report(.invalidValue, "\(field): must not be empty") }
         return text

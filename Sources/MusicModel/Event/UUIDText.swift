@@ -1,7 +1,14 @@
 /// UUID text formatting and validation without Foundation's UUID, so ids can be produced
 /// from raw bits (derived or simulated) and checked byte-by-byte on the decode path.
-enum UUIDText {
+public enum UUIDText {
     private static let hexDigits: StaticString = "0123456789abcdef"
+
+    /// A random (version 4) UUID from the system's generator: the id of an event a client
+    /// publishes without one.
+    public static func random() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return string((generator.next(), generator.next()), version: 4)
+    }
 
     /// Formats 128 bits as 8-4-4-4-12 lowercase hex with the given version nibble and the
     /// RFC 9562 variant bits.

@@ -297,7 +297,7 @@ public struct EventFilter: Sendable, Equatable {
             if rawValue.unicodeScalars.count > maxValueCharacters {
                 throw QueryError(parameter: name, detail: "\(name) must be at most \(maxValueCharacters) characters")
             }
-            let value = trimmedWhitespace(rawValue)
+            let value = rawValue.trimmed()
             if value.isEmpty { continue }
             if isRepeatable {
                 let count = listCounts[name, default: 0] + 1
@@ -359,17 +359,6 @@ public struct EventFilter: Sendable, Equatable {
         return ms
     }
 
-    private static func trimmedWhitespace(_ s: String) -> String {
-        guard let first = s.first, let last = s.last, first.isWhitespace || last.isWhitespace else { return s }
-        let head = s.drop(while: \.isWhitespace)
-        var end = head.endIndex
-        while end > head.startIndex {
-            let before = head.index(before: end)
-            if !head[before].isWhitespace { break }
-            end = before
-        }
-        return String(head[head.startIndex..<end])
-    }
 }
 
 /// The string way to decide the text constraints: the needles against the event's fields.

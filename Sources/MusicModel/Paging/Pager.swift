@@ -234,7 +234,7 @@ public enum Pager {
             guard seen.insert(name).inserted else {
                 throw QueryError(parameter: name, detail: "\(name) is given more than once")
             }
-            let value = trimmed(rawValue).lowercased()
+            let value = rawValue.trimmed().lowercased()
             if value.isEmpty { continue }
             if name == "sort_by" {
                 guard let parsed = SortField(rawValue: value) else {
@@ -251,12 +251,5 @@ public enum Pager {
             }
         }
         return (field, order)
-    }
-
-    private static func trimmed(_ s: String) -> Substring {
-        var sub = Substring(s)
-        while let first = sub.first, first.isWhitespace { sub.removeFirst() }
-        while let last = sub.last, last.isWhitespace { sub.removeLast() }
-        return sub
     }
 }
