@@ -1,5 +1,3 @@
-internal import CLibEvent
-
 /// What a handler asks the server to do: answer at once, start a long-lived stream, or
 /// answer later (after some other loop-thread event, such as a Kafka delivery report).
 public enum RouteResult {

@@ -1,5 +1,3 @@
-internal import CLibEvent
-
 /// Reads like a table of routes: exact paths per method, and a fallback for everything
 /// else (static files). Socket-free, so routing is unit-testable.
 public final class Router {

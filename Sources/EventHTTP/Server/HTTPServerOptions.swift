@@ -1,5 +1,3 @@
-internal import CLibEvent
-
 /// Limits and headers applied to every connection. Every limit is answered with the
 /// server's own problem+json response carrying `defaultHeaders` (see ClientConnection).
 public struct HTTPServerOptions: Sendable {
