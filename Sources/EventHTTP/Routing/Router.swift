@@ -5,7 +5,7 @@ public final class Router {
 
     /// Used when no exact path matches; the default answers 404 problem+json.
     public var fallback: RouteHandler = { request in
-        .respond(.problem(status: 404, title: "Not Found", detail: "no resource at \(request.path)"))
+        .respond(ProblemDetails(status: 404, title: "Not Found", detail: "no resource at \(request.path)").response)
     }
 
     public init() {}
@@ -57,9 +57,9 @@ public final class Router {
         if request.method == .OPTIONS {
             return .respond(HTTPResponse(status: 204, headers: [("Allow", allow)]))
         }
-        var response = HTTPResponse.problem(
+        var response = ProblemDetails(
             status: 405, title: "Method Not Allowed",
-            detail: "\(request.method.rawValue) is not supported for \(request.path); allowed: \(allow)")
+            detail: "\(request.method.rawValue) is not supported for \(request.path); allowed: \(allow)").response
         response.headers.append(("Allow", allow))
         return .respond(response)
     }
