@@ -108,11 +108,9 @@ public final class MusicStreamServer {
         let specPath = config.openAPIPath ?? URL(fileURLWithPath: publicDirectory).deletingLastPathComponent().appendingPathComponent("openapi.yaml").path
         if let spec = FileManager.default.contents(atPath: specPath) {
             let body = Array(spec)
-            router.get("/openapi.yaml") { request in
-                routes.respond(Result { () throws(ProblemDetails) in
-                    try EventQuery.requireNone(request)
-                    return HTTPResponse(status: 200, headers: [(name: "Content-Type", value: "application/yaml")], body: body)
-                })
+            router.get("/openapi.yaml") { request throws(ProblemDetails) in
+                try EventQuery.requireNone(request)
+                return .respond(HTTPResponse(status: 200, headers: [(name: "Content-Type", value: "application/yaml")], body: body))
             }
         } else {
             ServiceLog.warning("no OpenAPI description at \(specPath); /openapi.yaml will answer 404")

@@ -11,5 +11,6 @@ public enum RouteResult {
     case deferred((PendingResponse) -> Void)
 }
 
-/// Handlers run on the loop thread and must not block it.
-public typealias RouteHandler = (HTTPRequest) -> RouteResult
+/// Handlers run on the loop thread and must not block it. A handler that throws a problem is
+/// answered with `problem.response` (for HEAD, its headers with the body's length).
+public typealias RouteHandler = (HTTPRequest) throws(ProblemDetails) -> RouteResult

@@ -3,7 +3,8 @@
 public final class Router {
     private var table: [String: [HTTPMethod: RouteHandler]] = [:]
 
-    /// Used when no exact path matches; the default answers 404 problem+json.
+    /// Used when no exact path matches; the default answers 404 problem+json. May throw a
+    /// problem like any handler.
     public var fallback: RouteHandler = { request in
         .respond(ProblemDetails(status: 404, title: "Not Found", detail: "no resource at \(request.path)").response)
     }
@@ -35,7 +36,7 @@ public final class Router {
     /// `fallbackPattern` or `unmatchedPattern` for the fallback (never the raw path).
     func resolve(_ request: HTTPRequest) -> (result: RouteResult, pattern: String) {
         guard table[request.path] != nil else {
-            let result = fallback(request)
+            let result = Router.run(fallback, request)
             if case .respond(let response) = result, response.status == 404 {
                 return (result, Router.unmatchedPattern)
             }
@@ -49,10 +50,19 @@ public final class Router {
         table[path].map(allowed)
     }
 
+    /// The handler's result, or the response for the problem it threw.
+    private static func run(_ handler: RouteHandler, _ request: HTTPRequest) -> RouteResult {
+        do {
+            return try handler(request)
+        } catch {
+            return .respond(error.response)
+        }
+    }
+
     private func routeTable(_ request: HTTPRequest) -> RouteResult {
-        guard let handlers = table[request.path] else { return fallback(request) }
-        if let handler = handlers[request.method] { return handler(request) }
-        if request.method == .HEAD, let handler = handlers[.GET] { return handler(request) }
+        guard let handlers = table[request.path] else { return Router.run(fallback, request) }
+        if let handler = handlers[request.method] { return Router.run(handler, request) }
+        if request.method == .HEAD, let handler = handlers[.GET] { return Router.run(handler, request) }
         let allow = allowed(handlers)
         if request.method == .OPTIONS {
             return .respond(HTTPResponse(status: 204, headers: [("Allow", allow)]))
