@@ -207,6 +207,32 @@ import Testing
         #expect(response.header("Vary") == "Origin")
     }
 
+    /// The wording of refusals is the application's: a custom error page answers them, with
+    /// the server still deciding status handling, headers and the close.
+    @Test func customErrorPagesWordTheRefusals() throws {
+        var options = HTTPServerOptions()
+        options.maxRequestLineSize = 1_000
+        let server = try TestServer(options: options) { context in
+            context.router.get("/api/stats") { _ in .respond(.json(Array("{}".utf8))) }
+            context.errorPage = { refusal in .text("refused: \(refusal)", status: refusal.status) }
+        }
+        defer { #expect(server.stop()) }
+        let client = try TestClient(port: server.port)
+        try client.send("GET /" + String(repeating: "a", count: 1_500) + " HTTP/1.1\r\n\r\n")
+        let refused = try client.readResponse()
+        #expect(refused.status == 414)
+        #expect(refused.bodyText == "refused: requestLineTooLong(limit: 1000)")
+        #expect(refused.header("Content-Type") == "text/plain; charset=utf-8")
+        #expect(refused.header("Connection") == "close")
+        #expect(client.waitForEOF())
+        let badPath = try TestClient.request(port: server.port, "GET", "/a%zz")
+        #expect(badPath.status == 400)
+        #expect(badPath.bodyText == "refused: invalidPath")
+        let malformed = try TestClient(port: server.port)
+        try malformed.send("NOT A REQUEST\r\n\r\n")
+        #expect(try malformed.readResponse().bodyText == "refused: malformed")
+    }
+
     // MARK: - Keep-alive and pipelining
 
     @Test func pipelinedRequestPastTheLimitIsRefusedAfterTheGoodOne() throws {

@@ -11,7 +11,7 @@ import Darwin
 /// ClientConnection (limits, deadlines, evhttp's own error pages). Loop thread only.
 public final class HTTPServer {
     private let loop: EventLoop   // the base must outlive the evhttp
-    private let router: Router
+    private let application: HTTPApplication
     private let options: HTTPServerOptions
     private var http: OpaquePointer?
     private var listeners: [OpaquePointer] = []
@@ -50,10 +50,11 @@ public final class HTTPServer {
     /// evhttp's own 400/501 for malformed requests and unknown methods), with the status sent.
     public var onRefusal: ((_ status: Int) -> Void)?
 
-    public init(loop: EventLoop, router: Router, options: HTTPServerOptions = .init()) throws(HTTPServerError) {
+    /// A server for `application` (router and error pages) on `loop`, with `options`' limits.
+    public init(loop: EventLoop, application: HTTPApplication, options: HTTPServerOptions = .init()) throws(HTTPServerError) {
         guard let http = evhttp_new(loop.base) else { throw HTTPServerError("cannot create evhttp") }
         self.loop = loop
-        self.router = router
+        self.application = application
         self.options = options
         self.http = http
         // Heads are limited by ClientConnection before evhttp parses them; evhttp's own limit
@@ -80,6 +81,11 @@ public final class HTTPServer {
             guard let arg else { return }
             Unmanaged<HTTPServer>.fromOpaque(arg).takeUnretainedValue().runService()
         }, context)
+    }
+
+    /// A server for `router` with the default error pages.
+    public convenience init(loop: EventLoop, router: Router, options: HTTPServerOptions = .init()) throws(HTTPServerError) {
+        try self.init(loop: loop, application: HTTPApplication(router: router), options: options)
     }
 
     deinit { shutdown() }
@@ -247,59 +253,23 @@ public final class HTTPServer {
         onRefusal?(status)
     }
 
-    var headerTimeoutSeconds: Double { options.headerTimeoutSeconds }
-
-    /// Lets a new connection in (nil), or the 503 for one past `maxConnections`, in the
-    /// order they were accepted. Refused connections still closing do not count.
-    func admit() -> (response: HTTPResponse, linger: Bool)? {
+    /// Lets a new connection in (nil), or names the refusal for one past `maxConnections`, in
+    /// the order they were accepted; `linger` is false once too many refused connections are
+    /// still closing. Refused connections still closing do not count against the limit.
+    func admit() -> (refusal: HTTPRefusal, linger: Bool)? {
         guard admittedCount >= options.maxConnections else {
             admittedCount += 1
             return nil
         }
-        var response = HTTPResponse.problem(
-            status: 503, title: "Service Unavailable",
-            detail: "the server is at its limit of \(options.maxConnections) connections; try again later")
-        response.headers.append(("Retry-After", "1"))
-        return (response, refusingCount < HTTPServer.maxLingering)
+        return (.tooManyConnections(limit: options.maxConnections), refusingCount < HTTPServer.maxLingering)
     }
 
-    func requestLineTooLong() -> HTTPResponse {
-        .problem(status: 414, title: "URI Too Long",
-                 detail: "the request line is longer than \(options.maxRequestLineSize) bytes")
-    }
-
-    func headersTooLarge() -> HTTPResponse {
-        .problem(status: 431, title: "Request Header Fields Too Large",
-                 detail: "the request's header fields are larger than \(options.maxHeadersSize) bytes")
-    }
-
-    func requestTimeout(part: String) -> HTTPResponse {
-        .problem(status: 408, title: "Request Timeout",
-                 detail: "the request \(part) did not arrive within \(options.headerTimeoutSeconds) seconds")
-    }
-
-    /// Ours in place of an error page evhttp wrote on its own.
-    func replacement(forEvhttpStatus status: Int) -> HTTPResponse {
-        switch status {
-        case 400:
-            .problem(status: 400, title: "Bad Request",
-                     detail: "malformed request line, header field or body framing")
-        case 413:
-            // evhttp also reports a malformed chunked body this way.
-            .problem(status: 413, title: "Content Too Large",
-                     detail: "the request body is larger than \(options.maxBodySize) bytes (or its chunked encoding is malformed)")
-        case 417:
-            .problem(status: 417, title: "Expectation Failed", detail: "only 'Expect: 100-continue' is supported")
-        case 501:
-            .problem(status: 501, title: "Not Implemented", detail: "the request method is not supported")
-        default:
-            .problem(status: status, title: RawReply.reasonPhrase(status))
-        }
-    }
-
-    /// A refusal as bytes: the response with the same default and CORS headers as any other.
-    func wireBytes(for response: HTTPResponse) -> [UInt8] {
-        RawReply.bytes(status: response.status, headers: finalHeaders(response.headers), body: response.body)
+    /// A refusal as bytes for a connection taken over from evhttp: the application's error
+    /// page with the same finished headers as any other response.
+    func refusalReply(_ refusal: HTTPRefusal) -> (status: Int, bytes: [UInt8]) {
+        let response = application.errorPage(refusal)
+        return (response.status,
+                RawReply.bytes(status: response.status, headers: finalHeaders(response.headers), body: response.body))
     }
 
     // MARK: - Request handling
@@ -310,28 +280,29 @@ public final class HTTPServer {
         if let client = client(for: request), !client.beginHandling() { return }
         guard let method = HTTPMethod(command: evhttp_request_get_command(request)) else {
             // evhttp_set_allowed_methods makes evhttp answer these itself; kept as a guard.
-            send(.problem(status: 501, title: "Not Implemented"), to: request, head: false)
+            send(application.errorPage(.methodNotImplemented), to: request, head: false)
             return
         }
         let head = method == .HEAD
         guard let uri = evhttp_request_get_evhttp_uri(request) else {
-            send(.problem(status: 400, title: "Bad Request", detail: "unparsable request target"), to: request, head: head)
-            report(method, Router.unmatchedPattern, 400, since: arrived)
+            let response = application.errorPage(.unparsableTarget)
+            send(response, to: request, head: head)
+            report(method, Router.unmatchedPattern, response.status, since: arrived)
             return
         }
         let rawPath = evhttp_uri_get_path(uri).flatMap { String(validatingCString: $0) } ?? ""
         let rawQuery = evhttp_uri_get_query(uri).map { String(decoding: UnsafeRawBufferPointer(start: $0, count: strlen($0)), as: UTF8.self) } ?? ""
         guard let path = PercentDecoding.decodePath(rawPath.isEmpty ? "/" : rawPath) else {
-            send(.problem(status: 400, title: "Bad Request", detail: "invalid percent-encoding, NUL or non-UTF-8 in path"),
-                 to: request, head: head)
-            report(method, Router.unmatchedPattern, 400, since: arrived)
+            let response = application.errorPage(.invalidPath)
+            send(response, to: request, head: head)
+            report(method, Router.unmatchedPattern, response.status, since: arrived)
             return
         }
         let httpRequest = HTTPRequest(
             method: method, path: path, rawQuery: rawQuery,
             headers: HTTPServer.inputHeaders(request), body: HTTPServer.inputBody(request))
 
-        let (result, pattern) = preflight(httpRequest) ?? router.resolve(httpRequest)
+        let (result, pattern) = preflight(httpRequest) ?? application.respond(to: httpRequest)
         switch result {
         case .respond(let response):
             send(response, to: request, head: head)
@@ -347,7 +318,7 @@ public final class HTTPServer {
             }
         case .deferred(let body):
             guard let connection = evhttp_request_get_connection(request) else {
-                send(.problem(status: 500, title: "Internal Server Error"), to: request, head: head)
+                send(application.errorPage(.internalError), to: request, head: head)
                 return
             }
             let pending = PendingResponse(
@@ -365,7 +336,7 @@ public final class HTTPServer {
     private func preflight(_ request: HTTPRequest) -> (result: RouteResult, pattern: String)? {
         guard options.corsOrigin != nil, request.method == .OPTIONS,
               request.header("Access-Control-Request-Method") != nil,
-              let allow = router.allowedMethods(for: request.path) else { return nil }
+              let allow = application.router.allowedMethods(for: request.path) else { return nil }
         let response = HTTPResponse(status: 204, headers: [
             ("Allow", allow),
             ("Access-Control-Allow-Methods", allow),
