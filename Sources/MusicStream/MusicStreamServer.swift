@@ -124,9 +124,10 @@ public final class MusicStreamServer {
             return files.handle(request)
         }
 
+        // Security headers on every response; CORS only when an origin is configured.
+        var middleware: [any HTTPMiddleware] = [DefaultHeaders(Self.securityHeaders)]
+        if let origin = config.corsOrigin { middleware.append(CORS(origin: origin)) }
         var options = HTTPServerOptions()
-        options.defaultHeaders = Self.securityHeaders
-        options.corsOrigin = config.corsOrigin
         // The publisher checks the exact 64 KiB limit and answers with problem details; the
         // server cuts off anything past 1 MiB (413) before buffering more.
         options.maxBodySize = 1 << 20
@@ -136,7 +137,8 @@ public final class MusicStreamServer {
         options.headerTimeoutSeconds = config.headerTimeout
         options.timeoutSeconds = config.idleTimeout
         options.maxConnections = Self.connectionLimit(config.maxConnections)
-        let server = try HTTPServer(loop: loop, router: router, options: options)
+        let server = try HTTPServer(
+            loop: loop, application: HTTPApplication(router: router, middleware: middleware), options: options)
         server.onResponse = { method, route, status, seconds in
             routes.httpMetrics.record(route: route, method: method.rawValue, status: status, seconds: seconds)
         }

@@ -8,14 +8,17 @@ import Testing
 @Suite struct HostileHTTPTests {
     private static let securityHeader = ("X-Frame-Options", "DENY")
 
-    private func startServer(_ configure: (inout HTTPServerOptions) -> Void = { _ in }) throws -> TestServer {
+    private func startServer(
+        corsOrigin: String? = nil, _ configure: (inout HTTPServerOptions) -> Void = { _ in }
+    ) throws -> TestServer {
         var options = HTTPServerOptions()
-        options.defaultHeaders = [("X-Content-Type-Options", "nosniff"), HostileHTTPTests.securityHeader]
         options.maxRequestLineSize = 1_000
         options.maxHeadersSize = 2_000
         options.maxBodySize = 1_000
         configure(&options)
         return try TestServer(options: options) { context in
+            context.middleware = [DefaultHeaders([("X-Content-Type-Options", "nosniff"), HostileHTTPTests.securityHeader])]
+            if let corsOrigin { context.middleware.append(CORS(origin: corsOrigin)) }
             context.router.get("/api/stats") { _ in .respond(.json(Array("{\"ok\":true}".utf8))) }
             context.router.post("/api/echo") { request in
                 .respond(HTTPResponse(status: 201, headers: [("Content-Type", "application/octet-stream")], body: request.body))
@@ -197,7 +200,7 @@ import Testing
     }
 
     @Test func corsHeadersAreOnRefusalsToo() throws {
-        let server = try startServer { $0.corsOrigin = "https://example.com" }
+        let server = try startServer(corsOrigin: "https://example.com")
         defer { #expect(server.stop()) }
         let client = try TestClient(port: server.port)
         try client.send("BREW / HTTP/1.1\r\n\r\n")

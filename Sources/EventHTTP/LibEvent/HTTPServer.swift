@@ -6,9 +6,23 @@ import Glibc
 import Darwin
 #endif
 
-/// evhttp bound to one EventLoop: turns each evhttp_request into an HTTPRequest, asks
-/// the Router, and writes the RouteResult back. Every connection is watched by a
-/// ClientConnection (limits, deadlines, evhttp's own error pages). Loop thread only.
+/// evhttp bound to one EventLoop: the mechanics of serving an `HTTPApplication`.
+///
+/// The server turns each evhttp_request into an HTTPRequest, asks the application (its
+/// middleware, then its router) for the result, and carries it out: a response written at
+/// once, a deferred one (`PendingResponse`) or a chunked stream (`ResponseStream`). Every
+/// connection is watched by a ClientConnection, which enforces the limits of
+/// `HTTPServerOptions` (head and body deadlines, request-line, header and body sizes), admits
+/// connections up to `maxConnections`, and replaces the error pages evhttp writes on its own.
+///
+/// What the server does not decide: anything about content. Refusals and other answers given
+/// without routing are named (`HTTPRefusal`) and worded by the application's `errorPage`;
+/// every response head it writes, those included, goes out with the headers the
+/// application's middleware finished (security headers, CORS). The server adds only framing
+/// (Content-Length, also for HEAD; chunking; `Connection: close` on refusals) and reports each
+/// answer to the metrics hooks `onResponse` and `onRefusal`.
+///
+/// Loop thread only.
 public final class HTTPServer {
     private let loop: EventLoop   // the base must outlive the evhttp
     private let application: HTTPApplication
@@ -39,7 +53,8 @@ public final class HTTPServer {
     /// and time to start). `routePattern` is bounded: the registered path for router
     /// matches, `Router.fallbackPattern` ("static") for other fallback answers,
     /// `Router.unmatchedPattern` ("unmatched") for fallback 404s and requests rejected before
-    /// routing (bad paths). `seconds` counts from when the complete request was read.
+    /// routing (bad paths), `HTTPApplication.middlewarePattern` ("middleware") for answers a
+    /// middleware gave itself. `seconds` counts from when the complete request was read.
     /// Not called for deferred responses whose client went away first, nor for connections
     /// refused before their request reached the router (408, 413, 414, 431, 503, malformed
     /// requests, unknown methods): those reach `onRefusal`.
@@ -50,7 +65,7 @@ public final class HTTPServer {
     /// evhttp's own 400/501 for malformed requests and unknown methods), with the status sent.
     public var onRefusal: ((_ status: Int) -> Void)?
 
-    /// A server for `application` (router and error pages) on `loop`, with `options`' limits.
+    /// A server for `application` (router, middleware, error pages) on `loop`, with `options`' limits.
     public init(loop: EventLoop, application: HTTPApplication, options: HTTPServerOptions = .init()) throws(HTTPServerError) {
         guard let http = evhttp_new(loop.base) else { throw HTTPServerError("cannot create evhttp") }
         self.loop = loop
@@ -83,7 +98,7 @@ public final class HTTPServer {
         }, context)
     }
 
-    /// A server for `router` with the default error pages.
+    /// A server for `router` with the default middleware (`DefaultHeaders()`) and error pages.
     public convenience init(loop: EventLoop, router: Router, options: HTTPServerOptions = .init()) throws(HTTPServerError) {
         try self.init(loop: loop, application: HTTPApplication(router: router), options: options)
     }
@@ -269,7 +284,9 @@ public final class HTTPServer {
     func refusalReply(_ refusal: HTTPRefusal) -> (status: Int, bytes: [UInt8]) {
         let response = application.errorPage(refusal)
         return (response.status,
-                RawReply.bytes(status: response.status, headers: finalHeaders(response.headers), body: response.body))
+                RawReply.bytes(status: response.status,
+                               headers: application.finishedHeaders(response.headers, status: response.status),
+                               body: response.body))
     }
 
     // MARK: - Request handling
@@ -302,8 +319,9 @@ public final class HTTPServer {
             method: method, path: path, rawQuery: rawQuery,
             headers: HTTPServer.inputHeaders(request), body: HTTPServer.inputBody(request))
 
-        let (result, pattern) = preflight(httpRequest) ?? application.respond(to: httpRequest)
-        switch result {
+        let routed = application.respond(to: httpRequest)
+        let pattern = routed.pattern
+        switch routed.result {
         case .respond(let response):
             send(response, to: request, head: head)
             report(method, pattern, response.status, since: arrived)
@@ -328,22 +346,6 @@ public final class HTTPServer {
             pending.watchForDisconnect(connection)
             body(pending)
         }
-    }
-
-    /// A CORS preflight (OPTIONS with Access-Control-Request-Method) to a registered path,
-    /// answered here because only the server knows the CORS options. Without CORS, or for
-    /// unknown paths, the router answers OPTIONS as before.
-    private func preflight(_ request: HTTPRequest) -> (result: RouteResult, pattern: String)? {
-        guard options.corsOrigin != nil, request.method == .OPTIONS,
-              request.header("Access-Control-Request-Method") != nil,
-              let allow = application.router.allowedMethods(for: request.path) else { return nil }
-        let response = HTTPResponse(status: 204, headers: [
-            ("Allow", allow),
-            ("Access-Control-Allow-Methods", allow),
-            ("Access-Control-Allow-Headers", "Content-Type, Authorization, Last-Event-ID"),
-            ("Access-Control-Max-Age", "600"),
-        ])
-        return (.respond(response), request.path)
     }
 
     private func report(_ method: HTTPMethod, _ pattern: String, _ status: Int, since arrived: Double) {
@@ -380,44 +382,16 @@ public final class HTTPServer {
         }
     }
 
-    /// Default headers first (unless the response overrides them), then CORS (when
-    /// configured), then the response's own. Every reply the server writes passes here.
-    private func addHeaders(_ headers: [(name: String, value: String)], to request: UnsafeMutablePointer<evhttp_request>) {
+    /// Every response head the server writes through evhttp passes here: the headers are
+    /// finished by the application's middleware (security headers, CORS) first.
+    private func addHeaders(
+        _ headers: [(name: String, value: String)], status: Int, to request: UnsafeMutablePointer<evhttp_request>
+    ) {
         guard let output = evhttp_request_get_output_headers(request) else { return }
-        for header in finalHeaders(headers) {
+        for header in application.finishedHeaders(headers, status: status) {
             // evhttp refuses values with CR/LF (-1): such a header is dropped, never injected.
             _ = evhttp_add_header(output, header.name, header.value)
         }
-    }
-
-    /// The headers a response goes out with: defaults, CORS, then its own (with one merged Vary).
-    private func finalHeaders(_ headers: [(name: String, value: String)]) -> [(name: String, value: String)] {
-        var result: [(name: String, value: String)] = []
-        result.reserveCapacity(options.defaultHeaders.count + headers.count + 3)
-        for header in options.defaultHeaders where !headers.contains(where: { HeaderName.equal($0.name, header.name) }) {
-            result.append(header)
-        }
-        var vary: String?
-        if let origin = options.corsOrigin {
-            result.append(("Access-Control-Allow-Origin", origin))
-            result.append(("Access-Control-Expose-Headers", "ETag, Link, Location, Retry-After"))
-            if origin != "*" {
-                // The answer depends on the Origin, so caches must key on it; merged
-                // with the response's own Vary so there is exactly one.
-                let existing = headers.first { HeaderName.equal($0.name, "vary") }?.value
-                if let existing, existing.lowercased().contains("origin") || existing == "*" {
-                    vary = nil
-                } else {
-                    vary = existing.map { $0 + ", Origin" } ?? "Origin"
-                }
-            }
-        }
-        for header in headers {
-            if vary != nil, HeaderName.equal(header.name, "vary") { continue }
-            result.append(header)
-        }
-        if let vary { result.append(("Vary", vary)) }
-        return result
     }
 
     /// The connection's watcher learns when the response is fully written (keep-alive:
@@ -431,7 +405,7 @@ public final class HTTPServer {
     }
 
     private func send(_ response: HTTPResponse, to request: UnsafeMutablePointer<evhttp_request>, head: Bool, contentLength: Bool = true) {
-        addHeaders(response.headers, to: request)
+        addHeaders(response.headers, status: response.status, to: request)
         watchCompletion(of: request)
         guard let buffer = evbuffer_new() else { return }
         defer { evbuffer_free(buffer) }
@@ -471,7 +445,7 @@ public final class HTTPServer {
         _ request: UnsafeMutablePointer<evhttp_request>, status: Int, headers: [(name: String, value: String)],
         start: @escaping (ResponseStream) -> Void
     ) {
-        addHeaders(headers, to: request)
+        addHeaders(headers, status: status, to: request)
         watchCompletion(of: request)
         evhttp_send_reply_start(request, Int32(clamping: status), nil)
         guard let connection = evhttp_request_get_connection(request) else {

@@ -1,4 +1,5 @@
-/// A complete response; the server adds the options' default headers and Content-Length.
+/// A complete response; the application's middleware finish its headers, the server adds
+/// Content-Length.
 public struct HTTPResponse {
     public var status: Int
     public var headers: [(name: String, value: String)]
@@ -10,7 +11,7 @@ public struct HTTPResponse {
         self.body = body
     }
 
-    /// Case-insensitive lookup, mostly for tests and middleware-like wrappers.
+    /// Case-insensitive lookup, mostly for tests and middleware.
     public func header(_ name: String) -> String? {
         headers.first { HeaderName.equal($0.name, name) }?.value
     }

@@ -32,22 +32,17 @@ public final class Router {
         resolve(request).result
     }
 
-    /// The result plus a bounded label for it: the registered path for table routes,
-    /// `fallbackPattern` or `unmatchedPattern` for the fallback (never the raw path).
-    func resolve(_ request: HTTPRequest) -> (result: RouteResult, pattern: String) {
-        guard table[request.path] != nil else {
+    /// The result with its route and a bounded label for it: the registered path for table
+    /// routes, `fallbackPattern` or `unmatchedPattern` for the fallback (never the raw path).
+    func resolve(_ request: HTTPRequest) -> Routed {
+        guard let handlers = table[request.path] else {
             let result = Router.run(fallback, request)
             if case .respond(let response) = result, response.status == 404 {
-                return (result, Router.unmatchedPattern)
+                return Routed(result: result, route: nil, pattern: Router.unmatchedPattern)
             }
-            return (result, Router.fallbackPattern)
+            return Routed(result: result, route: nil, pattern: Router.fallbackPattern)
         }
-        return (routeTable(request), request.path)
-    }
-
-    /// The Allow value for a registered path ("GET, HEAD, OPTIONS"), nil for unknown paths.
-    func allowedMethods(for path: String) -> String? {
-        table[path].map(allowed)
+        return Routed(result: routeTable(request, handlers), route: request.path, pattern: request.path)
     }
 
     /// The handler's result, or the response for the problem it threw.
@@ -59,8 +54,7 @@ public final class Router {
         }
     }
 
-    private func routeTable(_ request: HTTPRequest) -> RouteResult {
-        guard let handlers = table[request.path] else { return Router.run(fallback, request) }
+    private func routeTable(_ request: HTTPRequest, _ handlers: [HTTPMethod: RouteHandler]) -> RouteResult {
         if let handler = handlers[request.method] { return Router.run(handler, request) }
         if request.method == .HEAD, let handler = handlers[.GET] { return Router.run(handler, request) }
         let allow = allowed(handlers)
