@@ -2,8 +2,8 @@
 // before and after touching the window: HTTPRequest.parseQuery (percent-decoding, UTF-8),
 // EventQuery (unknown and repeated parameters, options), EventFilter.parse, Pager.parseSort,
 // cursors, and the window reads of /api/events, /api/facets, /api/timeline and /stream.
-// Built by scripts/fuzz into a module named MusicStream, next to the real EventQuery.swift and
-// ProblemDetails.swift, so it calls them as the routes do. evhttp's own URI parsing (C) is not
+// Built by scripts/fuzz into a module named MusicStream, next to the real EventQuery.swift (with
+// EventHTTP's ProblemDetails), so it calls them as the routes do. evhttp's own URI parsing (C) is not
 // covered. Traps on crashes and on answers that contradict each other.
 import EventHTTP
 import JSON
