@@ -30,46 +30,26 @@ struct APIRoutes {
     let cache = ResponseCache()
 
     func register(on router: Router) {
-        router.get("/healthz") { request in
-            respond(Result { () throws(ProblemDetails) in
-                try EventQuery.requireNone(request)
-                return .json(Array(#"{"status":"ok"}"#.utf8))
-            })
+        router.get("/healthz") { request throws(ProblemDetails) in
+            try EventQuery.requireNone(request)
+            return .respond(.json(Array(#"{"status":"ok"}"#.utf8)))
         }
-        router.get("/api/events") { request in respond(Result { () throws(ProblemDetails) in try cached(request, events) }) }
-        router.get("/api/facets") { request in respond(Result { () throws(ProblemDetails) in try cached(request, facets) }) }
-        router.get("/api/timeline") { request in respond(Result { () throws(ProblemDetails) in try cached(request, timeline) }) }
-        router.get("/api/status") { request in
-            respond(Result { () throws(ProblemDetails) in
-                try EventQuery.requireNone(request)
-                return status()
-            })
+        router.get("/api/events") { request throws(ProblemDetails) in .respond(try cached(request, events)) }
+        router.get("/api/facets") { request throws(ProblemDetails) in .respond(try cached(request, facets)) }
+        router.get("/api/timeline") { request throws(ProblemDetails) in .respond(try cached(request, timeline)) }
+        router.get("/api/status") { request throws(ProblemDetails) in
+            try EventQuery.requireNone(request)
+            return .respond(status())
         }
-        router.get("/readyz") { request in
-            respond(Result { () throws(ProblemDetails) in
-                try EventQuery.requireNone(request)
-                return try readiness()
-            })
+        router.get("/readyz") { request throws(ProblemDetails) in
+            try EventQuery.requireNone(request)
+            return .respond(try readiness())
         }
-        router.get("/metrics") { request in
-            respond(Result { () throws(ProblemDetails) in
-                try EventQuery.requireNone(request)
-                return metrics()
-            })
+        router.get("/metrics") { request throws(ProblemDetails) in
+            try EventQuery.requireNone(request)
+            return .respond(metrics())
         }
-        router.get("/stream") { request in
-            switch Result(catching: { () throws(ProblemDetails) in try stream(request) }) {
-            case .success(let result): result
-            case .failure(let problem): .respond(problem.response)
-            }
-        }
-    }
-
-    func respond(_ result: Result<HTTPResponse, ProblemDetails>) -> RouteResult {
-        switch result {
-        case .success(let response): .respond(response)
-        case .failure(let problem): .respond(problem.response)
-        }
+        router.get("/stream") { request throws(ProblemDetails) in try stream(request) }
     }
 
     /// `handler`'s answer for this window and query, computed once per window change.

@@ -104,11 +104,9 @@ public final class MusicStreamServer {
         let specPath = config.openAPIPath ?? URL(fileURLWithPath: publicDirectory).deletingLastPathComponent().appendingPathComponent("openapi.yaml").path
         if let spec = FileManager.default.contents(atPath: specPath) {
             let body = Array(spec)
-            router.get("/openapi.yaml") { request in
-                routes.respond(Result { () throws(ProblemDetails) in
-                    try EventQuery.requireNone(request)
-                    return HTTPResponse(status: 200, headers: [(name: "Content-Type", value: "application/yaml")], body: body)
-                })
+            router.get("/openapi.yaml") { request throws(ProblemDetails) in
+                try EventQuery.requireNone(request)
+                return .respond(HTTPResponse(status: 200, headers: [(name: "Content-Type", value: "application/yaml")], body: body))
             }
         } else {
             logger.warning("no OpenAPI description at \(specPath); /openapi.yaml will answer 404")
@@ -122,9 +120,10 @@ public final class MusicStreamServer {
             return files.handle(request)
         }
 
+        // Security headers on every response; CORS only when an origin is configured.
+        var middleware: [any HTTPMiddleware] = [DefaultHeaders(Self.securityHeaders)]
+        if let origin = config.corsOrigin { middleware.append(CORS(origin: origin)) }
         var options = HTTPServerOptions()
-        options.defaultHeaders = Self.securityHeaders
-        options.corsOrigin = config.corsOrigin
         // The publisher checks the exact 64 KiB limit and answers with problem details; the
         // server cuts off anything past 1 MiB (413) before buffering more.
         options.maxBodySize = 1 << 20
@@ -134,7 +133,8 @@ public final class MusicStreamServer {
         options.headerTimeoutSeconds = config.headerTimeout
         options.timeoutSeconds = config.idleTimeout
         options.maxConnections = Self.connectionLimit(config.maxConnections, logger: logger)
-        let server = try HTTPServer(loop: loop, router: router, options: options)
+        let server = try HTTPServer(
+            loop: loop, application: HTTPApplication(router: router, middleware: middleware), options: options)
         server.onResponse = { method, route, status, seconds in
             routes.httpMetrics.record(route: route, method: method.rawValue, status: status, seconds: seconds)
         }

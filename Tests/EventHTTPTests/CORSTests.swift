@@ -4,9 +4,8 @@ import Testing
 
 @Suite struct CORSTests {
     private func startServer(origin: String?, root: String? = nil) throws -> TestServer {
-        var options = HTTPServerOptions()
-        options.corsOrigin = origin
-        return try TestServer(options: options) { [root] context in
+        try TestServer { [root] context in
+            if let origin { context.middleware = [DefaultHeaders(), CORS(origin: origin)] }
             let router = context.router
             router.get("/api/stats") { _ in .respond(.json(Array("{}".utf8))) }
             router.post("/api/stats") { _ in .respond(.text("posted", status: 201)) }

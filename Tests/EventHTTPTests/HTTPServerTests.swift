@@ -26,6 +26,9 @@ import Testing
                     body: request.body))
             }
             router.post("/api/type") { request in .respond(.text(request.contentType ?? "none")) }
+            router.get("/api/conflict") { _ throws(ProblemDetails) in
+                throw ProblemDetails(status: 409, title: "Conflict", detail: "try again")
+            }
             router.get("/api/override") { _ in
                 .respond(HTTPResponse(headers: [("X-Content-Type-Options", "custom"), ("Content-Type", "text/plain")]))
             }
@@ -85,6 +88,25 @@ import Testing
         let next = try client.readResponse()
         #expect(next.status == 200)
         #expect(next.bodyText == "/api/path")
+    }
+
+    @Test func thrownProblemIsAnsweredForGetAndHead() throws {
+        let server = try startServer()
+        defer { #expect(server.stop()) }
+        let get = try TestClient.request(port: server.port, "GET", "/api/conflict")
+        #expect(get.status == 409)
+        #expect(get.header("Content-Type") == "application/problem+json")
+        #expect(get.header("X-Content-Type-Options") == "nosniff")
+        #expect(get.bodyText == #"{"type":"about:blank","title":"Conflict","status":409,"detail":"try again"}"#)
+        // HEAD: the same head, the GET's Content-Length, no body (keep-alive would show one).
+        let client = try TestClient(port: server.port)
+        try client.send("HEAD /api/conflict HTTP/1.1\r\nHost: x\r\n\r\nGET /api/path HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        let head = try client.readResponse(head: true)
+        #expect(head.status == 409)
+        #expect(head.header("Content-Type") == "application/problem+json")
+        #expect(head.header("Content-Length") == String(get.body.count))
+        #expect(head.body.isEmpty)
+        #expect(try client.readResponse().bodyText == "/api/path")
     }
 
     @Test func queryParametersOverTheWire() throws {

@@ -8,14 +8,17 @@ import Testing
 @Suite struct HostileHTTPTests {
     private static let securityHeader = ("X-Frame-Options", "DENY")
 
-    private func startServer(_ configure: (inout HTTPServerOptions) -> Void = { _ in }) throws -> TestServer {
+    private func startServer(
+        corsOrigin: String? = nil, _ configure: (inout HTTPServerOptions) -> Void = { _ in }
+    ) throws -> TestServer {
         var options = HTTPServerOptions()
-        options.defaultHeaders = [("X-Content-Type-Options", "nosniff"), HostileHTTPTests.securityHeader]
         options.maxRequestLineSize = 1_000
         options.maxHeadersSize = 2_000
         options.maxBodySize = 1_000
         configure(&options)
         return try TestServer(options: options) { context in
+            context.middleware = [DefaultHeaders([("X-Content-Type-Options", "nosniff"), HostileHTTPTests.securityHeader])]
+            if let corsOrigin { context.middleware.append(CORS(origin: corsOrigin)) }
             context.router.get("/api/stats") { _ in .respond(.json(Array("{\"ok\":true}".utf8))) }
             context.router.post("/api/echo") { request in
                 .respond(HTTPResponse(status: 201, headers: [("Content-Type", "application/octet-stream")], body: request.body))
@@ -197,7 +200,7 @@ import Testing
     }
 
     @Test func corsHeadersAreOnRefusalsToo() throws {
-        let server = try startServer { $0.corsOrigin = "https://example.com" }
+        let server = try startServer(corsOrigin: "https://example.com")
         defer { #expect(server.stop()) }
         let client = try TestClient(port: server.port)
         try client.send("BREW / HTTP/1.1\r\n\r\n")
@@ -205,6 +208,32 @@ import Testing
         #expect(response.status == 501)
         #expect(response.header("Access-Control-Allow-Origin") == "https://example.com")
         #expect(response.header("Vary") == "Origin")
+    }
+
+    /// The wording of refusals is the application's: a custom error page answers them, with
+    /// the server still deciding status handling, headers and the close.
+    @Test func customErrorPagesWordTheRefusals() throws {
+        var options = HTTPServerOptions()
+        options.maxRequestLineSize = 1_000
+        let server = try TestServer(options: options) { context in
+            context.router.get("/api/stats") { _ in .respond(.json(Array("{}".utf8))) }
+            context.errorPage = { refusal in .text("refused: \(refusal)", status: refusal.status) }
+        }
+        defer { #expect(server.stop()) }
+        let client = try TestClient(port: server.port)
+        try client.send("GET /" + String(repeating: "a", count: 1_500) + " HTTP/1.1\r\n\r\n")
+        let refused = try client.readResponse()
+        #expect(refused.status == 414)
+        #expect(refused.bodyText == "refused: requestLineTooLong(limit: 1000)")
+        #expect(refused.header("Content-Type") == "text/plain; charset=utf-8")
+        #expect(refused.header("Connection") == "close")
+        #expect(client.waitForEOF())
+        let badPath = try TestClient.request(port: server.port, "GET", "/a%zz")
+        #expect(badPath.status == 400)
+        #expect(badPath.bodyText == "refused: invalidPath")
+        let malformed = try TestClient(port: server.port)
+        try malformed.send("NOT A REQUEST\r\n\r\n")
+        #expect(try malformed.readResponse().bodyText == "refused: malformed")
     }
 
     // MARK: - Keep-alive and pipelining

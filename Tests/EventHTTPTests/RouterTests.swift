@@ -59,4 +59,33 @@ import Testing
         #expect(String(decoding: r.body, as: UTF8.self)
             == "{\"type\":\"about:blank\",\"title\":\"Bad \\\"x\\\"\",\"status\":400,\"detail\":\"line\\nbreak\\u0001\"}")
     }
+
+    @Test func thrownProblemIsTheResponse() throws {
+        let router = Router()
+        router.get("/api/thing") { request throws(ProblemDetails) in
+            guard request.rawQuery.isEmpty else { throw .badParameter("x", "this endpoint takes none") }
+            return .respond(.text("ok"))
+        }
+        router.fallback = { _ throws(ProblemDetails) in throw ProblemDetails(status: 410, title: "Gone") }
+        for method in [HTTPMethod.GET, .HEAD] {
+            let r = try #require(response(router.route(HTTPRequest(method: method, path: "/api/thing", rawQuery: "x=1"))))
+            #expect(r.status == 400, "\(method)")
+            #expect(r.header("Content-Type") == "application/problem+json", "\(method)")
+            #expect(String(decoding: r.body, as: UTF8.self) == #"{"type":"about:blank","title":"Invalid query parameter","#
+                + #""status":400,"detail":"this endpoint takes none","parameter":"x"}"#, "\(method)")
+        }
+        let ok = try #require(response(router.route(HTTPRequest(method: .GET, path: "/api/thing"))))
+        #expect(ok.status == 200)
+        let gone = try #require(response(router.route(HTTPRequest(method: .GET, path: "/elsewhere"))))
+        #expect(gone.status == 410)
+        #expect(String(decoding: gone.body, as: UTF8.self) == #"{"type":"about:blank","title":"Gone","status":410}"#)
+    }
+
+    @Test func problemDetailsWritesOnlyTheMembersItHas() {
+        let full = ProblemDetails(status: 400, title: "Invalid listen event", detail: "bad", parameter: "p", field: "f")
+        #expect(String(decoding: full.response.body, as: UTF8.self)
+            == #"{"type":"about:blank","title":"Invalid listen event","status":400,"detail":"bad","parameter":"p","field":"f"}"#)
+        #expect(HTTPResponse.problem(status: 404, title: "Not Found").body
+            == ProblemDetails(status: 404, title: "Not Found").response.body)
+    }
 }

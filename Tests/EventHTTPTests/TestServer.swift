@@ -14,6 +14,9 @@ final class Shared<Value: Sendable>: Sendable {
 final class LoopContext {
     let loop: EventLoop
     let router: Router
+    /// The application's middleware and error pages; configure() may replace them.
+    var middleware: [any HTTPMiddleware] = [DefaultHeaders()]
+    var errorPage: (HTTPRefusal) -> HTTPResponse = HTTPRefusal.defaultPage
     var retained: [AnyObject] = []
     /// Set right after configure() returns, before any request arrives.
     weak var server: HTTPServer?
@@ -49,7 +52,9 @@ final class TestServer: Sendable {
                 let loop = try EventLoop()
                 let context = LoopContext(loop: loop, router: Router())
                 configure(context)
-                let server = try HTTPServer(loop: loop, router: context.router, options: options)
+                let application = HTTPApplication(
+                    router: context.router, middleware: context.middleware, errorPage: context.errorPage)
+                let server = try HTTPServer(loop: loop, application: application, options: options)
                 context.server = server
                 let port = try server.bind(host: "127.0.0.1", port: 0)
                 let waker = loop.makeWaker {

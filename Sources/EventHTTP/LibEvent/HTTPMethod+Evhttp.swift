@@ -1,10 +1,8 @@
 internal import CLibEvent
 
-/// The methods the server accepts; anything else evhttp answers with 501 itself. TRACE and
-/// CONNECT are accepted only so the router can answer them with a proper 405.
-public enum HTTPMethod: String, Sendable, CaseIterable {
-    case GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH, TRACE, CONNECT
-
+/// evhttp's names for the methods: the mapping for incoming requests and the mask of
+/// methods evhttp lets through (it answers every other one with 501 itself).
+extension HTTPMethod {
     init?(command: evhttp_cmd_type) {
         switch command {
         case EVHTTP_REQ_GET: self = .GET

@@ -1,5 +1,3 @@
-internal import CLibEvent
-
 /// Setup failures (bind, libevent allocation) with a message fit for the operator.
 public struct HTTPServerError: Error, Sendable, CustomStringConvertible {
     public var description: String

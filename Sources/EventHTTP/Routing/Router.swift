@@ -1,13 +1,12 @@
-internal import CLibEvent
-
 /// Reads like a table of routes: exact paths per method, and a fallback for everything
 /// else (static files). Socket-free, so routing is unit-testable.
 public final class Router {
     private var table: [String: [HTTPMethod: RouteHandler]] = [:]
 
-    /// Used when no exact path matches; the default answers 404 problem+json.
+    /// Used when no exact path matches; the default answers 404 problem+json. May throw a
+    /// problem like any handler.
     public var fallback: RouteHandler = { request in
-        .respond(.problem(status: 404, title: "Not Found", detail: "no resource at \(request.path)"))
+        .respond(ProblemDetails(status: 404, title: "Not Found", detail: "no resource at \(request.path)").response)
     }
 
     public init() {}
@@ -33,35 +32,38 @@ public final class Router {
         resolve(request).result
     }
 
-    /// The result plus a bounded label for it: the registered path for table routes,
-    /// `fallbackPattern` or `unmatchedPattern` for the fallback (never the raw path).
-    func resolve(_ request: HTTPRequest) -> (result: RouteResult, pattern: String) {
-        guard table[request.path] != nil else {
-            let result = fallback(request)
+    /// The result with its route and a bounded label for it: the registered path for table
+    /// routes, `fallbackPattern` or `unmatchedPattern` for the fallback (never the raw path).
+    func resolve(_ request: HTTPRequest) -> Routed {
+        guard let handlers = table[request.path] else {
+            let result = Router.run(fallback, request)
             if case .respond(let response) = result, response.status == 404 {
-                return (result, Router.unmatchedPattern)
+                return Routed(result: result, route: nil, pattern: Router.unmatchedPattern)
             }
-            return (result, Router.fallbackPattern)
+            return Routed(result: result, route: nil, pattern: Router.fallbackPattern)
         }
-        return (routeTable(request), request.path)
+        return Routed(result: routeTable(request, handlers), route: request.path, pattern: request.path)
     }
 
-    /// The Allow value for a registered path ("GET, HEAD, OPTIONS"), nil for unknown paths.
-    func allowedMethods(for path: String) -> String? {
-        table[path].map(allowed)
+    /// The handler's result, or the response for the problem it threw.
+    private static func run(_ handler: RouteHandler, _ request: HTTPRequest) -> RouteResult {
+        do {
+            return try handler(request)
+        } catch {
+            return .respond(error.response)
+        }
     }
 
-    private func routeTable(_ request: HTTPRequest) -> RouteResult {
-        guard let handlers = table[request.path] else { return fallback(request) }
-        if let handler = handlers[request.method] { return handler(request) }
-        if request.method == .HEAD, let handler = handlers[.GET] { return handler(request) }
+    private func routeTable(_ request: HTTPRequest, _ handlers: [HTTPMethod: RouteHandler]) -> RouteResult {
+        if let handler = handlers[request.method] { return Router.run(handler, request) }
+        if request.method == .HEAD, let handler = handlers[.GET] { return Router.run(handler, request) }
         let allow = allowed(handlers)
         if request.method == .OPTIONS {
             return .respond(HTTPResponse(status: 204, headers: [("Allow", allow)]))
         }
-        var response = HTTPResponse.problem(
+        var response = ProblemDetails(
             status: 405, title: "Method Not Allowed",
-            detail: "\(request.method.rawValue) is not supported for \(request.path); allowed: \(allow)")
+            detail: "\(request.method.rawValue) is not supported for \(request.path); allowed: \(allow)").response
         response.headers.append(("Allow", allow))
         return .respond(response)
     }

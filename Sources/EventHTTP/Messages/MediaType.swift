@@ -1,5 +1,3 @@
-internal import CLibEvent
-
 /// Content types by file extension; browsers refuse scripts and styles with the wrong
 /// type once `X-Content-Type-Options: nosniff` is sent, so this table must be right.
 enum MediaType {

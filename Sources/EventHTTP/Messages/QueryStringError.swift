@@ -1,5 +1,3 @@
-internal import CLibEvent
-
 /// Thrown by `HTTPRequest.queryParameters()` so handlers can answer 400 with the detail
 /// and the offending parameter.
 public struct QueryStringError: Error, Sendable, Equatable, CustomStringConvertible {

@@ -1,5 +1,3 @@
-internal import CLibEvent
-
 /// A fully read request, detached from libevent so handlers (and tests) never see C types.
 public struct HTTPRequest {
     public var method: HTTPMethod

@@ -1,6 +1,5 @@
-import JSON
-
-/// A complete response; the server adds the options' default headers and Content-Length.
+/// A complete response; the application's middleware finish its headers, the server adds
+/// Content-Length.
 public struct HTTPResponse {
     public var status: Int
     public var headers: [(name: String, value: String)]
@@ -12,7 +11,7 @@ public struct HTTPResponse {
         self.body = body
     }
 
-    /// Case-insensitive lookup, mostly for tests and middleware-like wrappers.
+    /// Case-insensitive lookup, mostly for tests and middleware.
     public func header(_ name: String) -> String? {
         headers.first { HeaderName.equal($0.name, name) }?.value
     }
@@ -26,16 +25,9 @@ public struct HTTPResponse {
         HTTPResponse(status: status, headers: [("Content-Type", "text/plain; charset=utf-8")], body: Array(text.utf8))
     }
 
-    /// RFC 9457 problem details, the error format of every API and static-file error.
+    /// Shorthand for `ProblemDetails(status:title:detail:).response`, the error format of
+    /// every API and static-file error.
     public static func problem(status: Int, title: String, detail: String? = nil) -> HTTPResponse {
-        var writer = JSONWriter(capacity: 128)
-        writer.beginObject()
-        writer.key("type"); writer.string("about:blank")
-        writer.key("title"); writer.string(title)
-        writer.key("status"); writer.int(status)
-        if let detail { writer.key("detail"); writer.string(detail) }
-        writer.endObject()
-        return HTTPResponse(
-            status: status, headers: [("Content-Type", "application/problem+json")], body: writer.bytes)
+        ProblemDetails(status: status, title: title, detail: detail).response
     }
 }

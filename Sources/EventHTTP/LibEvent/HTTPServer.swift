@@ -6,12 +6,26 @@ import Glibc
 import Darwin
 #endif
 
-/// evhttp bound to one EventLoop: turns each evhttp_request into an HTTPRequest, asks
-/// the Router, and writes the RouteResult back. Every connection is watched by a
-/// ClientConnection (limits, deadlines, evhttp's own error pages). Loop thread only.
+/// evhttp bound to one EventLoop: the mechanics of serving an `HTTPApplication`.
+///
+/// The server turns each evhttp_request into an HTTPRequest, asks the application (its
+/// middleware, then its router) for the result, and carries it out: a response written at
+/// once, a deferred one (`PendingResponse`) or a chunked stream (`ResponseStream`). Every
+/// connection is watched by a ClientConnection, which enforces the limits of
+/// `HTTPServerOptions` (head and body deadlines, request-line, header and body sizes), admits
+/// connections up to `maxConnections`, and replaces the error pages evhttp writes on its own.
+///
+/// What the server does not decide: anything about content. Refusals and other answers given
+/// without routing are named (`HTTPRefusal`) and worded by the application's `errorPage`;
+/// every response head it writes, those included, goes out with the headers the
+/// application's middleware finished (security headers, CORS). The server adds only framing
+/// (Content-Length, also for HEAD; chunking; `Connection: close` on refusals) and reports each
+/// answer to the metrics hooks `onResponse` and `onRefusal`.
+///
+/// Loop thread only.
 public final class HTTPServer {
     private let loop: EventLoop   // the base must outlive the evhttp
-    private let router: Router
+    private let application: HTTPApplication
     private let options: HTTPServerOptions
     private var http: OpaquePointer?
     private var listeners: [OpaquePointer] = []
@@ -39,7 +53,8 @@ public final class HTTPServer {
     /// and time to start). `routePattern` is bounded: the registered path for router
     /// matches, `Router.fallbackPattern` ("static") for other fallback answers,
     /// `Router.unmatchedPattern` ("unmatched") for fallback 404s and requests rejected before
-    /// routing (bad paths). `seconds` counts from when the complete request was read.
+    /// routing (bad paths), `HTTPApplication.middlewarePattern` ("middleware") for answers a
+    /// middleware gave itself. `seconds` counts from when the complete request was read.
     /// Not called for deferred responses whose client went away first, nor for connections
     /// refused before their request reached the router (408, 413, 414, 431, 503, malformed
     /// requests, unknown methods): those reach `onRefusal`.
@@ -50,10 +65,11 @@ public final class HTTPServer {
     /// evhttp's own 400/501 for malformed requests and unknown methods), with the status sent.
     public var onRefusal: ((_ status: Int) -> Void)?
 
-    public init(loop: EventLoop, router: Router, options: HTTPServerOptions = .init()) throws(HTTPServerError) {
+    /// A server for `application` (router, middleware, error pages) on `loop`, with `options`' limits.
+    public init(loop: EventLoop, application: HTTPApplication, options: HTTPServerOptions = .init()) throws(HTTPServerError) {
         guard let http = evhttp_new(loop.base) else { throw HTTPServerError("cannot create evhttp") }
         self.loop = loop
-        self.router = router
+        self.application = application
         self.options = options
         self.http = http
         // Heads are limited by ClientConnection before evhttp parses them; evhttp's own limit
@@ -80,6 +96,11 @@ public final class HTTPServer {
             guard let arg else { return }
             Unmanaged<HTTPServer>.fromOpaque(arg).takeUnretainedValue().runService()
         }, context)
+    }
+
+    /// A server for `router` with the default middleware (`DefaultHeaders()`) and error pages.
+    public convenience init(loop: EventLoop, router: Router, options: HTTPServerOptions = .init()) throws(HTTPServerError) {
+        try self.init(loop: loop, application: HTTPApplication(router: router), options: options)
     }
 
     deinit { shutdown() }
@@ -247,59 +268,25 @@ public final class HTTPServer {
         onRefusal?(status)
     }
 
-    var headerTimeoutSeconds: Double { options.headerTimeoutSeconds }
-
-    /// Lets a new connection in (nil), or the 503 for one past `maxConnections`, in the
-    /// order they were accepted. Refused connections still closing do not count.
-    func admit() -> (response: HTTPResponse, linger: Bool)? {
+    /// Lets a new connection in (nil), or names the refusal for one past `maxConnections`, in
+    /// the order they were accepted; `linger` is false once too many refused connections are
+    /// still closing. Refused connections still closing do not count against the limit.
+    func admit() -> (refusal: HTTPRefusal, linger: Bool)? {
         guard admittedCount >= options.maxConnections else {
             admittedCount += 1
             return nil
         }
-        var response = HTTPResponse.problem(
-            status: 503, title: "Service Unavailable",
-            detail: "the server is at its limit of \(options.maxConnections) connections; try again later")
-        response.headers.append(("Retry-After", "1"))
-        return (response, refusingCount < HTTPServer.maxLingering)
+        return (.tooManyConnections(limit: options.maxConnections), refusingCount < HTTPServer.maxLingering)
     }
 
-    func requestLineTooLong() -> HTTPResponse {
-        .problem(status: 414, title: "URI Too Long",
-                 detail: "the request line is longer than \(options.maxRequestLineSize) bytes")
-    }
-
-    func headersTooLarge() -> HTTPResponse {
-        .problem(status: 431, title: "Request Header Fields Too Large",
-                 detail: "the request's header fields are larger than \(options.maxHeadersSize) bytes")
-    }
-
-    func requestTimeout(part: String) -> HTTPResponse {
-        .problem(status: 408, title: "Request Timeout",
-                 detail: "the request \(part) did not arrive within \(options.headerTimeoutSeconds) seconds")
-    }
-
-    /// Ours in place of an error page evhttp wrote on its own.
-    func replacement(forEvhttpStatus status: Int) -> HTTPResponse {
-        switch status {
-        case 400:
-            .problem(status: 400, title: "Bad Request",
-                     detail: "malformed request line, header field or body framing")
-        case 413:
-            // evhttp also reports a malformed chunked body this way.
-            .problem(status: 413, title: "Content Too Large",
-                     detail: "the request body is larger than \(options.maxBodySize) bytes (or its chunked encoding is malformed)")
-        case 417:
-            .problem(status: 417, title: "Expectation Failed", detail: "only 'Expect: 100-continue' is supported")
-        case 501:
-            .problem(status: 501, title: "Not Implemented", detail: "the request method is not supported")
-        default:
-            .problem(status: status, title: RawReply.reasonPhrase(status))
-        }
-    }
-
-    /// A refusal as bytes: the response with the same default and CORS headers as any other.
-    func wireBytes(for response: HTTPResponse) -> [UInt8] {
-        RawReply.bytes(status: response.status, headers: finalHeaders(response.headers), body: response.body)
+    /// A refusal as bytes for a connection taken over from evhttp: the application's error
+    /// page with the same finished headers as any other response.
+    func refusalReply(_ refusal: HTTPRefusal) -> (status: Int, bytes: [UInt8]) {
+        let response = application.errorPage(refusal)
+        return (response.status,
+                RawReply.bytes(status: response.status,
+                               headers: application.finishedHeaders(response.headers, status: response.status),
+                               body: response.body))
     }
 
     // MARK: - Request handling
@@ -310,29 +297,31 @@ public final class HTTPServer {
         if let client = client(for: request), !client.beginHandling() { return }
         guard let method = HTTPMethod(command: evhttp_request_get_command(request)) else {
             // evhttp_set_allowed_methods makes evhttp answer these itself; kept as a guard.
-            send(.problem(status: 501, title: "Not Implemented"), to: request, head: false)
+            send(application.errorPage(.methodNotImplemented), to: request, head: false)
             return
         }
         let head = method == .HEAD
         guard let uri = evhttp_request_get_evhttp_uri(request) else {
-            send(.problem(status: 400, title: "Bad Request", detail: "unparsable request target"), to: request, head: head)
-            report(method, Router.unmatchedPattern, 400, since: arrived)
+            let response = application.errorPage(.unparsableTarget)
+            send(response, to: request, head: head)
+            report(method, Router.unmatchedPattern, response.status, since: arrived)
             return
         }
         let rawPath = evhttp_uri_get_path(uri).flatMap { String(validatingCString: $0) } ?? ""
         let rawQuery = evhttp_uri_get_query(uri).map { String(decoding: UnsafeRawBufferPointer(start: $0, count: strlen($0)), as: UTF8.self) } ?? ""
         guard let path = PercentDecoding.decodePath(rawPath.isEmpty ? "/" : rawPath) else {
-            send(.problem(status: 400, title: "Bad Request", detail: "invalid percent-encoding, NUL or non-UTF-8 in path"),
-                 to: request, head: head)
-            report(method, Router.unmatchedPattern, 400, since: arrived)
+            let response = application.errorPage(.invalidPath)
+            send(response, to: request, head: head)
+            report(method, Router.unmatchedPattern, response.status, since: arrived)
             return
         }
         let httpRequest = HTTPRequest(
             method: method, path: path, rawQuery: rawQuery,
             headers: HTTPServer.inputHeaders(request), body: HTTPServer.inputBody(request))
 
-        let (result, pattern) = preflight(httpRequest) ?? router.resolve(httpRequest)
-        switch result {
+        let routed = application.respond(to: httpRequest)
+        let pattern = routed.pattern
+        switch routed.result {
         case .respond(let response):
             send(response, to: request, head: head)
             report(method, pattern, response.status, since: arrived)
@@ -347,7 +336,7 @@ public final class HTTPServer {
             }
         case .deferred(let body):
             guard let connection = evhttp_request_get_connection(request) else {
-                send(.problem(status: 500, title: "Internal Server Error"), to: request, head: head)
+                send(application.errorPage(.internalError), to: request, head: head)
                 return
             }
             let pending = PendingResponse(
@@ -357,22 +346,6 @@ public final class HTTPServer {
             pending.watchForDisconnect(connection)
             body(pending)
         }
-    }
-
-    /// A CORS preflight (OPTIONS with Access-Control-Request-Method) to a registered path,
-    /// answered here because only the server knows the CORS options. Without CORS, or for
-    /// unknown paths, the router answers OPTIONS as before.
-    private func preflight(_ request: HTTPRequest) -> (result: RouteResult, pattern: String)? {
-        guard options.corsOrigin != nil, request.method == .OPTIONS,
-              request.header("Access-Control-Request-Method") != nil,
-              let allow = router.allowedMethods(for: request.path) else { return nil }
-        let response = HTTPResponse(status: 204, headers: [
-            ("Allow", allow),
-            ("Access-Control-Allow-Methods", allow),
-            ("Access-Control-Allow-Headers", "Content-Type, Authorization, Last-Event-ID"),
-            ("Access-Control-Max-Age", "600"),
-        ])
-        return (.respond(response), request.path)
     }
 
     private func report(_ method: HTTPMethod, _ pattern: String, _ status: Int, since arrived: Double) {
@@ -409,44 +382,16 @@ public final class HTTPServer {
         }
     }
 
-    /// Default headers first (unless the response overrides them), then CORS (when
-    /// configured), then the response's own. Every reply the server writes passes here.
-    private func addHeaders(_ headers: [(name: String, value: String)], to request: UnsafeMutablePointer<evhttp_request>) {
+    /// Every response head the server writes through evhttp passes here: the headers are
+    /// finished by the application's middleware (security headers, CORS) first.
+    private func addHeaders(
+        _ headers: [(name: String, value: String)], status: Int, to request: UnsafeMutablePointer<evhttp_request>
+    ) {
         guard let output = evhttp_request_get_output_headers(request) else { return }
-        for header in finalHeaders(headers) {
+        for header in application.finishedHeaders(headers, status: status) {
             // evhttp refuses values with CR/LF (-1): such a header is dropped, never injected.
             _ = evhttp_add_header(output, header.name, header.value)
         }
-    }
-
-    /// The headers a response goes out with: defaults, CORS, then its own (with one merged Vary).
-    private func finalHeaders(_ headers: [(name: String, value: String)]) -> [(name: String, value: String)] {
-        var result: [(name: String, value: String)] = []
-        result.reserveCapacity(options.defaultHeaders.count + headers.count + 3)
-        for header in options.defaultHeaders where !headers.contains(where: { HeaderName.equal($0.name, header.name) }) {
-            result.append(header)
-        }
-        var vary: String?
-        if let origin = options.corsOrigin {
-            result.append(("Access-Control-Allow-Origin", origin))
-            result.append(("Access-Control-Expose-Headers", "ETag, Link, Location, Retry-After"))
-            if origin != "*" {
-                // The answer depends on the Origin, so caches must key on it; merged
-                // with the response's own Vary so there is exactly one.
-                let existing = headers.first { HeaderName.equal($0.name, "vary") }?.value
-                if let existing, existing.lowercased().contains("origin") || existing == "*" {
-                    vary = nil
-                } else {
-                    vary = existing.map { $0 + ", Origin" } ?? "Origin"
-                }
-            }
-        }
-        for header in headers {
-            if vary != nil, HeaderName.equal(header.name, "vary") { continue }
-            result.append(header)
-        }
-        if let vary { result.append(("Vary", vary)) }
-        return result
     }
 
     /// The connection's watcher learns when the response is fully written (keep-alive:
@@ -460,7 +405,7 @@ public final class HTTPServer {
     }
 
     private func send(_ response: HTTPResponse, to request: UnsafeMutablePointer<evhttp_request>, head: Bool, contentLength: Bool = true) {
-        addHeaders(response.headers, to: request)
+        addHeaders(response.headers, status: response.status, to: request)
         watchCompletion(of: request)
         guard let buffer = evbuffer_new() else { return }
         defer { evbuffer_free(buffer) }
@@ -500,7 +445,7 @@ public final class HTTPServer {
         _ request: UnsafeMutablePointer<evhttp_request>, status: Int, headers: [(name: String, value: String)],
         start: @escaping (ResponseStream) -> Void
     ) {
-        addHeaders(headers, to: request)
+        addHeaders(headers, status: status, to: request)
         watchCompletion(of: request)
         evhttp_send_reply_start(request, Int32(clamping: status), nil)
         guard let connection = evhttp_request_get_connection(request) else {

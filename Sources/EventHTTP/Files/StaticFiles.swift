@@ -1,5 +1,3 @@
-internal import CLibEvent
-
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -54,12 +52,12 @@ public struct StaticFiles {
             return .respond(HTTPResponse(status: 204, headers: [("Allow", "GET, HEAD, OPTIONS")]))
         }
         guard request.method == .GET || request.method == .HEAD else {
-            var response = HTTPResponse.problem(
-                status: 405, title: "Method Not Allowed", detail: "static files are read-only")
+            var response = ProblemDetails(
+                status: 405, title: "Method Not Allowed", detail: "static files are read-only").response
             response.headers.append(("Allow", "GET, HEAD, OPTIONS"))
             return .respond(response)
         }
-        let notFound = RouteResult.respond(.problem(status: 404, title: "Not Found", detail: "no file at \(request.path)"))
+        let notFound = RouteResult.respond(ProblemDetails(status: 404, title: "Not Found", detail: "no file at \(request.path)").response)
         guard let file = locate(request.path) else { return notFound }
         let fd = open(file.path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else { return notFound }

@@ -1,5 +1,3 @@
-internal import CLibEvent
-
 /// Our own %XX decoder: evhttp_decode_uri silently keeps malformed escapes, and we
 /// want to reject them (400 for paths, QueryStringError for queries).
 enum PercentDecoding {

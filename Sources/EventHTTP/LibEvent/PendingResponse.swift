@@ -99,8 +99,8 @@ public final class PendingResponse: ConnectionObserver {
         }
     }
 
-    /// Sends the response (headers only for HEAD) with the server's default and CORS
-    /// headers. A no-op when already answered or when the client is gone, so callers never
+    /// Sends the response (headers only for HEAD) with the headers the application's
+    /// middleware finish. A no-op when already answered or when the client is gone, so callers never
     /// need to check `isConnected` first.
     public func respond(_ response: HTTPResponse) {
         guard let request else { return }

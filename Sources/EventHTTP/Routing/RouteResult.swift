@@ -1,5 +1,3 @@
-internal import CLibEvent
-
 /// What a handler asks the server to do: answer at once, start a long-lived stream, or
 /// answer later (after some other loop-thread event, such as a Kafka delivery report).
 public enum RouteResult {
@@ -13,5 +11,6 @@ public enum RouteResult {
     case deferred((PendingResponse) -> Void)
 }
 
-/// Handlers run on the loop thread and must not block it.
-public typealias RouteHandler = (HTTPRequest) -> RouteResult
+/// Handlers run on the loop thread and must not block it. A handler that throws a problem is
+/// answered with `problem.response` (for HEAD, its headers with the body's length).
+public typealias RouteHandler = (HTTPRequest) throws(ProblemDetails) -> RouteResult

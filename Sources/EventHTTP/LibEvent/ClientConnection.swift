@@ -25,8 +25,9 @@ protocol ConnectionObserver: AnyObject {
 /// - replaces the error pages evhttp writes on its own (400 malformed request, 413 body too
 ///   large, 417, 501) before they reach the socket.
 ///
-/// Each refusal is a problem+json response with the server's default headers. It is
-/// carried out from the server's service pass, never from inside evhttp's callbacks: the
+/// Each refusal is an `HTTPRefusal`, answered with the application's error page and
+/// middleware headers (see `HTTPServer.refusalReply`). It is carried out from the server's
+/// service pass, never from inside evhttp's callbacks: the
 /// connection's callbacks are taken over from evhttp, the response is written, the write
 /// side shut down, and what the client still sends is read and dropped for a moment
 /// (`lingerSeconds`), so closing does not turn into a reset that could destroy the response
@@ -54,6 +55,8 @@ final class ClientConnection {
 
     let bufferevent: OpaquePointer
     private weak var server: HTTPServer?
+    /// The server's limits, which the refusals name.
+    private let options: HTTPServerOptions
     private(set) var evcon: OpaquePointer?
     private(set) var phase: Phase = .head
     private(set) var isAttached = false
@@ -69,7 +72,7 @@ final class ClientConnection {
     private var inputHook: OpaquePointer?
     private var outputHook: OpaquePointer?
     /// A refusal decided but not yet carried out.
-    private var pendingRefusal: HTTPResponse?
+    private var pendingRefusal: HTTPRefusal?
     /// Where bytes evhttp wrote on its own begin in the output buffer, until the service pass looks.
     private var foreignOutputOffset: Int?
     private var lingerAfterResponse = true
@@ -80,6 +83,7 @@ final class ClientConnection {
     init(bufferevent: OpaquePointer, server: HTTPServer, options: HTTPServerOptions) {
         self.bufferevent = bufferevent
         self.server = server
+        self.options = options
         self.scanner = RequestHeadScanner(maxRequestLine: options.maxRequestLineSize, maxHeaders: options.maxHeadersSize)
         let context = Unmanaged.passUnretained(self).toOpaque()
         // Unretained: the hooks are removed in closed(), before the server lets go of self.
@@ -110,12 +114,23 @@ final class ClientConnection {
             foreignOutputOffset = nil
             if pendingRefusal == nil, phase != .refusing, let status = evhttpStatus(at: offset), status >= 200 {
                 // 1xx is evhttp's "100 Continue", which stays.
-                refuse(server?.replacement(forEvhttpStatus: status) ?? .problem(status: status, title: "Error"))
+                refuse(Self.refusal(forEvhttpStatus: status, options: options))
             }
         }
-        if let response = pendingRefusal {
+        if let refusal = pendingRefusal {
             pendingRefusal = nil
-            refuseNow(response)
+            refuseNow(refusal)
+        }
+    }
+
+    /// What an error page evhttp wrote on its own stands for.
+    static func refusal(forEvhttpStatus status: Int, options: HTTPServerOptions) -> HTTPRefusal {
+        switch status {
+        case 400: .malformed
+        case 413: .bodyTooLarge(limit: options.maxBodySize)   // evhttp also reports a malformed chunked body this way
+        case 417: .expectationFailed
+        case 501: .methodNotImplemented
+        default: .evhttpError(status: status)
         }
     }
 
@@ -139,10 +154,10 @@ final class ClientConnection {
         scan(input, from: 0)
     }
 
-    /// Asks for `response` to be sent and the connection closed, from the next service pass.
-    func refuse(_ response: HTTPResponse, linger: Bool = true) {
+    /// Asks for the refusal's page to be sent and the connection closed, from the next service pass.
+    func refuse(_ refusal: HTTPRefusal, linger: Bool = true) {
         guard pendingRefusal == nil, phase != .refusing, !isClosed else { return }
-        pendingRefusal = response
+        pendingRefusal = refusal
         lingerAfterResponse = linger
         cancelTimer()
         // evhttp must not act on what it has not parsed yet: it sees no more bytes.
@@ -187,10 +202,10 @@ final class ClientConnection {
             Unmanaged<ClientConnection>.fromOpaque(arg).takeUnretainedValue().timerFired()
         }, context)
         if let refusal = server.admit() {
-            refuse(refusal.response, linger: refusal.linger)
+            refuse(refusal.refusal, linger: refusal.linger)
         } else {
             isAdmitted = true
-            startTimer(seconds: server.headerTimeoutSeconds)
+            startTimer(seconds: options.headerTimeoutSeconds)
         }
     }
 
@@ -250,7 +265,7 @@ final class ClientConnection {
 
     private func beginRequest() {
         phase = .head
-        if let server { startTimer(seconds: server.headerTimeoutSeconds) }
+        startTimer(seconds: options.headerTimeoutSeconds)
     }
 
     private func scanNewInput(count: Int) {
@@ -279,13 +294,13 @@ final class ClientConnection {
                     continue
                 case .complete:
                     phase = .body
-                    if let server { startTimer(seconds: server.headerTimeoutSeconds) }
+                    startTimer(seconds: options.headerTimeoutSeconds)
                     return
                 case .requestLineTooLong:
-                    refuse(server?.requestLineTooLong() ?? .problem(status: 414, title: "URI Too Long"))
+                    refuse(.requestLineTooLong(limit: options.maxRequestLineSize))
                     return
                 case .headersTooLarge:
-                    refuse(server?.headersTooLarge() ?? .problem(status: 431, title: "Request Header Fields Too Large"))
+                    refuse(.headersTooLarge(limit: options.maxHeadersSize))
                     return
                 }
             }
@@ -323,12 +338,12 @@ final class ClientConnection {
     }
 
     private func timerFired() {
-        guard !isClosed, let server else { return }
+        guard !isClosed, server != nil else { return }
         switch phase {
         case .head, .awaitingRequest:
-            refuse(server.requestTimeout(part: "head"))
+            refuse(.timedOut(.head, seconds: options.headerTimeoutSeconds))
         case .body:
-            refuse(server.requestTimeout(part: "body"))
+            refuse(.timedOut(.body, seconds: options.headerTimeoutSeconds))
         case .refusing:
             finish()
         case .handling:
@@ -338,11 +353,12 @@ final class ClientConnection {
 
     // MARK: - Refusing
 
-    /// Takes the connection over from evhttp and starts writing `response`.
-    private func refuseNow(_ response: HTTPResponse) {
+    /// Takes the connection over from evhttp and starts writing the refusal's page.
+    private func refuseNow(_ refusal: HTTPRefusal) {
         guard let server, evcon != nil, !isClosed else { return }
         phase = .refusing
-        server.connectionStartedRefusal(self, status: response.status)
+        let reply = server.refusalReply(refusal)
+        server.connectionStartedRefusal(self, status: reply.status)
         // From here evhttp's callbacks never run again for this connection; evhttp_connection_free ends it.
         let context = Unmanaged.passUnretained(self).toOpaque()
         bufferevent_setcb(bufferevent, { _, arg in
@@ -363,8 +379,7 @@ final class ClientConnection {
             evbuffer_drain(output, evbuffer_get_length(output))
             evbuffer_freeze(output, 1)
         }
-        let bytes = server.wireBytes(for: response)
-        bytes.withUnsafeBytes { _ = bufferevent_write(bufferevent, $0.baseAddress, $0.count) }
+        reply.bytes.withUnsafeBytes { _ = bufferevent_write(bufferevent, $0.baseAddress, $0.count) }
         bufferevent_enable(bufferevent, Int16(EV_READ | EV_WRITE))
         startTimer(seconds: ClientConnection.lingerSeconds)
     }

@@ -1,7 +1,6 @@
-internal import CLibEvent
-
-/// Limits and headers applied to every connection. Every limit is answered with the
-/// server's own problem+json response carrying `defaultHeaders` (see ClientConnection).
+/// Limits and timeouts applied to every connection. A request past a limit is refused with
+/// an `HTTPRefusal`, answered with the application's error page and middleware headers (see
+/// ClientConnection).
 public struct HTTPServerOptions: Sendable {
     /// Longest request line (method, target, version and line end), in bytes; longer
     /// requests get 414 as soon as that many bytes arrived without a line end.
@@ -23,14 +22,6 @@ public struct HTTPServerOptions: Sendable {
     /// Most connections served at once; further ones get 503 and are closed. Keep it below
     /// the process's open-file limit (with room for everything else the process opens).
     public var maxConnections: Int = 10_000
-    /// Added to every response unless the response sets the same header itself.
-    public var defaultHeaders: [(name: String, value: String)] = [("X-Content-Type-Options", "nosniff")]
-
-    /// CORS, off when nil: the value of `Access-Control-Allow-Origin` ("*" or one origin
-    /// such as "https://example.com") on every response the server writes, and the switch
-    /// that makes OPTIONS preflights to known routes answer with the CORS allow headers.
-    /// One fixed origin rather than echoing the request's: nothing to get wrong.
-    public var corsOrigin: String?
 
     public init() {}
 }

@@ -1,11 +1,5 @@
 internal import CLibEvent
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Owns the libevent `event_base`: the single thread that calls `run()` owns every
 /// HTTP request, response, stream and timer created from this loop.
 public final class EventLoop {

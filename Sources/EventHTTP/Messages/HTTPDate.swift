@@ -1,5 +1,3 @@
-internal import CLibEvent
-
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
