@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "MusicModelTests", dependencies: ["MusicModel", "JSON"]),
         .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "EventHTTPTests", dependencies: ["EventHTTP"]),
+        .testTarget(name: "EventHTTPTests", dependencies: ["EventHTTP", "CLibEvent", .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "MusicStreamTests",
             dependencies: ["JSON", "MusicStream", "MusicModel", "KafkaClient", "EventHTTP", .product(name: "Logging", package: "swift-log")]

@@ -44,7 +44,7 @@ public final class MusicStreamServer {
         }
         let kafkaConfig = KafkaConfig(bootstrapServers: bootstrapServers, properties: config.kafkaProperties)
 
-        let loop = try EventLoop()
+        let loop = try EventLoop(logger: logger)
         let hub = SSEHub(maxPendingBytes: config.maxPendingStreamBytes, logger: logger)
         let live = LiveWindow(capacity: config.windowCapacity, hub: hub, sequenceBase: LiveWindow.clockSequenceBase())
         let stats = IngestStats()

@@ -23,9 +23,9 @@ import Testing
         #expect(ClientState.logLevel(syslogLevel: 0) == .critical)
         #expect(ClientState.logLevel(syslogLevel: 3) == .error)
         #expect(ClientState.logLevel(syslogLevel: 4) == .warning)
-        #expect(ClientState.logLevel(syslogLevel: 5) == .notice)
-        #expect(ClientState.logLevel(syslogLevel: 6) == .info)
-        #expect(ClientState.logLevel(syslogLevel: 7) == .debug)
+        #expect(ClientState.logLevel(syslogLevel: 5) == .debug)
+        #expect(ClientState.logLevel(syslogLevel: 6) == .debug)
+        #expect(ClientState.logLevel(syslogLevel: 7) == .trace)
     }
 }
 

@@ -1,4 +1,5 @@
 internal import CLibEvent
+import Logging
 
 /// Owns the libevent `event_base`: the single thread that calls `run()` owns every
 /// HTTP request, response, stream and timer created from this loop.
@@ -12,7 +13,10 @@ public final class EventLoop {
     /// from another thread (LoopWaker) and loopbreak are safe.
     private static let threadsEnabled: Bool = evthread_use_pthreads() == 0
 
-    public init() throws(HTTPServerError) {
+    /// `logger` receives libevent's own log lines (process-wide: see `LibEventLog`); without one
+    /// they go where they went before, to standard error.
+    public init(logger: Logger? = nil) throws(HTTPServerError) {
+        if let logger { LibEventLog.install(logger) }
         guard EventLoop.threadsEnabled else {
             throw HTTPServerError("cannot enable libevent pthreads support")
         }

@@ -66,15 +66,16 @@ final class ClientState: Sendable {
         logger.warning("kafka[\(name)] delivery failed: \(error.message) (\(deliveryFailures.load(ordering: .relaxed)) failed since start)")
     }
 
-    /// librdkafka logs with syslog severities (0 emergency ... 7 debug).
+    /// librdkafka logs with syslog severities (0 emergency ... 7 debug). Its notice and info lines
+    /// are connection chatter (a broker connection closed at shutdown, a reconnect) that would
+    /// drown the service's own info lines, so they come out at debug, and its debug at trace.
     static func logLevel(syslogLevel level: Int32) -> Logger.Level {
         switch level {
         case ...2: .critical
         case 3: .error
         case 4: .warning
-        case 5: .notice
-        case 6: .info
-        default: .debug
+        case 5, 6: .debug
+        default: .trace
         }
     }
 
