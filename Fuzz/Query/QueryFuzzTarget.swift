@@ -2,13 +2,13 @@
 // before and after touching the window: HTTPRequest.parseQuery (percent-decoding, UTF-8),
 // EventQuery (unknown and repeated parameters, options), EventFilter.parse, Pager.parseSort,
 // cursors, and the window reads of /api/events, /api/facets, /api/timeline and /stream.
-// Built by scripts/fuzz as a SwiftPM target declared only for fuzzing; it calls the service's
-// own EventQuery and ProblemDetails as the routes do. evhttp's own URI parsing (C) is not
+// Built by scripts/fuzz as a SwiftPM target declared only for fuzzing; it calls MusicAPI's
+// request types (EventQuery, EventsRequest, ...) exactly as the routes do. evhttp's own URI parsing (C) is not
 // covered. Traps on crashes and on answers that contradict each other.
 import EventHTTP
 import JSON
+import MusicAPI
 @testable import MusicModel
-@testable import MusicStream
 
 /// A window that has wrapped (capacity 100, 125 events) with simulated listens plus a few
 /// awkward strings for the case-folding matchers. EventWindow is a Sendable value.
@@ -74,35 +74,30 @@ private func matchingCount(_ filter: EventFilter) -> Int {
 }
 
 private func events(_ request: HTTPRequest, _ expectedCount: (EventFilter) -> Int) throws(ProblemDetails) {
-    let query = try EventQuery.parse(request, options: ["limit", "sort_by", "sort_order", "cursor"])
-    let limit = try query.integer("limit", in: 1...Pager.maxLimit, default: 50)
-    let sort: (SortField, SortOrder)
-    var page: EventPage
-    do {
-        sort = try Pager.parseSort(query.parameters)
-        page = try Pager.page(window, PageRequest(
-            filter: query.filter, sortBy: sort.0, order: sort.1, limit: limit, cursor: query.option("cursor")))
-    } catch {
-        throw .badParameter(error.parameter, error.detail)
-    }
-    guard query.option("cursor") == nil else { return }
+    let parsed = try EventsRequest(request)
+    var page = try parsed.page(of: window)
+    let answer = try parsed.response(from: window)
+    check(answer.status == 200, "a page the pager gave could not be answered")
+    let asked = parsed.page
+    guard asked.cursor == nil else { return }
     // A first page: walk a few pages on; every event matches, none comes twice.
-    let expected = expectedCount(query.filter)
+    let expected = expectedCount(asked.filter)
     check(page.matching == expected, "matching \(page.matching), brute force \(expected)")
     var seen: Set<UInt64> = []
     for _ in 0..<4 {
-        check(page.events.count <= limit, "page of \(page.events.count) over limit \(limit)")
+        check(page.events.count <= asked.limit, "page of \(page.events.count) over limit \(asked.limit)")
         for stored in page.events {
-            check(query.filter.matches(stored.event), "a page holds an event the filter refuses")
+            check(asked.filter.matches(stored.event), "a page holds an event the filter refuses")
             check(seen.insert(stored.sequence).inserted, "an event came twice in one walk")
         }
         guard let next = page.next else {
             check(seen.count == expected, "walk ended after \(seen.count) of \(expected)")
             return
         }
+        var following = asked
+        following.cursor = next
         do {
-            page = try Pager.page(window, PageRequest(
-                filter: query.filter, sortBy: sort.0, order: sort.1, limit: limit, cursor: next))
+            page = try Pager.page(window, following)
         } catch {
             fatalError("the pager refused its own cursor: \(error)")
         }
@@ -110,11 +105,11 @@ private func events(_ request: HTTPRequest, _ expectedCount: (EventFilter) -> In
 }
 
 private func facets(_ request: HTTPRequest, _ expectedCount: (EventFilter) -> Int) throws(ProblemDetails) {
-    let query = try EventQuery.parse(request)
-    let summary = FacetSummary.compute(over: window.newestFirst(), filter: query.filter)
+    let parsed = try FacetsRequest(request)
+    let summary = FacetSummary.compute(over: window.newestFirst(), filter: parsed.filter)
     // The request path's scan (ids, resolved filter) must agree with the string path's.
-    let fromWindow = FacetSummary.compute(over: window, filter: query.filter)
-    let expected = expectedCount(query.filter)
+    let fromWindow = parsed.summary(of: window)
+    let expected = expectedCount(parsed.filter)
     check(summary.matching == expected && fromWindow.matching == expected, "facets count \(summary.matching) of \(expected)")
     for facet in Facet.allCases {
         check(summary.entries(facet) == fromWindow.entries(facet), "facet \(facet) differs between the scans")
@@ -122,24 +117,16 @@ private func facets(_ request: HTTPRequest, _ expectedCount: (EventFilter) -> In
 }
 
 private func timeline(_ request: HTTPRequest, _ expectedCount: (EventFilter) -> Int) throws(ProblemDetails) {
-    let query = try EventQuery.parse(request, options: ["bucket"])
-    let name = query.option("bucket") ?? TimelineBucket.oneSecond.rawValue
-    guard let bucket = TimelineBucket(rawValue: name) else {
-        throw .badParameter("bucket", "bucket must be one of 1s, 10s, 1m, got '\(name.prefix(64))'")
-    }
-    let points = Timeline.points(window, filter: query.filter, bucket: bucket)
+    let parsed = try TimelineRequest(request)
+    let points = parsed.points(of: window)
     let total = points.reduce(0) { $0 + $1.count }
-    check(total == expectedCount(query.filter), "timeline holds \(total) listens")
-    check(points == Timeline.points(window.newestFirst(), filter: query.filter, bucket: bucket),
+    check(total == expectedCount(parsed.filter), "timeline holds \(total) listens")
+    check(points == Timeline.points(window.newestFirst(), filter: parsed.filter, bucket: parsed.bucket),
           "the two timeline paths disagree")
 }
 
 private func stream(_ request: HTTPRequest) throws(ProblemDetails) {
-    let query = try EventQuery.parse(request, options: ["last_event_id", "stats"])
-    _ = try query.flag("stats")
-    if let text = query.option("last_event_id"), UInt64(text) == nil {
-        throw .badParameter("last_event_id", "last_event_id must be an event id from this stream, got '\(text.prefix(64))'")
-    }
+    _ = try StreamRequest(request)
 }
 
 private func check(_ condition: Bool, _ message: @autoclosure () -> String) {

@@ -23,7 +23,7 @@ from sse import SSEClient
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SPEC_PATH = os.path.join(ROOT, "openapi.yaml")
-ROUTES_SOURCES = os.path.join(ROOT, "Sources", "MusicStream")
+ROUTE_TABLE = os.path.join(ROOT, "Sources", "MusicStream", "Routes", "Routes.swift")
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 SECURITY_HEADERS = ("X-Content-Type-Options", "Referrer-Policy", "Content-Security-Policy")
 
@@ -152,13 +152,10 @@ def test_server_serves_the_document_byte_for_byte(server):
 
 
 def registered_routes():
-    """(method, path) pairs registered on the router in Sources/MusicStream (APIRoutes.swift and
-    MusicStreamServer.swift), found by a plain regex over `router.get("...")`-style calls."""
-    source = ""
-    for name in sorted(os.listdir(ROUTES_SOURCES)):
-        if name.endswith(".swift"):
-            with open(os.path.join(ROUTES_SOURCES, name), encoding="utf-8") as handle:
-                source += handle.read()
+    """(method, path) pairs registered on the router in the route table
+    (Sources/MusicStream/Routes/Routes.swift), found by a plain regex over `router.get("...")`-style calls."""
+    with open(ROUTE_TABLE, encoding="utf-8") as handle:
+        source = handle.read()
     routes = {(m.lower(), p) for m, p in re.findall(r'router\.(get|post|put|patch|delete)\(\s*"([^"]+)"', source)}
     routes |= {(m.lower(), p) for m, p in re.findall(r'router\.add\(\s*\.(GET|POST|PUT|PATCH|DELETE)\s*,\s*"([^"]+)"', source)}
     return routes

@@ -48,7 +48,7 @@ import MusicModel
         let live = LiveWindow(capacity: 10, hub: SSEHub(maxPendingBytes: 1024))
         var simulator = Simulator(seed: 3)
         let events = (0..<25).map { simulator.next(timestamp: 1_764_000_000_000 + Int64($0)) }
-        live.ingest(events)
+        live.ingest(batches: [EventBatch(events)])
         #expect(live.window.count == 10)
         #expect(live.window.newestFirst().map(\.event.eventID) == events.suffix(10).reversed().map(\.eventID))
         var recount = FacetCounts()

@@ -1,6 +1,7 @@
 import JSON
 import EventHTTP
 import Logging
+import MusicAPI
 import MusicModel
 
 /// Fans events out to `/stream` subscribers. Each event is framed once and the same bytes are
@@ -47,6 +48,28 @@ final class SSEHub {
     }
 
     var count: Int { subscribers.count }
+
+    /// Starts a subscriber's stream: the greeting, then the matching events after the id it
+    /// resumes from (or `event: reset` when that id has left `window`), then live events. All
+    /// on the loop thread, so no event can slip in between the replay and the subscription.
+    func open(_ stream: ResponseStream, for request: StreamRequest, window: EventWindow) {
+        stream.write(Self.greeting)
+        if let resumeAfter = request.resumeAfter { replay(after: resumeAfter, filter: request.filter, from: window, to: stream) }
+        subscribe(stream, filter: request.filter, wantsStats: request.wantsStats)
+    }
+
+    /// Writes the matching events after `sequence` to `stream`, oldest first, or `event: reset`
+    /// when that sequence is no longer (or never was) in the window.
+    func replay(after sequence: UInt64, filter: EventFilter, from window: EventWindow, to stream: ResponseStream) {
+        let stillHeld = sequence <= window.lastSequence && (window.count == 0 || sequence + 1 >= window.oldestSequence)
+        guard stillHeld else {
+            stream.write(Self.resetFrame)
+            return
+        }
+        for stored in window.events(after: sequence) where filter.matches(stored.event) {
+            stream.write(Self.frame(for: stored))
+        }
+    }
 
     /// Registers an open stream; it leaves the hub when the client goes away.
     func subscribe(_ stream: ResponseStream, filter: EventFilter, wantsStats: Bool = false) {
@@ -162,5 +185,16 @@ final class SSEHub {
         stored.event.write(to: &frame)
         frame.bytes.append(contentsOf: "\n\n".utf8)
         return frame.bytes
+    }
+}
+
+extension SSEHub: MetricsSource {
+    func writeMetrics(to output: inout PrometheusText) {
+        output.family("musicstream_sse_clients", "gauge", "Open /stream connections.")
+        output.sample("musicstream_sse_clients", count)
+        output.family("musicstream_sse_messages_sent_total", "counter", "Events written to /stream subscribers.")
+        output.sample("musicstream_sse_messages_sent_total", messagesSent)
+        output.family("musicstream_sse_clients_dropped_total", "counter", "Subscribers cut off for not reading.")
+        output.sample("musicstream_sse_clients_dropped_total", slowClientsDropped)
     }
 }

@@ -4,14 +4,14 @@ import MusicModel
 /// The validated query of an endpoint: the event filter plus the endpoint's own single-valued
 /// options (`limit`, `bucket`, ...). Unknown parameters are refused rather than ignored, so a typo
 /// never silently widens a result.
-struct EventQuery {
-    var filter: EventFilter
+public struct EventQuery {
+    public var filter: EventFilter
     /// All parameters, for parsers that read their own (sorting, cursors).
-    var parameters: [(name: String, value: String)]
+    public var parameters: [(name: String, value: String)]
     private var options: [String: String]
 
     /// Parses `request`'s query; `options` are the endpoint's own parameter names besides the filters.
-    static func parse(_ request: HTTPRequest, options allowed: Set<String> = []) throws(ProblemDetails) -> EventQuery {
+    public static func parse(_ request: HTTPRequest, options allowed: Set<String> = []) throws(ProblemDetails) -> EventQuery {
         let parameters: [(name: String, value: String)]
         do {
             parameters = try request.queryParameters()
@@ -32,7 +32,7 @@ struct EventQuery {
     }
 
     /// For endpoints that take no parameters: any parameter is refused, by name.
-    static func requireNone(_ request: HTTPRequest) throws(ProblemDetails) {
+    public static func requireNone(_ request: HTTPRequest) throws(ProblemDetails) {
         let parameters: [(name: String, value: String)]
         do {
             parameters = try request.queryParameters()
@@ -45,13 +45,13 @@ struct EventQuery {
     }
 
     /// The option's value, nil when absent or empty.
-    func option(_ name: String) -> String? {
+    public func option(_ name: String) -> String? {
         guard let value = options[name], !value.isEmpty else { return nil }
         return value
     }
 
     /// An integer option within `range`, or `defaultValue` when absent.
-    func integer(_ name: String, in range: ClosedRange<Int>, default defaultValue: Int) throws(ProblemDetails) -> Int {
+    public func integer(_ name: String, in range: ClosedRange<Int>, default defaultValue: Int) throws(ProblemDetails) -> Int {
         guard let text = option(name) else { return defaultValue }
         guard let value = Int(text), range.contains(value) else {
             throw .badParameter(name, "\(name) must be an integer from \(range.lowerBound) to \(range.upperBound), got '\(text.prefix(64))'")
@@ -60,7 +60,7 @@ struct EventQuery {
     }
 
     /// A yes/no option (`1`, `true`, `yes` / `0`, `false`, `no`).
-    func flag(_ name: String) throws(ProblemDetails) -> Bool {
+    public func flag(_ name: String) throws(ProblemDetails) -> Bool {
         guard let text = option(name) else { return false }
         switch text.lowercased() {
         case "1", "true", "yes": return true

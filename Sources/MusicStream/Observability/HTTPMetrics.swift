@@ -1,7 +1,7 @@
 /// Request counts by route, method and status, and a latency histogram by route. Route labels
 /// are registered patterns, never raw paths, so the number of series stays bounded.
 /// Lives on the HTTP loop thread.
-final class HTTPMetrics {
+final class HTTPMetrics: MetricsSource {
     struct RequestKey: Hashable {
         var route: String
         var method: String
@@ -35,7 +35,7 @@ final class HTTPMetrics {
         durations[route] = histogram
     }
 
-    func write(to output: inout PrometheusText) {
+    func writeMetrics(to output: inout PrometheusText) {
         output.family("musicstream_http_requests_total", "counter", "HTTP requests answered, by route, method and status.")
         for (key, count) in requests.sorted(by: { ($0.key.route, $0.key.method, $0.key.status) < ($1.key.route, $1.key.method, $1.key.status) }) {
             output.sample("musicstream_http_requests_total",

@@ -28,3 +28,20 @@ public final class IngestStats: Sendable {
     public var rejected: Int { rejectedByReason.withLock { $0.values.reduce(0, +) } }
     public var rejectedByReasonSnapshot: [RejectionReason: Int] { rejectedByReason.withLock { $0 } }
 }
+
+extension IngestStats: MetricsSource {
+    func writeMetrics(to output: inout PrometheusText) {
+        output.family("musicstream_events_consumed_total", "counter", "Valid listen events consumed from Kafka.")
+        output.sample("musicstream_events_consumed_total", consumed)
+        output.family("musicstream_events_rejected_total", "counter", "Kafka messages rejected as invalid, by reason.")
+        let rejected = rejectedByReasonSnapshot
+        for reason in RejectionReason.allCases {
+            output.sample("musicstream_events_rejected_total", labels: [("reason", reason.rawValue)], rejected[reason] ?? 0)
+        }
+        output.family("musicstream_memory_releases_total", "counter",
+                      "Times the ingest thread handed memory freed by a burst back to the system (malloc_trim).")
+        output.sample("musicstream_memory_releases_total", memoryReleaseCount)
+        output.family("musicstream_memory_release_seconds_total", "counter", "Time spent in those releases.")
+        output.sample("musicstream_memory_release_seconds_total", memoryReleaseSeconds)
+    }
+}

@@ -13,9 +13,9 @@ final class GracefulDrain {
     private var poll: LoopTimer?
     private var started: ContinuousClock.Instant?
 
-    /// `quiesce` stops new work; `isIdle` says when nothing is left in flight.
     private let logger: Logger
 
+    /// `quiesce` stops new work; `isIdle` says when nothing is left in flight.
     init(loop: EventLoop, deadline seconds: Double, logger: Logger, quiesce: @escaping () -> Void, isIdle: @escaping () -> Bool) {
         self.logger = logger
         self.loop = loop

@@ -47,3 +47,12 @@ final class ResponseCache {
         return response
     }
 }
+
+extension ResponseCache: MetricsSource {
+    func writeMetrics(to output: inout PrometheusText) {
+        output.family("musicstream_response_cache_hits_total", "counter", "Read API requests answered from the response cache.")
+        output.sample("musicstream_response_cache_hits_total", hits)
+        output.family("musicstream_response_cache_misses_total", "counter", "Read API requests computed from the window.")
+        output.sample("musicstream_response_cache_misses_total", misses)
+    }
+}

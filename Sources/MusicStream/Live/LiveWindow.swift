@@ -1,4 +1,3 @@
-import EventHTTP
 import MusicModel
 #if canImport(Glibc)
 import Glibc
@@ -27,12 +26,8 @@ final class LiveWindow {
         return UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec / 1_000)
     }
 
-    /// Appends a batch in arrival order, skipping events already held, and publishes it once.
-    func ingest(_ events: [ListenEvent]) {
-        ingest(batches: [EventBatch(events)])
-    }
-
-    /// The same for the consumer's batches, oldest first. Each event is moved, not copied, from
+    /// Appends the consumer's batches, oldest first, skipping events already held, and publishes
+    /// them to the stream at once. Each event is moved, not copied, from
     /// its batch into the window (see `EventBatch`), and the events are collected for the
     /// stream only when someone is subscribed.
     func ingest(batches: [EventBatch]) {
@@ -50,17 +45,15 @@ final class LiveWindow {
         // A batch longer than the window evicts some of its own events: those are not sent.
         if publishing { hub.publish(added.compactMap { window.event(withSequence: $0) }) }
     }
+}
 
-    /// Writes the matching events after `sequence` to `stream`, oldest first, or `event: reset`
-    /// when that sequence is no longer (or never was) in the window.
-    func replay(after sequence: UInt64, filter: EventFilter, to stream: ResponseStream) {
-        let stillHeld = sequence <= window.lastSequence && (window.count == 0 || sequence + 1 >= window.oldestSequence)
-        guard stillHeld else {
-            stream.write(SSEHub.resetFrame)
-            return
-        }
-        for stored in window.events(after: sequence) where filter.matches(stored.event) {
-            stream.write(SSEHub.frame(for: stored))
-        }
+extension LiveWindow: MetricsSource {
+    func writeMetrics(to output: inout PrometheusText) {
+        output.family("musicstream_events_duplicate_total", "counter", "Records skipped because their event_id was already in the window.")
+        output.sample("musicstream_events_duplicate_total", duplicatesSkipped)
+        output.family("musicstream_window_events", "gauge", "Events held in the window.")
+        output.sample("musicstream_window_events", window.count)
+        output.family("musicstream_window_capacity", "gauge", "Most events the window holds.")
+        output.sample("musicstream_window_capacity", window.capacity)
     }
 }

@@ -2,24 +2,36 @@ import Foundation
 import Testing
 import EventHTTP
 import KafkaClient
+import Logging
 import MusicModel
 @testable import MusicStream
 
-/// The routes driven through the router with no sockets, over a window filled by the simulator.
-@Suite struct APIRoutesTests {
+/// The route table driven through the router with no sockets, over a window filled by the
+/// simulator (the publisher's producer points at an embedded broker it never needs here).
+@Suite struct RoutesTests {
     let live = LiveWindow(capacity: 100, hub: SSEHub(maxPendingBytes: 1 << 20))
     let stats = IngestStats()
     let router = Router()
+    let cluster: EmbeddedCluster
+    let loop: EventLoop
 
-    init() {
+    init() throws {
         var simulator = Simulator(seed: 9)
-        live.ingest((0..<150).map { simulator.next(timestamp: 1_764_000_000_000 + Int64($0) * 1000) })
-        APIRoutes(
-            live: live, stats: stats,
-            kafka: KafkaStatus(
-                mode: "embedded", bootstrapServers: "127.0.0.1:1234", topic: "music-streams",
-                partitions: { 3 }, health: { KafkaHealth() }),
-            startedAt: .now
+        live.ingest(batches: [EventBatch((0..<150).map { simulator.next(timestamp: 1_764_000_000_000 + Int64($0) * 1000) })])
+        cluster = try EmbeddedCluster(topics: [("music-streams", 1)])
+        loop = try EventLoop()
+        let producer = try KafkaProducer(config: KafkaConfig(bootstrapServers: cluster.bootstrapServers))
+        let kafka = KafkaStatus(
+            mode: "embedded", bootstrapServers: cluster.bootstrapServers, topic: "music-streams",
+            partitions: { 3 }, health: { KafkaHealth() })
+        let cache = ResponseCache()
+        Routes(
+            read: ReadEndpoints(live: live, cache: cache),
+            status: StatusEndpoints(live: live, stats: stats, kafka: kafka, startedAt: .now,
+                                    metricsSources: [stats, live, kafka, live.hub, cache]),
+            stream: StreamEndpoint(live: live),
+            publisher: EventPublisher(loop: loop, producer: producer, topic: "music-streams", token: nil),
+            site: StaticSite(config: ServiceConfig(), logger: Logger(label: "test"))
         ).register(on: router)
     }
 
@@ -102,7 +114,7 @@ import MusicModel
         let beforeTimeline = try get("/api/timeline", "bucket=1s").json["points"] as? [[String: Any]]
         var simulator = Simulator(seed: 77)
         let newer = simulator.next(timestamp: 1_764_000_000_000 + 10_000_000)
-        live.ingest([newer])
+        live.ingest(batches: [EventBatch([newer])])
         let events = try #require(try get("/api/events", "limit=1").json["events"] as? [[String: Any]])
         #expect(events.first?["event_id"] as? String == newer.eventID)
         #expect(beforeFacets == 100)

@@ -1,0 +1,97 @@
+import KafkaClient
+import Logging
+
+/// The service's Kafka side: the broker (embedded, or the cluster given), the producer behind
+/// POST /api/events, the simulator and its producer, and the consumer thread that feeds the
+/// window. Built before the loop runs; `stopProducing` and `close` after it returns.
+final class KafkaSide {
+    let bootstrapServers: String
+    /// Set with the embedded broker; it lives as long as this does.
+    private let cluster: EmbeddedCluster?
+    let apiProducer: KafkaProducer
+    private let simulatorProducer: KafkaProducer?
+    private let simulator: SimulatorRunner?
+    let ingest: KafkaIngest
+    let stats = IngestStats()
+    private let logger: Logger
+
+    var mode: String { cluster == nil ? "external" : "embedded" }
+
+    /// `deliver` is called (on the consumer thread) whenever batches wait in `queue`.
+    init(config: ServiceConfig, queue: HandOffQueue<EventBatch>, deliver: @escaping @Sendable () -> Void,
+         tuning: KafkaTuning = KafkaTuning(), logger: Logger) throws {
+        self.logger = logger
+        if let brokers = config.brokers {
+            cluster = nil
+            bootstrapServers = brokers
+            if let warning = Librdkafka.outdatedWarning { logger.warning("\(warning)") }
+        } else {
+            let embedded = try EmbeddedCluster(topics: [(config.topic, config.partitions)], logger: logger)
+            cluster = embedded
+            bootstrapServers = embedded.bootstrapServers
+        }
+        let base = KafkaConfig(bootstrapServers: bootstrapServers, properties: config.kafkaProperties)
+        let apiProducer = try KafkaProducer(config: tuning.apiProducer(base), name: "api", logger: logger)
+        self.apiProducer = apiProducer
+        simulatorProducer = config.simulate
+            ? try KafkaProducer(config: tuning.simulatorProducer(base), name: "simulator", logger: logger) : nil
+        let simulator = simulatorProducer.map {
+            SimulatorRunner(producer: $0, topic: config.topic, rate: config.rate,
+                            seed: config.seed ?? UInt64.random(in: 0...UInt64.max), backfill: config.backfill, logger: logger)
+        }
+        self.simulator = simulator
+        ingest = KafkaIngest(
+            consumer: try PartitionConsumer(
+                config: tuning.windowConsumer(base, embeddedBroker: cluster != nil), topic: config.topic, logger: logger),
+            queue: queue, stats: stats, windowCapacity: config.windowCapacity,
+            fromBeginning: config.fromBeginning, wake: deliver,
+            // The first POST should not wait for the API producer's connection and metadata, and
+            // simulated events start once the topic exists: a producer's metadata request may
+            // auto-create it otherwise, with the broker's defaults instead of --partitions.
+            onAssigned: { [topic = config.topic] in
+                apiProducer.prepare(topic: topic)
+                simulator?.start()
+            },
+            createTopic: { [config, logger] in
+                let created = try TopicAdmin.createTopic(
+                    config: base, name: config.topic, partitions: config.partitions,
+                    replicationFactor: config.replicationFactor, logger: logger)
+                if created {
+                    logger.info("created topic \(config.topic) (\(config.partitions) partitions, replication factor \(config.replicationFactor))")
+                }
+            },
+            logger: logger)
+    }
+
+    /// What `/api/status`, `/readyz` and `/metrics` report about Kafka.
+    func status(topic: String) -> KafkaStatus {
+        let ingest = self.ingest
+        let producers = [apiProducer, simulatorProducer].compactMap { $0 }
+        return KafkaStatus(
+            mode: mode, bootstrapServers: bootstrapServers, topic: topic,
+            partitions: { ingest.partitions.load(ordering: .acquiring) },
+            health: { ingest.health },
+            reachable: { ingest.reachable.load(ordering: .acquiring) },
+            lag: { ingest.lag() },
+            deliveryFailures: { producers.reduce(0) { $0 + $1.failedCount } })
+    }
+
+    /// Stops the simulator and flushes both producers, logging the account an operator (and the
+    /// shutdown test) checks against the topic.
+    func stopProducing() {
+        simulator?.stop()
+        for producer in [apiProducer, simulatorProducer].compactMap({ $0 }) {
+            let undelivered = producer.close(timeout: .seconds(5))
+            if undelivered > 0 { logger.warning("\(undelivered) events were not delivered to Kafka") }
+            logger.info("""
+                producer \(producer.name): \(producer.queuedCount) queued, \(producer.deliveredCount) delivered, \
+                \(producer.failedCount) failed, \(undelivered) undelivered at exit
+                """)
+        }
+    }
+
+    /// Stops the consumer thread; the embedded broker goes when this does.
+    func close() {
+        ingest.stop()
+    }
+}

@@ -1,0 +1,110 @@
+import EventHTTP
+import KafkaClient
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The whole service in one process: Kafka (embedded or external) → consumer thread → live window
+/// on the HTTP loop → REST, SSE and the page; optionally the simulator producing into the topic.
+/// Threads: the caller's thread runs the libevent loop and owns all HTTP state; the consumer and
+/// the simulator have a thread each; librdkafka runs its own.
+public final class MusicStreamServer {
+    private let config: ServiceConfig
+    private let logger: Logger
+    private var stopWaker: LoopWaker?
+
+    /// Called on the loop thread once the server listens, with the bound port and the Kafka
+    /// bootstrap address (an embedding program or test learns where to connect).
+    public var onReady: ((_ port: Int, _ bootstrapServers: String) -> Void)?
+
+    /// `logger` receives the service's lines and librdkafka's and libevent's own.
+    public init(config: ServiceConfig, logger: Logger) {
+        self.config = config
+        self.logger = logger
+    }
+
+    /// Runs until SIGINT or SIGTERM (or `requestStop`), then drains and shuts down in order:
+    /// simulator, producer flush, consumer, HTTP.
+    public func run() throws {
+        signal(SIGPIPE, SIG_IGN)
+        let startedAt = ContinuousClock.now
+        let loop = try EventLoop(logger: logger)
+        let live = LiveWindow(capacity: config.windowCapacity,
+                              hub: SSEHub(maxPendingBytes: config.maxPendingStreamBytes, logger: logger),
+                              sequenceBase: LiveWindow.clockSequenceBase())
+        let queue = HandOffQueue<EventBatch>()
+        let waker = loop.makeWaker { live.ingest(batches: queue.takeAll()) }
+        let kafka = try KafkaSide(config: config, queue: queue, deliver: { waker.wake() }, logger: logger)
+        let publisher = EventPublisher(loop: loop, producer: kafka.apiProducer, topic: config.topic,
+                                       token: config.writeToken.map(WriteToken.init))
+        let httpMetrics = HTTPMetrics()
+        let server = try makeHTTPServer(loop: loop, metrics: httpMetrics, routes: makeRoutes(
+            live: live, kafka: kafka, publisher: publisher, httpMetrics: httpMetrics, startedAt: startedAt))
+        let port = try server.bind(host: config.host, port: config.port)
+        kafka.ingest.start()
+        let timers = StreamTimers(loop: loop, live: live, stats: kafka.stats, pingInterval: config.pingInterval)
+        let stopRequests = listenForStop(on: loop, drain: GracefulDrain(
+            loop: loop, deadline: EventPublisher.acknowledgementDeadline + 1, logger: logger,
+            quiesce: { server.stopListening(); live.hub.closeAll() },
+            isIdle: { publisher.waitingCount == 0 && server.pendingResponseCount == 0 && server.unsentOutputBytes == 0 }))
+        announce(port: port, kafka: kafka)
+
+        loop.run()
+
+        logger.info("shutting down")
+        kafka.stopProducing()
+        kafka.close()
+        timers.cancel()
+        for request in stopRequests { request.cancel() }
+        publisher.failWaiting()
+        live.hub.closeAll()
+        server.shutdown()
+        logger.info("stopped")
+    }
+
+    /// Thread-safe: asks a running server to shut down as if it got SIGTERM.
+    public func requestStop() { stopWaker?.wake() }
+
+    private func makeRoutes(live: LiveWindow, kafka: KafkaSide, publisher: EventPublisher, httpMetrics: HTTPMetrics,
+                            startedAt: ContinuousClock.Instant) -> Routes {
+        let cache = ResponseCache()
+        let kafkaStatus = kafka.status(topic: config.topic)
+        return Routes(
+            read: ReadEndpoints(live: live, cache: cache),
+            status: StatusEndpoints(
+                live: live, stats: kafka.stats, kafka: kafkaStatus, startedAt: startedAt,
+                metricsSources: [kafka.stats, live, kafkaStatus, live.hub, cache, httpMetrics]),
+            stream: StreamEndpoint(live: live),
+            publisher: publisher,
+            site: StaticSite(config: config, logger: logger))
+    }
+
+    private func makeHTTPServer(loop: EventLoop, metrics: HTTPMetrics, routes: Routes) throws -> HTTPServer {
+        let router = Router()
+        routes.register(on: router)
+        let server = try HTTPServer(
+            loop: loop, application: HTTPApplication(router: router, middleware: HTTPSettings.middleware(config)),
+            options: HTTPSettings.options(config, logger: logger))
+        server.onResponse = { method, route, status, seconds in
+            metrics.record(route: route, method: method.rawValue, status: status, seconds: seconds)
+        }
+        server.onRefusal = { status in metrics.recordRefusal(status: status) }
+        return server
+    }
+
+    /// SIGINT, SIGTERM and `requestStop` all begin the drain.
+    private func listenForStop(on loop: EventLoop, drain: GracefulDrain) -> [LoopTimer] {
+        stopWaker = loop.makeWaker { drain.begin() }
+        return [loop.onSignal(SIGINT) { drain.begin() }, loop.onSignal(SIGTERM) { drain.begin() }]
+    }
+
+    /// The start-up lines scripts read (the broker's address, the URL), then `onReady`.
+    private func announce(port: Int, kafka: KafkaSide) {
+        if let warning = config.exposureWarning { logger.warning("\(warning)") }
+        StandardOutput.line("kafka: \(kafka.mode) broker at \(kafka.bootstrapServers), topic \(config.topic) (librdkafka \(Librdkafka.version))")
+        StandardOutput.line("musicstream listening on http://\(config.host):\(port)")
+        if config.simulate { StandardOutput.line("simulator: \(config.rate) events/s") }
+        onReady?(port, kafka.bootstrapServers)
+    }
+}
