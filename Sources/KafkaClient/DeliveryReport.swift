@@ -1,5 +1,5 @@
 /// Where the broker stored a produced message.
-public struct DeliveryReport: Sendable, Equatable {
+public struct DeliveryReport: Sendable, Hashable {
     public var partition: Int32
     public var offset: Int64
 }

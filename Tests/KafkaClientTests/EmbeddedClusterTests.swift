@@ -17,32 +17,36 @@ import Testing
         let cluster = try EmbeddedCluster(topics: [("listens", 3)])
         let config = KafkaConfig(bootstrapServers: cluster.bootstrapServers)
         let producer = try KafkaProducer(config: config)
-        let reports = Mutex<[DeliveryReport]>([])
+        // Where the broker put each record, by the record's index.
+        let reports = Mutex<[Int: DeliveryReport]>([:])
         for index in 0..<30 {
             try producer.send(topic: "listens", key: Array("user-\(index % 7)".utf8), value: Array("value-\(index)".utf8)) { result in
-                if case .success(let report) = result { reports.withLock { $0.append(report) } }
+                if case .success(let report) = result { reports.withLock { $0[index] = report } }
             }
         }
         #expect(producer.flush(timeout: .seconds(10)) == 0)
-        #expect(reports.withLock { $0.count } == 30)
+        let placed = reports.withLock { $0 }
+        #expect(placed.count == 30)
         #expect(producer.deliveredCount == 30)
         #expect(producer.close(timeout: .seconds(5)) == 0)
+        // Same key, same partition: the broker's view of user_id keying.
+        let partitionsByKey = Dictionary(grouping: placed, by: { $0.key % 7 }).mapValues { Set($0.map(\.value.partition)) }
+        #expect(partitionsByKey.values.allSatisfy { $0.count == 1 })
 
         let consumer = try PartitionConsumer(config: config, topic: "listens")
         defer { consumer.close() }
         try consumer.assignAll(partitions: 3, rewind: 1000)
-        var received: [KafkaMessage] = []
+        var received: [DeliveryReport: String] = [:]
         let deadline = Date().addingTimeInterval(15)
         while received.count < 30 && Date() < deadline {
-            _ = consumer.poll(timeout: .milliseconds(200), limit: 100) { received.append($0) }
+            _ = consumer.pollBorrowing(timeout: .milliseconds(200), limit: 100) { partition, offset, value in
+                received[DeliveryReport(partition: partition, offset: offset)] = String(decoding: value, as: UTF8.self)
+            }
         }
         #expect(received.count == 30)
-        #expect(Set(received.map { String(decoding: $0.value, as: UTF8.self) }).count == 30)
-        #expect(Set(received.map(\.partition)).count > 1)
-        // Same key, same partition: the broker's view of user_id keying.
-        let partitionsByKey = Dictionary(grouping: received, by: { $0.key ?? [] }).mapValues { Set($0.map(\.partition)) }
-        #expect(partitionsByKey.values.allSatisfy { $0.count == 1 })
-        #expect(received.allSatisfy { $0.timestamp != nil })
+        #expect(Set(received.keys.map(\.partition)).count > 1)
+        // Each record is read back where the broker said it put it.
+        for (index, report) in placed { #expect(received[report] == "value-\(index)") }
     }
 
     @Test func rewindStartsNearTheEndOfEachPartition() throws {
@@ -58,7 +62,9 @@ import Testing
         var values: [String] = []
         let deadline = Date().addingTimeInterval(10)
         while values.count < 10 && Date() < deadline {
-            _ = consumer.poll(timeout: .milliseconds(200), limit: 100) { values.append(String(decoding: $0.value, as: UTF8.self)) }
+            _ = consumer.pollBorrowing(timeout: .milliseconds(200), limit: 100) { _, _, value in
+                values.append(String(decoding: value, as: UTF8.self))
+            }
         }
         #expect(values == (40..<50).map(String.init))
     }
@@ -72,13 +78,16 @@ import Testing
         let consumer = try GroupConsumer(config: config, group: "g1", topics: ["grouped"], fromBeginning: true)
         defer { consumer.close() }
         var values = Set<String>()
+        var messages: [KafkaMessage] = []
         let deadline = Date().addingTimeInterval(20)
         while values.count < 20 && Date() < deadline {
             if let message = consumer.next(timeout: .milliseconds(200)) {
                 values.insert(String(decoding: message.value, as: UTF8.self))
+                messages.append(message)
             }
         }
         #expect(values.count == 20)
+        #expect(messages.allSatisfy { $0.timestamp != nil && $0.key != nil })
     }
 
     @Test func invalidSettingIsReportedByName() {

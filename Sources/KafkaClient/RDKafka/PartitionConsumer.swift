@@ -106,16 +106,10 @@ public final class PartitionConsumer: @unchecked Sendable {
         throw KafkaError(code: rd_kafka_error_code(error).rawValue, message: "add partitions of \(topic): \(String(cString: rd_kafka_error_string(error)))")
     }
 
-    /// Waits up to `timeout` for the first record, then takes whatever else is ready, up to `limit`.
-    /// Errors that are not records (broker down, partition problems) go to `onError`.
-    public func poll(
-        timeout: Duration, limit: Int, onError: (KafkaError) -> Void = { _ in }, _ body: (KafkaMessage) -> Void
-    ) -> Int {
-        drain(timeout: timeout, limit: limit, onError: onError) { body(copyMessage($0, topic: topic)) }
-    }
-
-    /// Like `poll`, but hands over each record's payload where librdkafka holds it, valid only
-    /// during the call: the ingest path decodes in place instead of copying every payload first.
+    /// Waits up to `timeout` for the first record, then takes whatever else is ready, up to `limit`,
+    /// handing over each record's payload where librdkafka holds it, valid only during the call:
+    /// the ingest path decodes in place instead of copying every payload first. Errors that are
+    /// not records (broker down, partition problems) go to `onError`.
     public func pollBorrowing(
         timeout: Duration, limit: Int, onError: (KafkaError) -> Void = { _ in },
         _ body: (_ partition: Int32, _ offset: Int64, _ value: UnsafeRawBufferPointer) -> Void
