@@ -60,10 +60,18 @@ let package = Package(
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "MusicModelTests", dependencies: ["MusicModel", "JSON"]),
         .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(name: "EventHTTPTests", dependencies: ["EventHTTP", "CLibEvent", .product(name: "Logging", package: "swift-log")]),
+        // A blocking HTTP/1.1 client over loopback sockets, for the tests that drive a real server.
+        .target(name: "EventHTTPTesting", path: "Tests/EventHTTPTesting"),
+        .testTarget(
+            name: "EventHTTPTests",
+            dependencies: ["EventHTTP", "EventHTTPTesting", "CLibEvent", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "MusicStreamTests",
-            dependencies: ["JSON", "MusicStream", "MusicModel", "KafkaClient", "EventHTTP", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "JSON", "MusicStream", "MusicModel", "KafkaClient", "EventHTTP", "EventHTTPTesting",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,4 +1,5 @@
 import EventHTTP
+import EventHTTPTesting
 import Foundation
 import Testing
 

@@ -1,4 +1,5 @@
 @testable import EventHTTP
+import EventHTTPTesting
 import Foundation
 import Testing
 

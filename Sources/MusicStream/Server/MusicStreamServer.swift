@@ -1,6 +1,7 @@
 import EventHTTP
 import KafkaClient
 import Logging
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,19 +10,21 @@ import Glibc
 /// on the HTTP loop → REST, SSE and the page; optionally the simulator producing into the topic.
 /// Threads: the caller's thread runs the libevent loop and owns all HTTP state; the consumer and
 /// the simulator have a thread each; librdkafka runs its own.
-public final class MusicStreamServer {
+public final class MusicStreamServer: Sendable {
     private let config: ServiceConfig
     private let logger: Logger
-    private var stopWaker: LoopWaker?
+    private let onReady: @Sendable (_ port: Int, _ bootstrapServers: String) -> Void
+    /// Set by `run` once the loop exists; `requestStop` may come from any thread.
+    private let stopWaker = Mutex<LoopWaker?>(nil)
 
-    /// Called on the loop thread once the server listens, with the bound port and the Kafka
-    /// bootstrap address (an embedding program or test learns where to connect).
-    public var onReady: ((_ port: Int, _ bootstrapServers: String) -> Void)?
-
-    /// `logger` receives the service's lines and librdkafka's and libevent's own.
-    public init(config: ServiceConfig, logger: Logger) {
+    /// `logger` receives the service's lines and librdkafka's and libevent's own. `onReady` is
+    /// called on the loop thread once the server listens, with the bound port and the Kafka
+    /// bootstrap address, so an embedding program (or a test) learns where to connect.
+    public init(config: ServiceConfig, logger: Logger,
+                onReady: @escaping @Sendable (_ port: Int, _ bootstrapServers: String) -> Void = { _, _ in }) {
         self.config = config
         self.logger = logger
+        self.onReady = onReady
     }
 
     /// Runs until SIGINT or SIGTERM (or `requestStop`), then drains and shuts down in order:
@@ -63,8 +66,8 @@ public final class MusicStreamServer {
         logger.info("stopped")
     }
 
-    /// Thread-safe: asks a running server to shut down as if it got SIGTERM.
-    public func requestStop() { stopWaker?.wake() }
+    /// Asks a running server, from any thread, to shut down as if it got SIGTERM.
+    public func requestStop() { stopWaker.withLock { $0 }?.wake() }
 
     private func makeRoutes(live: LiveWindow, kafka: KafkaSide, publisher: EventPublisher, httpMetrics: HTTPMetrics,
                             startedAt: ContinuousClock.Instant) -> Routes {
@@ -95,7 +98,8 @@ public final class MusicStreamServer {
 
     /// SIGINT, SIGTERM and `requestStop` all begin the drain.
     private func listenForStop(on loop: EventLoop, drain: GracefulDrain) -> [LoopTimer] {
-        stopWaker = loop.makeWaker { drain.begin() }
+        let waker = loop.makeWaker { drain.begin() }
+        stopWaker.withLock { $0 = waker }
         return [loop.onSignal(SIGINT) { drain.begin() }, loop.onSignal(SIGTERM) { drain.begin() }]
     }
 
@@ -105,6 +109,6 @@ public final class MusicStreamServer {
         StandardOutput.line("kafka: \(kafka.mode) broker at \(kafka.bootstrapServers), topic \(config.topic) (librdkafka \(Librdkafka.version))")
         StandardOutput.line("musicstream listening on http://\(config.host):\(port)")
         if config.simulate { StandardOutput.line("simulator: \(config.rate) events/s") }
-        onReady?(port, kafka.bootstrapServers)
+        onReady(port, kafka.bootstrapServers)
     }
 }

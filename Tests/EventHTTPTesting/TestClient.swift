@@ -3,30 +3,31 @@ import Foundation
 import Glibc
 #endif
 
-struct TestClientError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+public struct TestClientError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }
 
 /// A parsed HTTP/1.1 response as seen on the wire.
-struct WireResponse {
-    var status: Int
-    var headers: [(name: String, value: String)]
-    var body: [UInt8]
-    var bodyText: String { String(decoding: body, as: UTF8.self) }
-    func header(_ name: String) -> String? {
+public struct WireResponse {
+    public var status: Int
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+    public var bodyText: String { String(decoding: body, as: UTF8.self) }
+    public func header(_ name: String) -> String? {
         headers.first { $0.name.lowercased() == name.lowercased() }?.value
     }
 }
 
 /// Tiny blocking HTTP/1.1 client over a POSIX socket on 127.0.0.1; every read is bounded
-/// by a deadline so a broken server fails the test instead of hanging it.
-final class TestClient {
+/// by a deadline so a broken server fails the test instead of hanging it. Shared by the HTTP
+/// layer's tests and the whole-server tests, which speak to real sockets the same way.
+public final class TestClient {
     private var fd: Int32
     private var buffer: [UInt8] = []
-    var timeout: Double
+    public var timeout: Double
 
-    init(port: Int, timeout: Double = 5, receiveBufferSize: Int32? = nil) throws {
+    public init(port: Int, timeout: Double = 5, receiveBufferSize: Int32? = nil) throws {
         self.timeout = timeout
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestClientError("socket failed") }
@@ -50,13 +51,13 @@ final class TestClient {
 
     deinit { close() }
 
-    func close() {
+    public func close() {
         if fd >= 0 { Glibc.close(fd); fd = -1 }
     }
 
-    func send(_ text: String) throws { try send(Array(text.utf8)) }
+    public func send(_ text: String) throws { try send(Array(text.utf8)) }
 
-    func send(_ bytes: [UInt8]) throws {
+    public func send(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -67,7 +68,7 @@ final class TestClient {
 
     /// Sends as much of `bytes` as the peer accepts; returns the count sent before an error
     /// (a hostile client keeps sending while the server refuses it).
-    func sendIgnoringErrors(_ bytes: [UInt8]) -> Int {
+    public func sendIgnoringErrors(_ bytes: [UInt8]) -> Int {
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -79,7 +80,7 @@ final class TestClient {
 
     /// A second descriptor for the same socket, for a thread that writes while this object
     /// reads; the caller closes it.
-    func duplicateDescriptor() -> Int32 { dup(fd) }
+    public func duplicateDescriptor() -> Int32 { dup(fd) }
 
     /// Reads more bytes into the buffer; false on EOF. Throws on timeout.
     @discardableResult
@@ -118,7 +119,7 @@ final class TestClient {
     }
 
     /// Everything until the server closes the connection.
-    func readToEnd() throws -> [UInt8] {
+    public func readToEnd() throws -> [UInt8] {
         let deadline = Date().addingTimeInterval(timeout)
         while try fill(deadline: deadline) {}
         defer { buffer.removeAll() }
@@ -126,7 +127,7 @@ final class TestClient {
     }
 
     /// Status line and headers only (for streams).
-    func readHead() throws -> WireResponse {
+    public func readHead() throws -> WireResponse {
         let deadline = Date().addingTimeInterval(timeout)
         let statusLine = try readLine(deadline: deadline)
         let parts = statusLine.split(separator: " ")
@@ -142,7 +143,7 @@ final class TestClient {
     }
 
     /// One chunk of a chunked body; nil for the terminating zero-length chunk.
-    func readChunk() throws -> [UInt8]? {
+    public func readChunk() throws -> [UInt8]? {
         let deadline = Date().addingTimeInterval(timeout)
         let sizeLine = try readLine(deadline: deadline)
         guard let size = Int(sizeLine.split(separator: ";").first ?? "", radix: 16) else {
@@ -158,7 +159,7 @@ final class TestClient {
     }
 
     /// A whole response; `head` means the request was HEAD (no body follows).
-    func readResponse(head: Bool = false) throws -> WireResponse {
+    public func readResponse(head: Bool = false) throws -> WireResponse {
         var response = try readHead()
         let deadline = Date().addingTimeInterval(timeout)
         if head || response.status == 204 || response.status == 304 { return response }
@@ -175,7 +176,7 @@ final class TestClient {
     }
 
     /// True when the server closed the connection (EOF) before the deadline.
-    func waitForEOF(timeout: Double = 5) -> Bool {
+    public func waitForEOF(timeout: Double = 5) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             do {
@@ -188,7 +189,7 @@ final class TestClient {
     }
 
     /// One request on a fresh connection.
-    static func request(
+    public static func request(
         port: Int, _ method: String, _ target: String, headers: [String] = [], body: [UInt8] = []
     ) throws -> WireResponse {
         let client = try TestClient(port: port)
