@@ -44,7 +44,7 @@ let package = Package(
         // The HTTP API's vocabulary over the model: requests validated into model queries and
         // answers written as JSON. No I/O, so the query fuzz target drives it as the routes do.
         .target(name: "MusicAPI", dependencies: ["JSON", "MusicModel", "EventHTTP"]),
-        // The service: ingest, window, SSE hub, API handlers, simulator runner, config.
+        // The service: composition, routes, ingest, live window and SSE hub, configuration, logs and metrics.
         .target(name: "MusicStream", dependencies: [
             "JSON", "MusicModel", "MusicAPI", "KafkaClient", "EventHTTP", "CMalloc", .product(name: "Logging", package: "swift-log"),
         ]),
