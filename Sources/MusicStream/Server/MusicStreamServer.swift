@@ -63,6 +63,7 @@ public final class MusicStreamServer: Sendable {
         publisher.failWaiting()
         live.hub.closeAll()
         server.shutdown()
+        withExtendedLifetime(kafka) {}   // the embedded broker goes last
         logger.info("stopped")
     }
 
