@@ -37,9 +37,9 @@ let package = Package(
         ),
         // Pure model: event, decoding, filters, facets, window, catalogue, simulator. No I/O.
         .target(name: "MusicModel", dependencies: ["JSON"]),
-        // Every raw librdkafka call lives here.
+        // librdkafka behind a Swift API; every raw call lives in its RDKafka/ folder.
         .target(name: "KafkaClient", dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")]),
-        // Every raw libevent call lives here.
+        // HTTP over evhttp, policy-free (middleware decides headers); every raw libevent call lives in LibEvent/.
         .target(name: "EventHTTP", dependencies: ["CLibEvent", "JSON", .product(name: "Logging", package: "swift-log")]),
         // The HTTP API's vocabulary over the model: requests validated into model queries and
         // answers written as JSON. No I/O, so the query fuzz target drives it as the routes do.
