@@ -616,7 +616,8 @@ def test_button_states_keep_contrast_while_they_change(driver, server, theme):
             for state in ["hover", "focus-visible", "active"]:
                 # A thousand times slower, so the transitions are still under way when they are sought.
                 driver.execute_script("""
-                    const s = getComputedStyle(arguments[0]), slower = (v) => v.split(',').map((t) => parseFloat(t) * 1000 + 's').join(',');
+                    const s = getComputedStyle(arguments[0]);
+                    const slower = (v) => v.split(',').map((t) => parseFloat(t) * 1000 + 's').join(',');
                     arguments[0].style.transitionDuration = slower(s.transitionDuration);
                     arguments[0].style.transitionDelay = slower(s.transitionDelay);""", button)
                 driver.execute_cdp_cmd("CSS.forcePseudoState", {"nodeId": node, "forcedPseudoClasses": [state]})
