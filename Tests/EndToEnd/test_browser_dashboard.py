@@ -462,7 +462,9 @@ def test_keyboard_only_sorting_and_filtering(driver, server):
 # Visible text against what is behind it (WCAG 2 contrast: 4.5:1, 3:1 for large text and for
 # glyphs that are hidden from assistive technology because a label carries their meaning, like the
 # rating stars). Backgrounds are composed from the element's ancestors, gradients by their stops.
+# Checks the whole page, or the element passed as the script's first argument and what it holds.
 CONTRAST_SCRIPT = """
+const root = arguments[0];
 const parse = (c) => {
   const m = /rgba?\\(([^)]+)\\)/.exec(c || '');
   if (!m) return null;
@@ -496,7 +498,7 @@ const backgrounds = (el) => {
 };
 const failures = [];
 let checked = 0;
-for (const el of document.body.querySelectorAll('*')) {
+for (const el of root ? [root, ...root.querySelectorAll('*')] : document.body.querySelectorAll('*')) {
   if (['SCRIPT', 'STYLE', 'TEMPLATE', 'OPTION', 'CANVAS'].includes(el.tagName)) continue;
   const own = Array.from(el.childNodes).filter((n) => n.nodeType === 3 && n.textContent.trim()).map((n) => n.textContent.trim()).join(' ');
   if (!own) continue;
@@ -524,6 +526,20 @@ return [checked, failures];
 """
 
 
+# True once every CSS transition and every finite CSS animation has ended (the equalizer bars
+# and the live dot loop forever and never change text colours). getAnimations() brings style
+# up to date first, so a transition that the last click set off is already in its list.
+SETTLED_SCRIPT = """
+return document.getAnimations().every((a) =>
+  a.playState !== 'running' || a.effect.getComputedTiming().endTime === Infinity);
+"""
+
+
+def wait_until_settled(browser):
+    """Colours read before this may be somewhere between two states (a hover fading in)."""
+    wait(browser, lambda b: b.execute_script(SETTLED_SCRIPT), "transitions never ended")
+
+
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_colour_contrast(driver, server, theme):
     open_page(driver, server)
@@ -537,9 +553,86 @@ def test_colour_contrast(driver, server, theme):
     click(driver, driver.find_element(By.ID, "add-toggle"))
     driver.execute_script("document.getElementById('f-genre').open = true;")
     wait(driver, lambda b: picker_options(b, "genre"), "no genres offered")
+    # The clicks leave the pointer on a button and focus in the form: judge the colours those
+    # states end at, not a frame of their 0.15 s transitions (the frames in between are
+    # test_button_states_keep_contrast_while_they_change's, seen on purpose rather than by chance).
+    wait_until_settled(driver)
     checked, failures = driver.execute_script(CONTRAST_SCRIPT)
     assert checked > 300, "too little text was checked (%d elements)" % checked
     assert failures == [], failures
     driver.execute_script("document.getElementById('f-genre').open = false;")
     driver.execute_script("localStorage.removeItem('musicstream-theme');")
     click(driver, driver.find_element(By.ID, "add-cancel"))
+
+
+# Runs CONTRAST_SCRIPT on the button (arguments[0]) at frames through the transitions a state
+# change set off (paused and sought; just the end state when nothing moves). Returns the frames
+# with their failures, and the button's colours at the end.
+TRANSITION_FRAMES_SCRIPT = """
+const button = arguments[0], steps = arguments[1];
+const contrast = function () {
+""" + CONTRAST_SCRIPT + """
+};
+const moving = document.getAnimations().filter((a) => a instanceof CSSTransition && a.effect.target === button);
+moving.forEach((a) => a.pause());
+const frames = [];
+for (let i = moving.length ? 0 : steps; i <= steps; i += 1) {
+  moving.forEach((a) => { a.currentTime = a.effect.getComputedTiming().endTime * i / steps; });
+  frames.push([i / steps, contrast(button)[1]]);
+}
+moving.forEach((a) => a.finish());
+const s = getComputedStyle(button);
+return [frames, s.color + ' on ' + s.backgroundColor];
+"""
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_button_states_keep_contrast_while_they_change(driver, server, theme):
+    """Hover, keyboard focus and press recolour a button over a short transition; every frame of it
+    must be readable, not only where it ends (an outline button's text and fill swap colours, and
+    faded together they meet halfway). The transitions are slowed down, paused and sought, so the
+    frames are the same on every run."""
+    open_page(driver, server)
+    driver.execute_script("localStorage.setItem('musicstream-theme', arguments[0]);", theme)
+    driver.refresh()
+    wait(driver, lambda b: row_ids(b), "no rows after the reload")
+    # Buttons in their resting look: no pointer over them (script clicks), nothing focused.
+    driver.execute_script("document.getElementById('pause').click();")
+    driver.execute_script("document.getElementById('add-toggle').click(); document.activeElement.blur();")
+    wait_until_settled(driver)
+    buttons = [b for b in driver.find_elements(By.CSS_SELECTOR, ".btn") if b.is_displayed() and b.is_enabled()]
+    assert len(buttons) >= 5, [b.get_attribute("id") for b in buttons]
+    driver.execute_cdp_cmd("DOM.enable", {})
+    driver.execute_cdp_cmd("CSS.enable", {})
+    document = driver.execute_cdp_cmd("DOM.getDocument", {})["root"]["nodeId"]
+    failures, recoloured = [], 0
+    try:
+        for button in buttons:
+            name = button.get_attribute("id")
+            assert name, "every button has an id: " + button.get_attribute("outerHTML")
+            resting = driver.execute_script(
+                "const s = getComputedStyle(arguments[0]); return s.color + ' on ' + s.backgroundColor;", button)
+            node = driver.execute_cdp_cmd("DOM.querySelector", {"nodeId": document, "selector": "#" + name})["nodeId"]
+            for state in ["hover", "focus-visible", "active"]:
+                # A thousand times slower, so the transitions are still under way when they are sought.
+                driver.execute_script("""
+                    const s = getComputedStyle(arguments[0]);
+                    const slower = (v) => v.split(',').map((t) => parseFloat(t) * 1000 + 's').join(',');
+                    arguments[0].style.transitionDuration = slower(s.transitionDuration);
+                    arguments[0].style.transitionDelay = slower(s.transitionDelay);""", button)
+                driver.execute_cdp_cmd("CSS.forcePseudoState", {"nodeId": node, "forcedPseudoClasses": [state]})
+                frames, end = driver.execute_script(TRANSITION_FRAMES_SCRIPT, button, 8)
+                failures += [(name, state, at, f[2], f[3], f[4]) for at, found in frames for f in found]
+                recoloured += end != resting
+                driver.execute_cdp_cmd("CSS.forcePseudoState", {"nodeId": node, "forcedPseudoClasses": []})
+                driver.execute_script("""
+                    document.getAnimations().filter((a) => a.effect.target === arguments[0]).forEach((a) => a.finish());
+                    arguments[0].style.transitionDuration = arguments[0].style.transitionDelay = '';""", button)
+    finally:
+        driver.execute_cdp_cmd("CSS.disable", {})
+        driver.execute_cdp_cmd("DOM.disable", {})
+        driver.execute_script("localStorage.removeItem('musicstream-theme');")
+    assert failures == [], failures
+    # The forced states took: most buttons look different hovered, focused or pressed.
+    assert recoloured >= len(buttons), recoloured
+    assert severe_console_entries(driver) == []
