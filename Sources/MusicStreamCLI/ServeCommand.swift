@@ -36,20 +36,12 @@ struct ServeCommand: ParsableCommand {
     @Option(help: .init(ServeOptions.idleTimeout.help)) var idleTimeout: Int?
     @Option(help: .init(ServeOptions.maxStreamBuffer.help)) var maxStreamBuffer: Int?
 
+    /// Flags are checked before anything runs (and refused with the usage line); the
+    /// environment's values are checked when `run` reads them.
     func validate() throws {
         do {
-            try ServeOptions.logLevel.check(ServeOptions.logLevel.value(logLevel))
-            try ServeOptions.port.check(port)
-            try ServeOptions.window.check(window)
-            try ServeOptions.rate.check(rate)
-            try ServeOptions.backfill.check(backfill)
-            try ServeOptions.partitions.check(partitions)
-            try ServeOptions.replicationFactor.check(replicationFactor)
-            try ServeOptions.maxConnections.check(maxConnections)
-            try ServeOptions.headerTimeout.check(headerTimeout)
-            try ServeOptions.idleTimeout.check(idleTimeout)
-            try ServeOptions.maxStreamBuffer.check(maxStreamBuffer)
-        } catch {
+            _ = try makeConfig(environment: [:])
+        } catch let error as ServiceOptionError {
             throw ValidationError(error.description)
         }
     }
@@ -85,10 +77,10 @@ struct ServeCommand: ParsableCommand {
         try ServeOptions.rate.apply(flag: rate, environment: environment, to: &config)
         try ServeOptions.seed.apply(flag: seed, environment: environment, to: &config)
         try ServeOptions.backfill.apply(flag: backfill, environment: environment, to: &config)
-        config.fromBeginning = try fromBeginning || Environment.flag("MUSICSTREAM_FROM_BEGINNING")
+        config.fromBeginning = try fromBeginning || Environment.flag("MUSICSTREAM_FROM_BEGINNING", in: environment)
         try ServeOptions.publicDir.apply(flag: publicDir, environment: environment, to: &config)
         try ServeOptions.vendorDir.apply(flag: vendorDir, environment: environment, to: &config)
-        config.kafkaProperties = try Environment.kafkaProperties(flags: kafkaConfig)
+        config.kafkaProperties = try Environment.kafkaProperties(flags: kafkaConfig, environment: environment)
         try ServeOptions.writeToken.apply(flag: writeToken, environment: environment, to: &config)
         try ServeOptions.corsOrigin.apply(flag: corsOrigin, environment: environment, to: &config)
         try ServeOptions.maxConnections.apply(flag: maxConnections, environment: environment, to: &config)
