@@ -21,6 +21,7 @@ struct ServeCommand: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Produce simulated listens (default: on with the embedded broker, off with --brokers).")
     var simulate: Bool?
     @Option(help: .init(ServeOptions.rate.help)) var rate: Double?
+    @Option(help: .init(ServeOptions.traffic.help)) var traffic: String?
     @Option(help: .init(ServeOptions.seed.help)) var seed: UInt64?
     @Option(help: .init(ServeOptions.backfill.help)) var backfill: Int?
     @Flag(help: "Read every partition from its oldest kept event, not just enough to refill the window (env MUSICSTREAM_FROM_BEGINNING).")
@@ -75,6 +76,7 @@ struct ServeCommand: ParsableCommand {
         try ServeOptions.replicationFactor.apply(flag: replicationFactor, environment: environment, to: &config)
         config.settleSimulation(simulate: simulate)
         try ServeOptions.rate.apply(flag: rate, environment: environment, to: &config)
+        try ServeOptions.traffic.apply(flag: ServeOptions.traffic.value(traffic), environment: environment, to: &config)
         try ServeOptions.seed.apply(flag: seed, environment: environment, to: &config)
         try ServeOptions.backfill.apply(flag: backfill, environment: environment, to: &config)
         config.fromBeginning = try fromBeginning || Environment.flag("MUSICSTREAM_FROM_BEGINNING", in: environment)

@@ -197,3 +197,16 @@ def test_malformed_messages_are_counted_and_skipped(live):
     assert reasons.get("not_object", 0) >= 1
     assert live.get("/healthz").status_code == 200
     assert any("rejected" in line for line in live.stderr_lines)
+
+
+def test_diurnal_traffic_starts_at_night_pace(start_server):
+    """--traffic diurnal follows its curve: a day starts at night, 0.2x the rate (40 of 200 listens
+    a second), where steady traffic would give the full 200."""
+    server = start_server("--traffic", "diurnal", "--rate", "200", "--backfill", "0", "--seed", "3")
+    assert wait_until(lambda: server.get("/api/status").json()["consumed"] > 0, timeout=15)
+    first = server.get("/api/status").json()["consumed"]
+    started = time.monotonic()
+    time.sleep(5)
+    consumed = server.get("/api/status").json()["consumed"] - first
+    pace = consumed / (time.monotonic() - started)
+    assert 20 <= pace <= 100, "diurnal night pace %.1f listens/s, expected about 40" % pace

@@ -51,3 +51,17 @@ import Testing
         #expect(external.simulate && external.backfill == 0)
     }
 }
+
+/// `--traffic` names a shape; anything else is refused by name.
+@Suite struct TrafficOptionTests {
+    @Test func trafficTakesTheThreeShapes() throws {
+        var config = ServiceConfig()
+        #expect(config.traffic == .steady)
+        try ServeOptions.traffic.apply(flag: nil, environment: ["MUSICSTREAM_TRAFFIC": "Spikes"], to: &config)
+        #expect(config.traffic == .spikes)
+        try ServeOptions.traffic.apply(flag: ServeOptions.traffic.value("diurnal"), environment: [:], to: &config)
+        #expect(config.traffic == .diurnal)
+        #expect(throws: ServiceOptionError.self) { try ServeOptions.traffic.value("bursty") }
+        #expect(ServeOptions.traffic.help.contains("one of steady, spikes, diurnal; default steady"))
+    }
+}

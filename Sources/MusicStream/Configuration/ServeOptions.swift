@@ -1,4 +1,5 @@
 import Logging
+import MusicModel
 
 /// Every valued setting of `serve`, in the order `--help` lists them. Add a setting here (and its
 /// field, with its default, in `ServiceConfig`); the command line picks it up from both.
@@ -29,6 +30,11 @@ public enum ServeOptions {
     }
     public static var rate: ServiceOption<Double> {
         .init("rate", \.rate, range: 0...1_000_000, summary: "Simulated events per second (0.5 is one every 2 s)")
+    }
+    public static var traffic: ServiceOption<TrafficPlan.Shape> {
+        .init("traffic", \.traffic, choices: TrafficPlan.Shape.allCases,
+              parse: { TrafficPlan.Shape(rawValue: $0.lowercased()) }, spell: \.rawValue,
+              summary: "Shape of the simulated pace: steady; spikes (bursts of 10x the rate for 30 s every 1-4 minutes); diurnal (a day in 10 minutes, 0.2x to 1.8x)")
     }
     public static var seed: ServiceOption<UInt64> {
         .init("seed", \.seed, summary: "Seed for a reproducible simulation", defaultText: "random")

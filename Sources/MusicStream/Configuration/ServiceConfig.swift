@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MusicModel
 
 /// Everything `serve` can be told, with the product's defaults. Built by the executable from flags
 /// and environment variables; the service never reads either itself.
@@ -24,6 +25,8 @@ public struct ServiceConfig: Sendable {
     public var simulate = true
     /// Simulated events per second (0.5 = one every 2 s, as the original producer did).
     public var rate = 0.5
+    /// How the simulated pace changes over time around `rate`.
+    public var traffic: TrafficPlan.Shape = .steady
     public var seed: UInt64?
     /// Events the simulator produces at once on start, stamped over the recent past, so a new
     /// dashboard has something to show. 0 turns it off.

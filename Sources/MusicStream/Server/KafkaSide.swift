@@ -1,5 +1,6 @@
 import KafkaClient
 import Logging
+import MusicModel
 
 /// The service's Kafka side: the broker (embedded, or the cluster given), the producer behind
 /// POST /api/events, the simulator and its producer, and the consumer thread that feeds the
@@ -35,9 +36,10 @@ final class KafkaSide {
         self.apiProducer = apiProducer
         simulatorProducer = config.simulate
             ? try KafkaProducer(config: tuning.simulatorProducer(base), name: "simulator", logger: logger) : nil
+        let seed = config.seed ?? UInt64.random(in: 0...UInt64.max)
         let simulator = simulatorProducer.map {
-            SimulatorRunner(producer: $0, topic: config.topic, rate: config.rate,
-                            seed: config.seed ?? UInt64.random(in: 0...UInt64.max), backfill: config.backfill, logger: logger)
+            SimulatorRunner(producer: $0, topic: config.topic, plan: TrafficPlan(shape: config.traffic, rate: config.rate, seed: seed),
+                            seed: seed, backfill: config.backfill, logger: logger)
         }
         self.simulator = simulator
         ingest = KafkaIngest(

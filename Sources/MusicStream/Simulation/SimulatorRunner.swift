@@ -4,12 +4,13 @@ import Synchronization
 import KafkaClient
 import MusicModel
 
-/// Produces simulated listens at a steady rate on its own thread. Pacing is by elapsed time, not by
-/// sleeping per event, so high rates (tens of thousands per second) keep up.
+/// Produces simulated listens on its own thread at the pace a `TrafficPlan` gives (steady, spikes,
+/// diurnal). Pacing is by elapsed time, not by sleeping per event, so high rates (tens of
+/// thousands per second) keep up.
 final class SimulatorRunner: Sendable {
     private let producer: KafkaProducer
     private let topic: String
-    private let rate: Double
+    private let plan: TrafficPlan
     private let seed: UInt64
     private let backfill: Int
     private let running = Atomic<Bool>(true)
@@ -17,11 +18,11 @@ final class SimulatorRunner: Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private let failureLog: RateLimitedLog
 
-    init(producer: KafkaProducer, topic: String, rate: Double, seed: UInt64, backfill: Int, logger: Logger) {
+    init(producer: KafkaProducer, topic: String, plan: TrafficPlan, seed: UInt64, backfill: Int, logger: Logger) {
         failureLog = RateLimitedLog(interval: .seconds(5), logger: logger)
         self.producer = producer
         self.topic = topic
-        self.rate = rate
+        self.plan = plan
         self.seed = seed
         self.backfill = backfill
     }
@@ -46,23 +47,24 @@ final class SimulatorRunner: Sendable {
         var simulator = Simulator(seed: seed)
         let now = currentMilliseconds()
         // Backfilled listens are spread over the recent past at the configured pace.
-        let spacing = Int64(max(1, min(2000, 1000 / max(rate, 0.001))))
+        let spacing = Int64(max(1, min(2000, 1000 / max(plan.rate, 0.001))))
         for index in 0..<backfill where running.load(ordering: .relaxed) {
             send(simulator.next(timestamp: now - Int64(backfill - index) * spacing))
         }
-        guard rate > 0 else { return }
+        guard plan.rate > 0 else { return }
         let start = ContinuousClock.now
         var produced = 0
         while running.load(ordering: .relaxed) {
             let elapsed = ContinuousClock.now - start
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            let due = Int(seconds * rate) + 1
+            let due = Int(plan.expectedEvents(by: seconds)) + 1
             while produced < due && running.load(ordering: .relaxed) {
                 send(simulator.next(timestamp: currentMilliseconds()))
                 produced += 1
             }
-            // Sleep until the next event is due, but wake often enough to stop promptly.
-            let untilNext = (Double(produced) / rate) - seconds
+            // Sleep until the next event is due at the current pace, but wake often enough to stop
+            // promptly and to follow the pace as it changes.
+            let untilNext = (Double(produced) - plan.expectedEvents(by: seconds)) / max(plan.rate(at: seconds), 0.001)
             Thread.sleep(forTimeInterval: min(0.1, max(0.001, untilNext)))
         }
     }
