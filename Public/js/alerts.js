@@ -3,7 +3,7 @@
 import { $, form, fields, multis } from "./dom.js";
 import { text } from "./format.js";
 
-function showAlert(title, detail, key) {
+export function showAlert(title, detail, key) {
   const box = $("alerts");
   const dedupe = key || (title + "|" + detail);
   const existing = Array.from(box.children).find((a) => a.dataset.key === dedupe);

@@ -2,7 +2,7 @@
 // rating) and the table's "Showing x of y" line. Events/s and "last event" are kept by stream.js,
 // unique listeners by sample.js; all of them write through setKpi.
 import { state } from "./state.js";
-import { $, rowsEl } from "./dom.js";
+import { $ } from "./dom.js";
 import { numberFmt } from "./format.js";
 import { activeFilterCount } from "./filters.js";
 
@@ -21,7 +21,7 @@ export function renderTotals() {
   }
   setKpi("kpi-window", state.totals.window);
   setKpi("kpi-matching", state.totals.matching);
-  const shown = rowsEl.rows.length;
+  const shown = state.rows.length;
   const summary = state.totals.matching == null
     ? ""
     : "Showing " + numberFmt.format(shown) + " of " + numberFmt.format(state.totals.matching) + " matching";

@@ -16,7 +16,7 @@ import { renderSortHeaders, sortBy, sortFromURL } from "./sort.js";
 import { togglePause } from "./table.js";
 import { loadFacets, FACETS_INTERVAL_MS } from "./facets.js";
 import { initCharts, loadTimeline, TIMELINE_INTERVAL_MS } from "./charts.js";
-import { closeStream, tick } from "./stream.js";
+import { closeStream, tick, watchStream } from "./stream.js";
 import { initTheme } from "./theme-toggle.js";
 import { initAddForm } from "./add-form.js";
 import { apply, applyAgain, applyDebounced, applyNow, markApplied, refresh } from "./refresh.js";
@@ -93,6 +93,7 @@ function init() {
   const chartLibrary = window.musicstreamAssets ? window.musicstreamAssets.chart : Promise.resolve(window.Chart);
   chartLibrary.then((Chart) => initCharts(Chart), () => initCharts(null));
   setInterval(tick, 1000);
+  setInterval(watchStream, 500);
   setInterval(() => {
     if (document.visibilityState === "visible") loadTimeline(false);
   }, TIMELINE_INTERVAL_MS);

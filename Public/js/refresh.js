@@ -6,11 +6,13 @@ import { state } from "./state.js";
 import { $ } from "./dom.js";
 import { filtersFromForm, pageQuery, updateFilterSummary } from "./filters.js";
 import { renderTotals } from "./kpis.js";
-import { addLiveEvent, loadEvents } from "./table.js";
+import { loadEvents } from "./table.js";
 import { loadSample } from "./sample.js";
 import { loadFacets } from "./facets.js";
 import { loadTimeline } from "./charts.js";
-import { closeStream, countArrival, openStream, scheduleRetry, setConnection, tick } from "./stream.js";
+import { closeStream, openStream, scheduleRetry, setConnection, tick } from "./stream.js";
+import { requestRender } from "./frame.js";
+import { resetArrivals } from "./arrivals.js";
 
 const TEXT_DEBOUNCE_MS = 300;
 
@@ -32,9 +34,8 @@ export async function refresh(updateURL) {
   state.invalid = false;
   closeStream();
   state.loaded = false;
-  state.buffer = [];
-  state.arrivals = [];
-  state.rateSince = Date.now();
+  state.inbox = [];
+  resetArrivals();
   state.lastEventAt = 0;
   state.statsAt = 0;
   state.totals = { window: state.totals.window, matching: null };
@@ -42,15 +43,18 @@ export async function refresh(updateURL) {
   tick();
   updateTableTexts();
 
-  // Open the stream while the snapshot loads; events that arrive meanwhile are
-  // buffered and merged (de-duplicated) once the snapshot is in place.
+  // Open the stream while the snapshot loads; events that arrive meanwhile wait in the
+  // render queue and are merged (de-duplicated) once the snapshot is in place. The figures and
+  // charts load alongside: they do not need the table.
   openStream(filters, gen, streamHooks);
   loadSample(filters, gen);
+  loadFacets();
+  loadTimeline(true);
   const result = await loadEvents(filters, gen);
   if (gen !== state.generation || result === "stale") return;
   if (result !== "ok") {
     closeStream();
-    state.buffer = [];
+    state.inbox = [];
     state.loaded = true;
     if (result === "invalid") {
       // Invalid filters will not get better by retrying.
@@ -63,29 +67,25 @@ export async function refresh(updateURL) {
     return;
   }
   flushBuffer();
-  loadFacets();
-  loadTimeline(true);
 }
 
 // Reload the snapshot while keeping the stream open (after a reconnect or a reset).
 async function resync(gen) {
   if (!state.loaded) return; // the initial load is still running and will merge
   state.loaded = false;
-  state.buffer = [];
   loadSample(state.filters, gen);
   const result = await loadEvents(state.filters, gen);
   if (gen !== state.generation || result === "stale") return;
   if (result === "ok") flushBuffer();
-  else { state.buffer = []; state.loaded = true; }
+  else { state.inbox = []; state.loaded = true; }
   loadFacets();
   loadTimeline(true);
 }
 
+// The snapshot is in place: what arrived meanwhile is merged with the next frame.
 function flushBuffer() {
   state.loaded = true;
-  const buffered = state.buffer;
-  state.buffer = [];
-  buffered.forEach((ev) => { if (addLiveEvent(ev, true)) countArrival(); });
+  requestRender();
 }
 
 function updateTableTexts() {

@@ -28,7 +28,7 @@ export async function loadSample(filters, gen) {
     state.sampleLoading = false;
     const buffered = state.sampleBuffer;
     state.sampleBuffer = [];
-    buffered.forEach(addToSample);
+    addToSample(buffered);
     scheduleSampleCharts(true);
   } catch (err) {
     if (gen === state.generation && err.name !== "AbortError") {
@@ -38,20 +38,26 @@ export async function loadSample(filters, gen) {
   }
 }
 
-export function addToSample(ev) {
+// A batch of new live listens (oldest first), from the render loop.
+export function addToSample(events) {
   if (state.sampleLoading) {
-    state.sampleBuffer.push(ev);
+    for (const ev of events) state.sampleBuffer.push(ev);
     return;
   }
-  const id = String(ev.event_id);
-  if (state.sampleIds.has(id)) return;
-  state.sample.push(ev);
-  state.sampleIds.add(id);
-  while (state.sample.length > SAMPLE_MAX) {
-    state.sampleIds.delete(String(state.sample.shift().event_id));
+  let added = 0;
+  for (const ev of events) {
+    const id = String(ev.event_id);
+    if (state.sampleIds.has(id)) continue;
+    state.sample.push(ev);
+    state.sampleIds.add(id);
+    added += 1;
+  }
+  const excess = state.sample.length - SAMPLE_MAX;
+  if (excess > 0) {
+    state.sample.splice(0, excess).forEach((ev) => state.sampleIds.delete(String(ev.event_id)));
     state.sampleTruncated = true;
   }
-  scheduleSampleCharts();
+  if (added) scheduleSampleCharts();
 }
 
 // A rolling range ("last 5 min") drops sample listens as they age out of it.

@@ -1,7 +1,7 @@
 // Table order: the sort in the URL (sort_by, sort_order), the column headers that change it, and
 // where a live event goes among the rows shown, compared the way the server orders them.
 import { state } from "./state.js";
-import { $, rowsEl } from "./dom.js";
+import { $ } from "./dom.js";
 import { percentListened } from "./format.js";
 
 const SORT_FIELDS = ["timestamp", "username", "title", "artist", "genre", "platform", "city", "country",
@@ -51,23 +51,22 @@ function compareKeys(a, b) {
   return a < b ? -1 : (a > b ? 1 : 0);
 }
 
-// Where a newly arrived event goes (the server breaks ties by arrival: the newest comes first
-// when descending, last when ascending). Returns null past the end. Also in the default order
-// (time, newest first): events replayed after a reconnect can be older than the rows shown.
-export function insertionPoint(ev) {
+// Where a newly arrived event goes among `rows` (the table's model, in display order): its index,
+// or -1 past the end of a table that already holds `cap` rows. The server breaks ties by arrival
+// (the newest comes first when descending, last when ascending). Also in the default order (time,
+// newest first) an event can belong lower down: events replayed after a reconnect can be older
+// than the rows shown.
+export function insertionIndex(ev, rows, cap) {
   const by = state.sort.by;
   const desc = state.sort.order === "desc";
   const key = sortKey(ev, by);
   // The usual case, a new listen in the default order: it goes on top.
-  const top = rowsEl.rows.length ? state.events.get(rowsEl.rows[0].dataset.eventId) : null;
-  if (desc && (!top || compareKeys(key, sortKey(top, by)) >= 0)) return rowsEl.firstChild;
-  for (const tr of rowsEl.rows) {
-    const other = state.events.get(tr.dataset.eventId);
-    if (!other) continue;
-    const c = compareKeys(key, sortKey(other, by));
-    if (desc ? c >= 0 : c < 0) return tr;
+  if (desc && (!rows.length || compareKeys(key, sortKey(rows[0], by)) >= 0)) return 0;
+  for (let i = 0; i < rows.length; i += 1) {
+    const c = compareKeys(key, sortKey(rows[i], by));
+    if (desc ? c >= 0 : c < 0) return i;
   }
-  return null;
+  return rows.length < cap ? rows.length : -1;
 }
 
 // The headers' aria-sort and highlight, and the note saying what the table is sorted by.

@@ -16,15 +16,16 @@ export const state = {
   retryTimer: null,
   retryDelay: 2000,
   loaded: false,          // the table snapshot for this generation has arrived
-  buffer: [],             // stream events received before the snapshot arrived
+  inbox: [],              // stream events not yet taken by a frame (frame.js); they wait there
+                          // while the table's snapshot loads
+  rows: [],               // the events the table shows, in display order (table.js)
   shown: new Set(),       // event_ids currently in the table
   seen: new Set(),        // recently displayed event_ids (insertion ordered)
   events: new Map(),      // event_id -> event, for the rows in the table
   paused: false,
   pending: [],            // events received while paused (newest last, at most maxRows)
   pausedCount: 0,         // how many arrived while paused
-  arrivals: [],           // client timestamps of live events, for events/s
-  rateSince: Date.now(),
+  heardAt: 0,             // when the stream last delivered anything (listen or stats)
   lastEventAt: 0,
   totals: { window: null, matching: null },
   facetsAbort: null,

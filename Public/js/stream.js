@@ -1,18 +1,27 @@
 // The live stream: an EventSource on /stream with the current filters, its connection badge,
 // reconnecting (the browser's own, with Last-Event-ID, or ours with backoff once it gives up),
-// live listens into the table and the sample, `stats` frames into the figures, and the
-// once-a-second tick (events/s, "last event", rows aging out of a rolling range).
+// live listens queued for the next frame (frame.js), `stats` frames into the figures, the
+// watchdog that calls a silent stream "Stalled", and the once-a-second tick (events/s,
+// "last event", rows aging out of a rolling range).
 import { state } from "./state.js";
 import { $ } from "./dom.js";
 import { isValidEvent, relTime } from "./format.js";
 import { apiQuery, timeRange } from "./filters.js";
 import { setKpi, renderTotals } from "./kpis.js";
-import { dismissAlert } from "./alerts.js";
-import { addLiveEvent, dropRowsBefore } from "./table.js";
-import { addToSample, dropSampleBefore } from "./sample.js";
-import { scheduleFacets } from "./facets.js";
+import { dismissAlert, showAlert } from "./alerts.js";
+import { dropRowsBefore } from "./table.js";
+import { dropSampleBefore } from "./sample.js";
+import { queueLive } from "./frame.js";
+import { arrivalRate } from "./arrivals.js";
 
-const RATE_WINDOW_MS = 10000;      // events/s is averaged over this window
+// The page asks for `stats` frames, which the server sends every second whatever else happens:
+// they are the stream's heartbeat. A stream silent for this long is stalled (a frozen or
+// overloaded server, or a connection that died without closing).
+export const HEARTBEAT_MS = 1000;
+const STALL_AFTER_MS = 3 * HEARTBEAT_MS;
+// A stream stalled this long is given up and opened again (with the table reloaded), for a
+// connection that died without a word and would otherwise never recover.
+const REOPEN_AFTER_MS = 30000;
 
 export function setConnection(kind, label) {
   const box = $("connection");
@@ -28,20 +37,30 @@ export function closeStream() {
     state.source.close();
     state.source = null;
   }
+  dismissAlert("stalled");
 }
 
-function onListen(gen, msg) {
+// Something arrived on the stream: it is alive. A stalled stream that speaks again is live.
+function heard(es) {
+  state.heardAt = Date.now();
+  if (es.stalled) {
+    es.stalled = false;
+    setConnection("live", "Live");
+    dismissAlert("stalled");
+  }
+}
+
+function onListen(gen, es, msg) {
   if (gen !== state.generation) return;
+  heard(es);
   let ev;
   try { ev = JSON.parse(msg.data); } catch (_) { return; }
-  if (!isValidEvent(ev)) return;
-  addToSample(ev);
-  if (!state.loaded) { state.buffer.push(ev); return; }
-  if (addLiveEvent(ev, true)) countArrival();
+  if (isValidEvent(ev)) queueLive(ev);
 }
 
-function onStats(gen, msg) {
+function onStats(gen, es, msg) {
   if (gen !== state.generation) return;
+  heard(es);
   let stats;
   try { stats = JSON.parse(msg.data); } catch (_) { return; }
   if (!stats || typeof stats !== "object") return;
@@ -54,26 +73,17 @@ function onStats(gen, msg) {
   }
 }
 
-// A live event was added to the table (or queued while paused): count it.
-export function countArrival() {
-  const now = Date.now();
-  state.arrivals.push(now);
-  if (state.totals.matching != null) state.totals.matching += 1;
-  if (state.totals.window != null) state.totals.window += 1;
-  renderTotals();
-  tick();
-  scheduleFacets();
-}
-
 // `hooks.resync(gen)` reloads the table while the stream stays open (after a reset or a dropped
 // connection); `hooks.reload()` starts over, stream included (after our own retry delay).
 export function openStream(filters, gen, hooks) {
   closeStream();
   setConnection("connecting", "Connecting…");
   const es = new EventSource("/stream" + apiQuery(filters, { stats: "true" }));
+  es.hooks = hooks;
+  es.gen = gen;
   state.source = es;
-  es.addEventListener("listen", (msg) => onListen(gen, msg));
-  es.addEventListener("stats", (msg) => onStats(gen, msg));
+  es.addEventListener("listen", (msg) => onListen(gen, es, msg));
+  es.addEventListener("stats", (msg) => onStats(gen, es, msg));
   // The id we resumed from is no longer held (e.g. the server restarted): reload, then follow.
   es.addEventListener("reset", () => {
     if (gen === state.generation && state.source === es) hooks.resync(gen);
@@ -81,8 +91,11 @@ export function openStream(filters, gen, hooks) {
   es.onopen = () => {
     if (gen !== state.generation) return;
     state.retryDelay = 2000;
+    state.heardAt = Date.now();
+    es.stalled = false;
     setConnection("live", "Live");
     dismissAlert("network");
+    dismissAlert("stalled");
     // After a dropped connection, events may have been missed: re-sync the table.
     if (es.dropped) {
       es.dropped = false;
@@ -91,6 +104,8 @@ export function openStream(filters, gen, hooks) {
   };
   es.onerror = () => {
     if (gen !== state.generation || state.source !== es) return;
+    es.stalled = false;
+    dismissAlert("stalled");
     if (es.readyState === EventSource.CONNECTING) {
       // The browser reconnects by itself (sending Last-Event-ID).
       es.dropped = true;
@@ -116,6 +131,28 @@ export function scheduleRetry(gen, hooks) {
   }, delay);
 }
 
+// The watchdog (every half second): an open stream that has been silent past its heartbeat is
+// shown as stalled, with an alert; one silent for much longer is opened again.
+export function watchStream() {
+  const es = state.source;
+  if (!es || es.readyState !== EventSource.OPEN || es.gen !== state.generation) return;
+  const silent = Date.now() - state.heardAt;
+  if (silent > REOPEN_AFTER_MS) {
+    closeStream();
+    es.hooks.reload();
+    return;
+  }
+  if (silent <= STALL_AFTER_MS) return;
+  if (!es.stalled) {
+    es.stalled = true;
+    showAlert("The live stream has stalled.",
+      "The server has sent nothing, not even its heartbeat, for a few seconds; the table shows what arrived " +
+      "before. It resumes by itself when the server answers again.", "stalled");
+  }
+  // The badge is a live region: its text changes once, not with every second of silence.
+  setConnection("stalled", "Stalled");
+}
+
 // A rolling range ("last 5 min") drops rows and sample listens as they age out of it.
 function pruneOutOfRange() {
   if (!state.filters.last) return;
@@ -126,10 +163,7 @@ function pruneOutOfRange() {
 
 export function tick() {
   const now = Date.now();
-  while (state.arrivals.length && now - state.arrivals[0] > RATE_WINDOW_MS) state.arrivals.shift();
-  // Average over the last 10 s, or over the time since the stream (re)started.
-  const span = Math.max(1000, Math.min(RATE_WINDOW_MS, now - state.rateSince));
-  const rate = state.arrivals.length / (span / 1000);
+  const rate = arrivalRate(now);
   // The server's figure (from the `stats` frames) wins; the local estimate is a fallback.
   if (now - state.statsAt > 3000) setKpi("kpi-rate", state.source ? rate.toFixed(1) : "—");
   setKpi("kpi-last", state.lastEventAt ? relTime(state.lastEventAt) : "—");

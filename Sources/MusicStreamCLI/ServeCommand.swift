@@ -22,6 +22,7 @@ struct ServeCommand: ParsableCommand {
     var simulate: Bool?
     @Option(help: .init(ServeOptions.rate.help)) var rate: Double?
     @Option(help: .init(ServeOptions.traffic.help)) var traffic: String?
+    @Option(help: .init(ServeOptions.spikeGap.help)) var spikeGap: Double?
     @Option(help: .init(ServeOptions.seed.help)) var seed: UInt64?
     @Option(help: .init(ServeOptions.backfill.help)) var backfill: Int?
     @Flag(help: "Read every partition from its oldest kept event, not just enough to refill the window (env MUSICSTREAM_FROM_BEGINNING).")
@@ -77,6 +78,7 @@ struct ServeCommand: ParsableCommand {
         config.settleSimulation(simulate: simulate)
         try ServeOptions.rate.apply(flag: rate, environment: environment, to: &config)
         try ServeOptions.traffic.apply(flag: ServeOptions.traffic.value(traffic), environment: environment, to: &config)
+        try ServeOptions.spikeGap.apply(flag: spikeGap, environment: environment, to: &config)
         try ServeOptions.seed.apply(flag: seed, environment: environment, to: &config)
         try ServeOptions.backfill.apply(flag: backfill, environment: environment, to: &config)
         config.fromBeginning = try fromBeginning || Environment.flag("MUSICSTREAM_FROM_BEGINNING", in: environment)

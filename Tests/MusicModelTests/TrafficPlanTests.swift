@@ -29,7 +29,7 @@ import Testing
         var quietSince = 0.0
         for burst in bursts {
             let gap = burst.lowerBound - quietSince
-            #expect(TrafficPlan.burstGaps.contains(gap), "gap of \(gap) s")
+            #expect((60.0...240.0).contains(gap), "gap of \(gap) s")
             #expect(burst.upperBound - burst.lowerBound == TrafficPlan.burstSeconds)
             #expect(plan.rate(at: burst.lowerBound + 1) == 1_000)
             #expect(plan.rate(at: burst.lowerBound - 1) == 100)
@@ -43,6 +43,17 @@ import Testing
         // The same seed gives the same bursts; another seed other ones.
         #expect(TrafficPlan(shape: .spikes, rate: 1, seed: 42).bursts(until: 3_600) == bursts)
         #expect(TrafficPlan(shape: .spikes, rate: 1, seed: 43).bursts(until: 3_600) != bursts)
+    }
+
+    @Test func theGapBetweenBurstsCanBeShortened() {
+        let plan = TrafficPlan(shape: .spikes, rate: 100, seed: 42, burstGap: 10)
+        var quietSince = 0.0
+        let bursts = plan.bursts(until: 600)
+        #expect(bursts.count >= 600 / (16 + 30))
+        for burst in bursts {
+            #expect((4.0...16.0).contains(burst.lowerBound - quietSince), "gap of \(burst.lowerBound - quietSince) s")
+            quietSince = burst.upperBound
+        }
     }
 
     @Test func diurnalSwingsFromNightToPeakAndAveragesTheRate() {

@@ -64,4 +64,19 @@ import Testing
         #expect(throws: ServiceOptionError.self) { try ServeOptions.traffic.value("bursty") }
         #expect(ServeOptions.traffic.help.contains("one of steady, spikes, diurnal; default steady"))
     }
+
+    @Test func spikeGapIsAPositiveNumberOfSeconds() throws {
+        var config = ServiceConfig()
+        #expect(config.spikeGap == 150)
+        try ServeOptions.spikeGap.apply(flag: 15, environment: [:], to: &config)
+        #expect(config.spikeGap == 15)
+        try ServeOptions.spikeGap.apply(flag: nil, environment: ["MUSICSTREAM_SPIKE_GAP": "20"], to: &config)
+        #expect(config.spikeGap == 20)
+        #expect(throws: ServiceOptionError.self) {
+            try ServeOptions.spikeGap.apply(flag: 0, environment: [:], to: &config)
+        }
+        #expect(throws: ServiceOptionError.self) {
+            try ServeOptions.spikeGap.apply(flag: nil, environment: ["MUSICSTREAM_SPIKE_GAP": "soon"], to: &config)
+        }
+    }
 }

@@ -20,8 +20,10 @@ public struct TrafficPlan: Sendable {
 
     public static let burstFactor = 10.0
     public static let burstSeconds = 30.0
-    /// Quiet time before each burst, drawn uniformly from this range.
-    public static let burstGaps = 60.0...240.0
+    /// The quiet time before each burst is drawn uniformly from this share of `burstGap` (with
+    /// the default 150 s: one to four minutes).
+    public static let gapSpread = 0.4...1.6
+    public static let defaultBurstGap = 150.0
     /// One simulated day, in real seconds: night at 0.2 times the rate, the afternoon peak at 1.8.
     public static let dayLength = 600.0
     static let diurnalSwing = 0.8
@@ -30,11 +32,19 @@ public struct TrafficPlan: Sendable {
     /// Listens per second on average over quiet time (steady, spikes) or over a whole day (diurnal).
     public let rate: Double
     public let seed: UInt64
+    /// Mean quiet time between bursts, in seconds (spikes only).
+    public let burstGap: Double
 
-    public init(shape: Shape, rate: Double, seed: UInt64) {
+    public init(shape: Shape, rate: Double, seed: UInt64, burstGap: Double = defaultBurstGap) {
         self.shape = shape
         self.rate = rate
         self.seed = seed
+        self.burstGap = burstGap
+    }
+
+    /// The range each quiet time before a burst is drawn from.
+    public var burstGaps: ClosedRange<Double> {
+        (Self.gapSpread.lowerBound * burstGap)...(Self.gapSpread.upperBound * burstGap)
     }
 
     /// The pace `seconds` after the start, in listens per second.
@@ -71,7 +81,7 @@ public struct TrafficPlan: Sendable {
         var start = 0.0
         while true {
             let unit = Double(generator.next() >> 11) / Double(1 << 53)
-            start += Self.burstGaps.lowerBound + unit * (Self.burstGaps.upperBound - Self.burstGaps.lowerBound)
+            start += burstGaps.lowerBound + unit * (burstGaps.upperBound - burstGaps.lowerBound)
             guard start < seconds else { return result }
             result.append(start...(start + Self.burstSeconds))
             start += Self.burstSeconds

@@ -36,6 +36,10 @@ public enum ServeOptions {
               parse: { TrafficPlan.Shape(rawValue: $0.lowercased()) }, spell: \.rawValue,
               summary: "Shape of the simulated pace: steady; spikes (bursts of 10x the rate for 30 s every 1-4 minutes); diurnal (a day in 10 minutes, 0.2x to 1.8x)")
     }
+    public static var spikeGap: ServiceOption<Double> {
+        .init("spike-gap", \.spikeGap, range: 1...86_400,
+              summary: "With --traffic spikes: mean seconds of quiet between bursts (each drawn from 0.4x to 1.6x of it)")
+    }
     public static var seed: ServiceOption<UInt64> {
         .init("seed", \.seed, summary: "Seed for a reproducible simulation", defaultText: "random")
     }

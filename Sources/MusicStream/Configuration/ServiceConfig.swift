@@ -27,6 +27,8 @@ public struct ServiceConfig: Sendable {
     public var rate = 0.5
     /// How the simulated pace changes over time around `rate`.
     public var traffic: TrafficPlan.Shape = .steady
+    /// Mean seconds of quiet between bursts with `traffic == .spikes`.
+    public var spikeGap: Double = TrafficPlan.defaultBurstGap
     public var seed: UInt64?
     /// Events the simulator produces at once on start, stamped over the recent past, so a new
     /// dashboard has something to show. 0 turns it off.

@@ -38,7 +38,7 @@ final class KafkaSide {
             ? try KafkaProducer(config: tuning.simulatorProducer(base), name: "simulator", logger: logger) : nil
         let seed = config.seed ?? UInt64.random(in: 0...UInt64.max)
         let simulator = simulatorProducer.map {
-            SimulatorRunner(producer: $0, topic: config.topic, plan: TrafficPlan(shape: config.traffic, rate: config.rate, seed: seed),
+            SimulatorRunner(producer: $0, topic: config.topic, plan: TrafficPlan(shape: config.traffic, rate: config.rate, seed: seed, burstGap: config.spikeGap),
                             seed: seed, backfill: config.backfill, logger: logger)
         }
         self.simulator = simulator

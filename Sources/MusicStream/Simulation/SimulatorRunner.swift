@@ -17,9 +17,11 @@ final class SimulatorRunner: Sendable {
     private let started = Atomic<Bool>(false)
     private let finished = DispatchSemaphore(value: 0)
     private let failureLog: RateLimitedLog
+    private let logger: Logger
 
     init(producer: KafkaProducer, topic: String, plan: TrafficPlan, seed: UInt64, backfill: Int, logger: Logger) {
         failureLog = RateLimitedLog(interval: .seconds(5), logger: logger)
+        self.logger = logger
         self.producer = producer
         self.topic = topic
         self.plan = plan
@@ -54,9 +56,11 @@ final class SimulatorRunner: Sendable {
         guard plan.rate > 0 else { return }
         let start = ContinuousClock.now
         var produced = 0
+        var pace = plan.rate
         while running.load(ordering: .relaxed) {
             let elapsed = ContinuousClock.now - start
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            announceBursts(at: seconds, pace: &pace)
             let due = Int(plan.expectedEvents(by: seconds)) + 1
             while produced < due && running.load(ordering: .relaxed) {
                 send(simulator.next(timestamp: currentMilliseconds()))
@@ -67,6 +71,20 @@ final class SimulatorRunner: Sendable {
             let untilNext = (Double(produced) - plan.expectedEvents(by: seconds)) / max(plan.rate(at: seconds), 0.001)
             Thread.sleep(forTimeInterval: min(0.1, max(0.001, untilNext)))
         }
+    }
+
+    /// Says when a burst starts and ends, so whoever watches the page (or a test) knows why the
+    /// pace jumped.
+    private func announceBursts(at seconds: Double, pace: inout Double) {
+        guard plan.shape == .spikes else { return }
+        let now = plan.rate(at: seconds)
+        guard now != pace else { return }
+        if now > pace {
+            logger.info("simulator: burst of \(Int(now)) listens/s for \(Int(TrafficPlan.burstSeconds)) s")
+        } else {
+            logger.info("simulator: burst over, back to \(Int(now)) listens/s")
+        }
+        pace = now
     }
 
     private func send(_ event: ListenEvent) {

@@ -1,0 +1,56 @@
+// The render loop. Stream events are only queued as they arrive; once per animation frame the
+// queue is taken whole: de-duplicated and placed in the table's model, counted, added to the chart
+// sample, and then the table, the totals and the pause button are brought up to date, touching
+// only what changed. The page's work so follows the screen's pace, not Kafka's: at thousands of
+// listens a second a frame handles a batch, never one DOM change per listen.
+import { state } from "./state.js";
+import { acceptLive, renderTable, updatePauseButton } from "./table.js";
+import { countArrivals } from "./arrivals.js";
+import { addToSample } from "./sample.js";
+import { scheduleFacets } from "./facets.js";
+import { renderTotals } from "./kpis.js";
+
+// Hidden tabs get no animation frames; a timer still drains the queue there (browsers run it
+// about once a second), so it never grows without bound.
+const FALLBACK_MS = 250;
+
+let frameId = 0;                // the pending animation frame and fallback timer, if any
+let timerId = 0;
+
+// A live listen for this generation (stream.js); shown with the next frame.
+export function queueLive(ev) {
+  state.inbox.push(ev);
+  requestRender();
+}
+
+export function requestRender() {
+  if (frameId) return;
+  frameId = requestAnimationFrame(renderFrame);
+  timerId = setTimeout(renderFrame, FALLBACK_MS);
+}
+
+// Whichever of the two comes first runs and cancels the other.
+function renderFrame() {
+  cancelAnimationFrame(frameId);
+  clearTimeout(timerId);
+  frameId = 0;
+  timerId = 0;
+  // Until the table's snapshot is in place, arrivals wait (they are merged into it, de-duplicated).
+  if (state.loaded && state.inbox.length) {
+    const batch = state.inbox;
+    state.inbox = [];
+    const fresh = acceptLive(batch);
+    if (fresh.length) {
+      countArrivals(fresh.length);
+      if (state.totals.matching != null) state.totals.matching += fresh.length;
+      if (state.totals.window != null) state.totals.window += fresh.length;
+      addToSample(fresh);
+      scheduleFacets();
+    }
+  }
+  // The table may ask to be drawn a little later (at high rates it is redrawn a few times a
+  // second: more would be unreadable and cost frames).
+  if (!renderTable()) requestRender();
+  renderTotals();
+  updatePauseButton();
+}
