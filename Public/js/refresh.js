@@ -14,7 +14,7 @@ import { closeStream, openStream, scheduleRetry, setConnection, tick } from "./s
 import { requestRender } from "./frame.js";
 import { resetArrivals } from "./arrivals.js";
 
-const TEXT_DEBOUNCE_MS = 300;
+const TEXT_DEBOUNCE_MS = 250;
 
 // What the stream does when it cannot simply carry on.
 const streamHooks = { resync, reload: () => refresh(false) };
@@ -47,10 +47,13 @@ export async function refresh(updateURL) {
   // render queue and are merged (de-duplicated) once the snapshot is in place. The figures and
   // charts load alongside: they do not need the table.
   openStream(filters, gen, streamHooks);
+  // The table's request goes first: the server answers in order, and the table is what the
+  // person who just typed or clicked is looking at.
+  const events = loadEvents(filters, gen);
   loadSample(filters, gen);
   loadFacets();
   loadTimeline(true);
-  const result = await loadEvents(filters, gen);
+  const result = await events;
   if (gen !== state.generation || result === "stale") return;
   if (result !== "ok") {
     closeStream();

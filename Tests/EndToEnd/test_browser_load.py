@@ -190,7 +190,6 @@ def test_smooth_at_5000_listens_a_second(start_server, capsys):
         search_and_sort(browser, figures)
         figures["stream_dropped"] = len(dropped_stream(server))
         figures["slowest_scripts"] = slowest_scripts(browser)
-        figures["DEBUG"] = browser.execute_script("return [window.__probe.loadedAt, window.__probe.longTasks.filter(t => t[1] > 150), (window.__probe.slowFrames||[]).filter(f => f[1] > 150)];")
         report(capsys, "dashboard-5000-per-second", figures)
 
         assert_smooth(figures, "at 5,000 listens/s")
