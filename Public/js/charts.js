@@ -2,10 +2,12 @@
 // when it did not: the page works without them). Live updates replace the data in place and
 // redraw without animation (update("none")), and only when the data changed, so nothing
 // flickers. Facet charts follow /api/facets, the sample charts sample.js, the timeline
-// /api/timeline (polled here); colours follow the theme.
+// /api/timeline (polled here); colours follow the theme. Each chart's numbers are also a table
+// in its figure (setChartData fills both), read by screen readers and shown by "Show as tables".
+// A donut shows at most eight slices; charts of more categories are bars.
 import { state } from "./state.js";
 import { $ } from "./dom.js";
-import { minuteFmt, timeFmt, text } from "./format.js";
+import { minuteFmt, numberFmt, timeFmt, text } from "./format.js";
 import { getJSON } from "./api.js";
 import { LAST_LABELS, apiQuery, timeRange } from "./filters.js";
 
@@ -20,6 +22,15 @@ const BUCKETS = [
 const PALETTE = ["#6d3df5", "#d63aa8", "#16a34a", "#f59e0b", "#0ea5e9", "#ef4444", "#14b8a6", "#a855f7",
   "#84cc16", "#f97316", "#64748b", "#eab308"];
 const CHART_IDS = ["timeline", "genre", "platform", "mood", "country", "artist", "track", "skip", "rating"];
+// What each chart's labels are, as its table's first column header.
+const TABLE_LABELS = {
+  timeline: "Time", genre: "Genre", platform: "Platform", mood: "Mood", country: "Country", artist: "Artist",
+  track: "Track", skip: "Platform", rating: "Platform",
+};
+const TABLE_SUFFIX = { skip: "%" };
+const DONUT_SLICES = 8;
+// Phones start with the charts folded away (app.css does the same before this module runs).
+const PHONE = window.matchMedia("(max-width: 576px)");
 const charts = { ok: false, timelineBusy: false, timelineAgain: false, timelineLastRun: 0 };
 
 function cssVar(name) {
@@ -44,7 +55,7 @@ function barOptions(horizontal, opts) {
     stacked: !!o.stacked,
     ticks: horizontal
       // Long names are cut to what fits beside the bars; the tooltip has them whole.
-      ? { autoSkip: false, callback(value) { return shorten(this.getLabelForValue(value), Math.max(8, Math.floor(this.chart.width / 17))); } }
+      ? { autoSkip: false, font: { size: 11 }, callback(value) { return shorten(this.getLabelForValue(value), Math.max(8, Math.floor(this.chart.width / 17))); } }
       // Time labels: as many as fit the width, evenly spaced (null hides a tick).
       : { maxRotation: 0, autoSkip: false, callback(value, index, ticks) {
         const step = Math.ceil(ticks.length / Math.max(2, Math.floor(this.chart.width / 90)));
@@ -91,6 +102,98 @@ function doughnutChart() {
   };
 }
 
+// The table beside a chart: a header row now, its rows with every setChartData.
+function addDataTable(id) {
+  const figure = charts[id].canvas.closest("figure");
+  const caption = figure.querySelector("figcaption");
+  const wrap = document.createElement("div");
+  wrap.className = "app-chart-data";
+  const table = document.createElement("table");
+  table.className = "app-chart-table";
+  if (caption && caption.id) table.setAttribute("aria-labelledby", caption.id);
+  const head = table.createTHead().insertRow();
+  [TABLE_LABELS[id]].concat(charts[id].data.datasets.map((d) => d.label)).forEach((name) => {
+    const th = document.createElement("th");
+    th.scope = "col";
+    th.textContent = name;
+    head.appendChild(th);
+  });
+  table.appendChild(document.createElement("tbody"));
+  wrap.appendChild(table);
+  figure.appendChild(wrap);
+  fillDataTable(charts[id]);
+}
+
+function fillDataTable(chart) {
+  const figure = chart.canvas.closest("figure");
+  const table = figure && figure.querySelector(".app-chart-table");
+  if (!table) return;
+  const suffix = TABLE_SUFFIX[chart.canvas.id.replace(/^chart-/, "")] || "";
+  const body = document.createElement("tbody");
+  const labels = chart.data.labels;
+  labels.forEach((label, i) => {
+    const tr = body.insertRow();
+    const th = document.createElement("th");
+    th.scope = "row";
+    th.textContent = String(label);
+    tr.appendChild(th);
+    chart.data.datasets.forEach((dataset) => {
+      const value = Number(dataset.data[i]);
+      tr.insertCell().textContent = Number.isFinite(value) ? numberFmt.format(value) + suffix : "—";
+    });
+  });
+  if (!labels.length) {
+    const cell = body.insertRow().insertCell();
+    cell.colSpan = chart.data.datasets.length + 1;
+    cell.textContent = "No matching listens";
+  }
+  table.replaceChild(body, table.tBodies[0]);
+}
+
+const CHARTS_KEY = "musicstream-charts";
+
+function savedChoice() {
+  try {
+    const saved = window.localStorage.getItem(CHARTS_KEY);
+    return saved === "open" ? true : (saved === "closed" ? false : null);
+  } catch (_) {
+    return null;  // storage may be off
+  }
+}
+
+// "Hide charts" / "Show charts", and the charts as tables. A choice is kept (a wall screen that
+// wants more rows keeps them folded across reloads); until one is made the charts follow the
+// screen (folded on phones).
+function initChartTools() {
+  const card = $("charts-card");
+  const toggle = $("charts-toggle");
+  const asTables = $("charts-as-tables");
+  let chosen = savedChoice();
+  const show = () => {
+    const open = chosen !== null ? chosen : !PHONE.matches;
+    card.dataset.open = String(open);
+    toggle.setAttribute("aria-expanded", String(open));
+    toggle.textContent = open ? "Hide charts" : "Show charts";
+  };
+  toggle.addEventListener("click", () => {
+    chosen = card.dataset.open !== "true";
+    try { window.localStorage.setItem(CHARTS_KEY, chosen ? "open" : "closed"); } catch (_) { /* not kept */ }
+    show();
+  });
+  PHONE.addEventListener("change", show);
+  asTables.addEventListener("click", () => {
+    const tables = $("charts").classList.toggle("is-tables");
+    asTables.textContent = tables ? "Show as charts" : "Show as tables";
+    // Shown, a table that scrolls is reachable by keyboard; hidden, it is no stop at all.
+    document.querySelectorAll("#charts .app-chart-data").forEach((wrap) => {
+      if (tables) wrap.tabIndex = 0;
+      else wrap.removeAttribute("tabindex");
+    });
+  });
+  show();
+  card.querySelector(".app-chart-tools").hidden = false;
+}
+
 export function initCharts(Chart) {
   if (typeof Chart !== "function") {
     $("charts-note").hidden = false;
@@ -111,13 +214,15 @@ export function initCharts(Chart) {
     });
     charts.genre = make("genre", barChart(PALETTE));
     charts.platform = make("platform", doughnutChart());
-    charts.mood = make("mood", doughnutChart());
+    charts.mood = make("mood", barChart(PALETTE[6]));
     charts.country = make("country", barChart(PALETTE[4]));
     charts.artist = make("artist", barChart(PALETTE[1]));
     charts.track = make("track", barChart(PALETTE[0]));
     charts.skip = make("skip", barChart(PALETTE[3], { max: 100, suffix: "%", what: "skipped", dataset: "Skip rate" }));
     charts.rating = make("rating", barChart(PALETTE[2], { max: 5, decimals: 1, what: "of 5", dataset: "Average rating" }));
     charts.ok = true;
+    CHART_IDS.forEach(addDataTable);
+    initChartTools();
     themeCharts();
   } catch (err) {
     charts.ok = false;
@@ -165,6 +270,7 @@ function setChartData(chart, labels, series) {
   chart.data.labels = labels;
   series.forEach((data, i) => { chart.data.datasets[i].data = data; });
   chart.update("none");
+  fillDataTable(chart);
 }
 
 function topEntries(entries, n) {
@@ -191,10 +297,18 @@ function onlyChosen(key, entries) {
   });
 }
 
+// A donut's slices: the largest ones, and the rest as one when there are more than it shows.
+function slices(entries, n) {
+  if (entries.length <= n) return entries;
+  const rest = entries.slice(n - 1);
+  return entries.slice(0, n - 1).concat([["Others (" + rest.length + ")", rest.reduce((sum, e) => sum + e[1], 0)]]);
+}
+
 export function updateFacetCharts(facets) {
   if (!charts.ok) return;
-  [["genre", 10], ["platform", 10], ["mood", 12], ["country", 10], ["artist", 10]].forEach(([key, n]) => {
-    const top = topEntries(onlyChosen(key, facets[key]), n);
+  [["genre", 10], ["platform", Infinity], ["mood", 10], ["country", 10], ["artist", 10]].forEach(([key, n]) => {
+    let top = topEntries(onlyChosen(key, facets[key]), n);
+    if (charts[key].config.type === "doughnut") top = slices(top, DONUT_SLICES);
     setChartData(charts[key], top.map((e) => e[0]), [top.map((e) => e[1])]);
   });
 }

@@ -5,6 +5,25 @@ export const numberFmt = new Intl.NumberFormat();
 export const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
 export const minuteFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
 export const fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+// A listen's time in the table: always with milliseconds (several listens often share a second),
+// and in full, with the zone's name, for its tooltip.
+export const stampFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" });
+export const stampFullFmt = new Intl.DateTimeFormat(undefined, {
+  year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit",
+  fractionalSecondDigits: 3, hourCycle: "h23", timeZoneName: "long",
+});
+const zoneFmt = new Intl.DateTimeFormat(undefined, { timeZoneName: "short" });
+
+// The time zone's short name at that moment ("UTC", "CET", "GMT+1", "PST"), as the browser shows times.
+export function zoneName(date) {
+  const part = zoneFmt.formatToParts(date).find((p) => p.type === "timeZoneName");
+  return part ? part.value : "";
+}
+
+// The milliseconds of a time, as ".mmm".
+export function millis(date) {
+  return "." + String(date.getMilliseconds()).padStart(3, "0");
+}
 
 export function fmtDuration(sec) {
   const s = Number(sec);

@@ -1,7 +1,7 @@
 // How one listen event becomes a table row: its cells (time, chips, stars, the listened bar),
 // built with textContent only, so event data is never parsed as HTML.
 import { span } from "./dom.js";
-import { fullFmt, timeFmt, fmtDuration, percentListened, text, slug } from "./format.js";
+import { stampFmt, stampFullFmt, millis, zoneName, fmtDuration, percentListened, text, slug } from "./format.js";
 
 const PLATFORM_CLASSES = {
   spotify: "spotify", applemusic: "apple", youtubemusic: "youtube", youtube: "youtube",
@@ -34,7 +34,7 @@ function ratingCell(rating) {
   wrap.setAttribute("aria-label", n + " of 5 stars");
   wrap.title = n + " of 5";
   const on = span("app-stars-on", "★".repeat(n));
-  const off = span("app-stars-off", "★".repeat(5 - n));
+  const off = span("app-stars-off", "☆".repeat(5 - n));
   on.setAttribute("aria-hidden", "true");
   off.setAttribute("aria-hidden", "true");
   wrap.append(on, off);
@@ -55,14 +55,28 @@ function listenedCell(ev) {
   return wrap;
 }
 
+// The Time column's header names the zone the times are in. It is looked at again only when a
+// listen falls in another quarter hour than the last one did (zones change offset at such times).
+let zoneQuarter = NaN;
+function showZone(d) {
+  const quarter = Math.floor(d.getTime() / 900000);
+  if (quarter === zoneQuarter) return;
+  zoneQuarter = quarter;
+  const el = document.getElementById("time-zone");
+  const label = "(" + zoneName(d) + ")";
+  if (el && el.textContent !== label) el.textContent = label;
+}
+
+// HH:MM:SS.mmm: several listens often share a second, and the milliseconds tell them apart.
 function timeCell(ms) {
   const t = Number(ms);
   if (!Number.isFinite(t) || t <= 0) return span("app-muted", "—");
   const d = new Date(t);
+  showZone(d);
   const el = document.createElement("time");
   el.dateTime = d.toISOString();
-  el.title = fullFmt.format(d);
-  el.textContent = timeFmt.format(d);
+  el.title = stampFullFmt.format(d);
+  el.append(stampFmt.format(d), span("app-ms", millis(d)));
   return el;
 }
 
