@@ -14,6 +14,9 @@ import { renderTotals } from "./kpis.js";
 // about once a second), so it never grows without bound.
 const FALLBACK_MS = 250;
 
+const TEXT_EVERY_MS = 250;
+
+let textsAt = 0;                // when the counts were last written
 let frameId = 0;                // the pending animation frame and fallback timer, if any
 let timerId = 0;
 
@@ -27,6 +30,15 @@ export function requestRender() {
   if (frameId) return;
   frameId = requestAnimationFrame(renderFrame);
   timerId = setTimeout(renderFrame, FALLBACK_MS);
+}
+
+// Runs `fn` once the next frame is on screen (in a hidden tab, after FALLBACK_MS): for work that
+// should not delay what was just drawn.
+export function afterNextFrame(fn) {
+  let done = false;
+  const run = () => { if (!done) { done = true; fn(); } };
+  requestAnimationFrame(() => setTimeout(run, 0));
+  setTimeout(run, FALLBACK_MS);
 }
 
 // Whichever of the two comes first runs and cancels the other.
@@ -49,8 +61,16 @@ function renderFrame() {
     }
   }
   // The table may ask to be drawn a little later (at high rates it is redrawn a few times a
-  // second: more would be unreadable and cost frames).
-  if (!renderTable()) requestRender();
-  renderTotals();
-  updatePauseButton();
+  // second: more would be unreadable and cost frames). The counts are text whose every change
+  // re-lays out the page: they follow a few times a second too.
+  let later = !renderTable();
+  const now = performance.now();
+  if (now - textsAt >= TEXT_EVERY_MS) {
+    textsAt = now;
+    renderTotals();
+    updatePauseButton();
+  } else {
+    later = true;
+  }
+  if (later) requestRender();
 }

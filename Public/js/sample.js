@@ -12,12 +12,18 @@ import { updateSampleCharts } from "./charts.js";
 const SAMPLE_MAX = 1000;           // the API's largest page: listens behind the sample charts
 const SAMPLE_THROTTLE_MS = 1000;   // sample charts are recomputed at most this often
 
-export async function loadSample(filters, gen) {
+// A new view: the old sample no longer applies, and live listens wait for the new one.
+export function holdSample() {
   if (state.sampleAbort) state.sampleAbort.abort();
-  const ctrl = new AbortController();
-  state.sampleAbort = ctrl;
+  state.sampleAbort = null;
   state.sampleLoading = true;
   state.sampleBuffer = [];
+}
+
+export async function loadSample(filters, gen) {
+  holdSample();
+  const ctrl = new AbortController();
+  state.sampleAbort = ctrl;
   try {
     const data = await getJSON("/api/events" + apiQuery(filters, { limit: String(SAMPLE_MAX) }), ctrl.signal);
     if (gen !== state.generation) return;

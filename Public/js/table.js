@@ -199,8 +199,10 @@ export async function loadEvents(filters, gen) {
     const data = await getJSON("/api/events" + apiQuery(filters,
       Object.assign({ limit: String(state.maxRows) }, sortParams(state.sort))), ctrl.signal);
     if (gen !== state.generation) return "stale";
+    performance.mark("musicstream:events-answered");
     $("table-wrap").classList.remove("is-loading");
     renderSnapshot(data && data.events);
+    performance.mark("musicstream:table-drawn");
     if (data && typeof data.window === "number") state.totals.window = data.window;
     if (data && typeof data.matching === "number") state.totals.matching = data.matching;
     clearFieldErrors();

@@ -308,6 +308,9 @@ def test_every_chart_has_a_table_with_its_numbers(driver, server):
     wait(driver, lambda b: b.execute_script(
         "return Chart.getChart('chart-rating').data.labels.length === 10 "
         "&& Chart.getChart('chart-platform').data.labels.length === 8;"), "the charts did not follow")
+    # Charts are redrawn one per frame, their tables with them: wait for the last one.
+    wait(driver, lambda b: all([row[0] for row in c["rows"]] == c["labels"]
+                               for c in b.execute_script(CHART_AND_TABLE, CHART_IDS)), "the tables did not follow")
     charts = dict(zip(CHART_IDS, driver.execute_script(CHART_AND_TABLE, CHART_IDS)))
     for chart_id, c in charts.items():
         assert c["named"], chart_id

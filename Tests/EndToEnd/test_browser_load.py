@@ -130,6 +130,22 @@ def dropped_stream(server):
     return [line for line in server.stdout_lines + server.stderr_lines if "stopped reading" in line]
 
 
+def parts(browser, start):
+    """Where the time of the last filter change went: until the page applied it, until the table's
+    answer arrived, until the table was drawn (the page's own performance marks)."""
+    return browser.execute_script(r"""
+      const start = window.__probe[arguments[0]];
+      const last = (name) => {
+        const m = performance.getEntriesByName("musicstream:" + name);
+        return m.length ? Math.round(m[m.length - 1].startTime - start) : null;
+      };
+      const table = performance.getEntriesByType("resource")
+        .filter((e) => e.name.includes("/api/events?") && !e.name.includes("limit=1000")).pop();
+      const at = (t) => (table ? Math.round(t - start) : null);
+      return { applied: last("refresh"), asked: at(table.fetchStart), first_byte: at(table.responseStart),
+               received: at(table.responseEnd), answered: last("events-answered"), drawn: last("table-drawn") };""", start)
+
+
 def search_and_sort(browser, figures):
     """Types an artist into Search, then sorts by Artist, timing both through the probe."""
     artist = browser.execute_script("return document.querySelector('#rows > tr > td:nth-child(4)').textContent;")
@@ -150,7 +166,9 @@ def search_and_sort(browser, figures):
     shown = browser.execute_script("return window.__probe.inputShown;")
     figures["keystroke_on_screen_ms"] = round(max(shown), 1)
     figures["search_results_ms"] = round(browser.execute_script("return window.__probe.marks.search;"), 1)
+    figures["search_parts_ms"] = parts(browser, "keyAt")
 
+    time.sleep(1)   # as a person would, who reads the results before sorting them
     # Then a sort by user name (the artist column now holds one name, the track column few).
     def users():
         return [t.lower() for t in browser.execute_script(
@@ -167,6 +185,7 @@ def search_and_sort(browser, figures):
     wait(browser, lambda b: b.execute_script("return window.__probe.marks.sort;") is not None,
          "the table never showed rows in user-name order")
     figures["sort_ms"] = round(browser.execute_script("return window.__probe.marks.sort;"), 1)
+    figures["sort_parts_ms"] = parts(browser, "clickAt")
     assert users() == sorted(users())
 
 
