@@ -19,6 +19,8 @@ import { initCharts, loadTimeline, TIMELINE_INTERVAL_MS } from "./charts.js";
 import { closeStream, tick, watchStream } from "./stream.js";
 import { initTheme } from "./theme-toggle.js";
 import { initAddForm } from "./add-form.js";
+import { initDetail } from "./detail.js";
+import { initExport } from "./export.js";
 import { apply, applyAgain, applyDebounced, applyNow, markApplied, refresh } from "./refresh.js";
 
 function init() {
@@ -83,6 +85,8 @@ function init() {
 
   initTheme();
   initAddForm();
+  initDetail();
+  initExport();
   document.querySelectorAll("th[data-sort] > .app-sort").forEach((btn) => {
     btn.addEventListener("click", () => {
       if (sortBy(btn.parentElement.dataset.sort)) applyAgain();

@@ -83,6 +83,10 @@ function timeCell(ms) {
 export function buildRow(ev) {
   const tr = document.createElement("tr");
   tr.dataset.eventId = String(ev.event_id);
+  // Focusable, and said to open something: js/detail.js opens the listen's detail from here.
+  tr.tabIndex = 0;
+  tr.className = "app-row-open";
+  tr.setAttribute("aria-describedby", "rows-open-hint");
 
   const platform = span("app-chip app-platform");
   platform.textContent = text(ev.platform);

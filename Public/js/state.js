@@ -6,7 +6,7 @@ export const DEFAULT_ROWS = 50;
 export const ROW_CAPS = [25, 50, 100, 200];
 
 // The API's filters: free text, repeatable values, single choices (plus a time range).
-export const TEXT_KEYS = ["q", "artist", "user_id"];
+export const TEXT_KEYS = ["q", "artist", "user_id", "track_id"];
 export const MULTI_KEYS = ["genre", "platform", "mood", "country"];
 export const CHOICE_KEYS = ["rating", "skipped", "completed"];
 

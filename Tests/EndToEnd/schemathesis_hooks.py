@@ -18,12 +18,30 @@ repeatable filter are fine when the extra ones are empty. Such "accepted invalid
 are dropped when the values actually sent fit the contract.
 
 Every other failure is kept.
+
+One fix for the tool itself: CPython 3.11's `ast.parse` is not safe to call from two threads at
+once ("SystemError: AST constructor recursion depth mismatch"), and Hypothesis parses source to
+describe filter lambdas while the two workers build their first cases, so the run died with that
+error now and then. Loading these hooks serialises `ast.parse` for the run's process.
 """
+import ast
 import json
 import re
+import threading
 from urllib.parse import parse_qsl, urlsplit
 
 import schemathesis
+
+_ast_parse = ast.parse
+_ast_parse_lock = threading.Lock()
+
+
+def _serialised_ast_parse(*args, **kwargs):
+    with _ast_parse_lock:
+        return _ast_parse(*args, **kwargs)
+
+
+ast.parse = _serialised_ast_parse
 
 
 def _problem(response):
@@ -86,7 +104,7 @@ def _unrecognised_method(case, response):
 
 REPEATABLE_FILTERS = ("genre", "platform", "mood", "country")
 # String filters that take one value; the server refuses them repeated, even when empty.
-SINGLE_TEXT_FILTERS = ("artist", "q", "user_id")
+SINGLE_TEXT_FILTERS = ("artist", "q", "user_id", "track_id")
 
 
 def _sent_values(response, name):

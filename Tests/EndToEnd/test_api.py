@@ -1,6 +1,7 @@
 """The REST API over a fixed window: 300 simulated events (seeded), no live traffic, so every
 count can be checked exactly against a recount done here."""
 import json
+import subprocess
 import uuid
 
 import pytest
@@ -223,3 +224,90 @@ def test_new_filters_match_a_recount(fixed, everything):
         body = fixed.get("/api/events", params=dict(params, limit=1000)).json()
         assert body["matching"] == len(expected), params
         assert sorted(e["event_id"] for e in body["events"]) == expected, params
+
+
+def test_track_id_is_an_exact_filter_on_every_read_endpoint(fixed, everything):
+    counts = {}
+    for event in everything:
+        counts[event["track_id"]] = counts.get(event["track_id"], 0) + 1
+    track = max(counts, key=counts.get)  # a track listened to more than once, if any
+    expected = [e["event_id"] for e in everything if e["track_id"] == track]
+    body = fixed.get("/api/events", params={"track_id": track, "limit": 1000}).json()
+    assert [e["event_id"] for e in body["events"]] == expected and body["matching"] == len(expected)
+    assert fixed.get("/api/facets", params={"track_id": track}).json()["matching"] == len(expected)
+    points = fixed.get("/api/timeline", params={"track_id": track}).json()["points"]
+    assert sum(point["count"] for point in points) == len(expected)
+    # Exact and case-sensitive, like user_id: neither a prefix nor another case matches.
+    for near in (track[:-1], track.upper() if track != track.upper() else track.lower()):
+        assert fixed.get("/api/events", params={"track_id": near}).json()["matching"] == 0
+    both = fixed.get("/api/events", params={"track_id": track, "user_id": everything[0]["user_id"], "limit": 1000}).json()
+    assert both["matching"] == len([e for e in everything if e["track_id"] == track and e["user_id"] == everything[0]["user_id"]])
+    assert fixed.get("/api/events?track_id=a&track_id=b").json()["parameter"] == "track_id"
+
+
+def kafka_record(bootstrap, partition, offset):
+    """The value of one record, read with kcat: what the server says is there must be there."""
+    result = subprocess.run(
+        ["kcat", "-C", "-b", bootstrap, "-t", "music-streams", "-p", str(partition), "-o", str(offset), "-c", "1",
+         "-e", "-q", "-f", "%s\\n"],
+        capture_output=True, timeout=30, check=True)
+    return json.loads(result.stdout.decode().strip())
+
+
+def test_one_event_by_id_names_where_kafka_holds_it(fixed, everything):
+    partitions = fixed.get("/api/status").json()["kafka"]["partitions"]
+    positions = set()
+    sequences = []
+    for event in everything:
+        response = fixed.get("/api/events/" + event["event_id"])
+        assert response.status_code == 200 and response.headers["Content-Type"] == "application/json"
+        body = response.json()
+        assert list(body) == ["event", "sequence", "kafka"]
+        assert body["event"] == event
+        kafka = body["kafka"]
+        assert kafka["topic"] == "music-streams" and 0 <= kafka["partition"] < partitions and kafka["offset"] >= 0
+        positions.add((kafka["partition"], kafka["offset"]))
+        sequences.append(body["sequence"])
+    assert len(positions) == WINDOW, "two events at one partition and offset"
+    assert len(set(sequences)) == WINDOW
+    # The record at that partition and offset really is the event (checked for a few).
+    for event in everything[::60]:
+        kafka = fixed.get("/api/events/" + event["event_id"]).json()["kafka"]
+        record = kafka_record(fixed.bootstrap, kafka["partition"], kafka["offset"])
+        assert record["event_id"] == event["event_id"] and record["title"] == event["title"]
+
+
+def test_one_event_answers_in_either_case_and_to_head(fixed, everything):
+    event = everything[7]
+    upper = fixed.get("/api/events/" + event["event_id"].upper())
+    assert upper.status_code == 200 and upper.json()["event"] == event
+    import requests
+    head = requests.head(fixed.url("/api/events/" + event["event_id"]), timeout=10)
+    assert head.status_code == 200 and head.content == b""
+    assert int(head.headers["Content-Length"]) == len(fixed.get("/api/events/" + event["event_id"]).content)
+
+
+def test_an_event_the_window_does_not_hold_is_a_404_problem(fixed):
+    response = fixed.get("/api/events/" + str(uuid.uuid4()))
+    assert response.status_code == 404
+    assert response.headers["Content-Type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["status"] == 404 and "window" in problem["detail"]
+
+
+@pytest.mark.parametrize("bad_id", [
+    "nope", "12345", "3f2b8c1e-6d4a-4f7b-9a51-0c8e2d7b6a1", "3f2b8c1e-6d4a-4f7b-9a51-0c8e2d7b6a13x",
+    "3f2b8c1e_6d4a_4f7b_9a51_0c8e2d7b6a13", "zf2b8c1e-6d4a-4f7b-9a51-0c8e2d7b6a13", "%E2%98%83",
+])
+def test_an_id_that_is_not_a_uuid_is_a_400_problem(fixed, bad_id):
+    response = fixed.get("/api/events/" + bad_id)
+    assert response.status_code == 400
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.json()["parameter"] == "event_id"
+
+
+def test_one_event_takes_no_query_parameters_and_no_deeper_path(fixed, everything):
+    path = "/api/events/" + everything[0]["event_id"]
+    assert fixed.get(path + "?limit=1").json()["parameter"] == "limit"
+    assert fixed.get(path + "/more").status_code == 404
+    assert fixed.get("/api/events/").status_code == 404

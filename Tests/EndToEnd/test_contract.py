@@ -79,6 +79,15 @@ def server(start_server):
     return running
 
 
+def concrete(server, path):
+    """`path` with its parameters filled in: for {event_id}, an event the server holds."""
+    if "{event_id}" in path:
+        event_id = server.get("/api/events?limit=1").json()["events"][0]["event_id"]
+        path = path.replace("{event_id}", event_id)
+    assert "{" not in path, path
+    return path
+
+
 def raw_get(server, target, method="GET", headers=None, body=None):
     """Sends `target` exactly as written; returns (status, headers dict lowercased, body bytes)."""
     parts = urlsplit(server.base_url)
@@ -180,7 +189,7 @@ def test_every_documented_operation_answers(server, method, path):
         example = operation["requestBody"]["content"]["application/json"]["example"]
         response = requests.post(server.url(path), json=example, timeout=10)
     else:
-        response = requests.request(method.upper(), server.url(path), timeout=10)
+        response = requests.request(method.upper(), server.url(concrete(server, path)), timeout=10)
     assert response.status_code not in (404, 405), (response.status_code, response.text[:300])
     documented_success = [code for code in operation["responses"] if code.startswith("2")]
     assert str(response.status_code) in documented_success, response.text[:300]
@@ -217,7 +226,7 @@ def test_every_documented_parameter_is_accepted(server, path, name):
 
 @pytest.mark.parametrize("path", sorted({p for m, p, _ in operations() if m == "get" and p != "/"}))
 def test_an_undocumented_parameter_is_refused(server, path):
-    status, headers, body = raw_get(server, path + "?colour=blue")
+    status, headers, body = raw_get(server, concrete(server, path) + "?colour=blue")
     assert_problem(status, headers, body, 400, parameter="colour")
 
 
@@ -259,6 +268,7 @@ def test_since_must_be_before_until(server):
 
 @pytest.mark.parametrize("path", sorted({p for m, p, _ in operations() if m == "get" and not is_streaming(p)}))
 def test_head_answers_every_get_without_a_body(server, path):
+    path = concrete(server, path)
     get_status, get_headers, _ = raw_get(server, path)
     status, headers, body = raw_get(server, path, method="HEAD")
     assert status == get_status == 200
@@ -277,7 +287,7 @@ def test_head_answers_the_stream_without_starting_it(server):
 
 @pytest.mark.parametrize("path", sorted(SPEC["paths"]))
 def test_options_lists_the_documented_methods(server, path):
-    status, headers, body = raw_get(server, path, method="OPTIONS")
+    status, headers, body = raw_get(server, concrete(server, path), method="OPTIONS")
     assert status == 204
     allowed = {m.strip().lower() for m in headers["allow"].split(",")}
     documented = {m for m in METHODS if m in SPEC["paths"][path]}
@@ -293,11 +303,23 @@ def test_options_lists_the_documented_methods(server, path):
 def test_an_undocumented_method_gets_405_with_allow(server, path, method):
     if method.lower() in SPEC["paths"][path]:
         pytest.skip("documented")
-    status, headers, body = raw_get(server, path, method=method)
+    status, headers, body = raw_get(server, concrete(server, path), method=method)
     assert_problem(status, headers, body, 405)
     assert "allow" in headers
     for header in SECURITY_HEADERS:
         assert header.lower() in headers
+
+
+def test_every_documented_path_parameter_is_registered_with_the_same_name():
+    """The route table spells templated paths as the document does, so the two compare as text."""
+    routes = {path for _, path in registered_routes()}
+    for path in SPEC["paths"]:
+        if "{" in path:
+            assert path in routes, path
+            names = set(re.findall(r"{(\w+)}", path))
+            documented = {p["name"] for method in METHODS if method in SPEC["paths"][path]
+                          for p in map(resolve, SPEC["paths"][path][method].get("parameters", [])) if p["in"] == "path"}
+            assert names == documented, path
 
 
 def test_unknown_api_path_is_a_404_problem(server):

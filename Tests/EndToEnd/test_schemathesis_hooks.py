@@ -29,6 +29,20 @@ def test_an_empty_single_filter_and_a_null_text_repeatable_filter_are_valid_as_s
                       "http://127.0.0.1:1/api/events?artist=%0E%C3%85N&user_id=&sort_by=genre&platform=null")
 
 
+def test_track_id_is_a_single_text_filter_like_user_id():
+    # The stateful failure with the new filter: both ids went out empty, mood as the text "false".
+    assert not _keeps("Invalid component: parameters `user_id`, `track_id`, `mood` in query",
+                      "http://127.0.0.1:1/api/events?track_id=&user_id=&mood=false")
+    assert _keeps("Invalid component: parameter `track_id` in query",
+                  "http://127.0.0.1:1/api/events?track_id=a&track_id=b")
+
+
+def test_the_hooks_serialise_ast_parse():
+    import ast
+    assert ast.parse is schemathesis_hooks._serialised_ast_parse
+    assert isinstance(ast.parse("x = 1"), ast.Module)
+
+
 def test_a_single_filter_sent_twice_is_kept():
     assert _keeps("Invalid component: parameter `user_id` in query",
                   "http://127.0.0.1:1/api/events?user_id=a&user_id=b")

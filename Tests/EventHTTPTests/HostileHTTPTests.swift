@@ -46,6 +46,32 @@ import Testing
         #expect(response.status == 200, sourceLocation: sourceLocation)
     }
 
+    // MARK: - Bodies evhttp does not read
+
+    /// evhttp reads no body for HEAD or TRACE: one sent anyway must not be parsed as the next
+    /// request on the connection (it was answered with evhttp's HTML 400). The request is
+    /// answered and the connection closed; a GET with a body keeps its connection.
+    @Test(arguments: ["HEAD", "TRACE"])
+    func aBodyOnAMethodWithoutOneClosesTheConnection(method: String) throws {
+        let server = try startServer()
+        defer { #expect(server.stop()) }
+        let client = try TestClient(port: server.port)
+        let body = #"{"a": 1, "padding": "GET /api/stats HTTP/1.1"}"#
+        try client.send("\(method) /api/stats HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + "Content-Length: \(body.utf8.count)\r\n\r\n\(body)GET /api/stats HTTP/1.1\r\nHost: x\r\n\r\n")
+        let response = try client.readResponse(head: method == "HEAD")
+        #expect(response.status == (method == "HEAD" ? 200 : 405))
+        #expect(response.header("Connection") == "close")
+        #expect(client.waitForEOF(), "nothing after the body may be answered as a request")
+        try stillServes(server)
+
+        let kept = try TestClient(port: server.port)
+        try kept.send("GET /api/stats HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}GET /api/stats HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try kept.readResponse().status == 200)
+        let second = try kept.readResponse()
+        #expect(second.status == 200 && second.header("Connection") != "close")
+    }
+
     // MARK: - Oversized requests
 
     @Test func longRequestLineIs414() throws {

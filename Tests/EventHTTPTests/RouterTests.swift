@@ -88,4 +88,36 @@ import Testing
         #expect(HTTPResponse.problem(status: 404, title: "Not Found").body
             == ProblemDetails(status: 404, title: "Not Found").response.body)
     }
+
+    @Test func templatedPathsCarryTheirParametersAndFollowTheSameMethodRules() throws {
+        let router = Router()
+        router.get("/api/things/{id}") { request in
+            .respond(.text("thing " + (request.pathParameter("id") ?? "?")))
+        }
+        router.get("/api/things/{id}/parts/{part}") { request in
+            .respond(.text(request.pathParameters.map { "\($0.name)=\($0.value)" }.joined(separator: ",")))
+        }
+        router.get("/api/things/latest") { _ in .respond(.text("exact")) }
+        func text(_ method: HTTPMethod, _ path: String) throws -> (Int, String, String?) {
+            let r = try #require(response(router.route(HTTPRequest(method: method, path: path))))
+            return (r.status, String(decoding: r.body, as: UTF8.self), r.header("Allow"))
+        }
+        #expect(try text(.GET, "/api/things/42").1 == "thing 42")
+        #expect(try text(.HEAD, "/api/things/42").0 == 200)
+        #expect(try text(.GET, "/api/things/a b").1 == "thing a b", "the decoded segment, as it is")
+        #expect(try text(.GET, "/api/things/7/parts/wheel").1 == "id=7,part=wheel")
+        #expect(try text(.GET, "/api/things/latest").1 == "exact", "an exact path wins over a template")
+        // A parameter is one whole, non-empty segment; anything else is left to the fallback.
+        for path in ["/api/things/", "/api/things", "/api/things/42/", "/api/things/42/x", "/api/thingsX/42", "/api/things//parts/x"] {
+            #expect(try text(.GET, path).0 == 404, "\(path)")
+        }
+        let wrong = try text(.DELETE, "/api/things/42")
+        #expect(wrong.0 == 405 && wrong.2 == "GET, HEAD, OPTIONS")
+        let options = try text(.OPTIONS, "/api/things/42")
+        #expect(options.0 == 204 && options.2 == "GET, HEAD, OPTIONS")
+        // Registering another method on the same template adds to it.
+        router.post("/api/things/{id}") { request in .respond(.text("posted " + (request.pathParameter("id") ?? "?"), status: 202)) }
+        #expect(try text(.POST, "/api/things/9") == (202, "posted 9", nil))
+        #expect(try text(.OPTIONS, "/api/things/9").2 == "GET, HEAD, POST, OPTIONS")
+    }
 }

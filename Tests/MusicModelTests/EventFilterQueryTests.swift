@@ -99,6 +99,21 @@ import Testing
         #expect(!EventFilter(userID: "u-").matches(e))
     }
 
+    @Test func trackIDIsExactAndCaseSensitiveAndParsedLikeUserID() throws {
+        let e = sampleEvent()  // track_id "t-1"
+        #expect(EventFilter(trackID: "t-1").matches(e))
+        #expect(!EventFilter(trackID: "T-1").matches(e))
+        #expect(!EventFilter(trackID: "t-").matches(e))
+        #expect(EventFilter(trackID: "t-2").verdict(e) == .fails)
+        let parsed = try EventFilter.parse([("track_id", " t-1 ")])
+        #expect(parsed.trackID == "t-1" && !parsed.isEmpty && parsed.matches(e))
+        #expect(try EventFilter.parse([("track_id", "")]).isEmpty)
+        #expect(throws: QueryError.self) { try EventFilter.parse([("track_id", "a"), ("track_id", "b")]) }
+        // A cursor issued under one track cannot continue under another.
+        #expect(EventFilter(trackID: "t-1").canonicalHash != EventFilter(trackID: "t-2").canonicalHash)
+        #expect(EventFilter(trackID: "t-1").canonicalHash != EventFilter(userID: "t-1").canonicalHash)
+    }
+
     @Test func repeatableValuesAreAnyOf() {
         let e = sampleEvent()  // Indie, Spotify, Melancholic, Japan
         #expect(EventFilter(genres: ["Pop", "indie"]).matches(e))

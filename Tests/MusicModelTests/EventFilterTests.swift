@@ -12,7 +12,7 @@ import Testing
         #expect(!f.isEmpty)
         #expect(f.matches(sampleEvent()))
         #expect(EventFilter.parameterNames == [
-            "artist", "q", "user_id", "country", "genre", "platform", "mood", "rating", "skipped", "completed", "since", "until",
+            "artist", "q", "user_id", "track_id", "country", "genre", "platform", "mood", "rating", "skipped", "completed", "since", "until",
         ])
     }
 

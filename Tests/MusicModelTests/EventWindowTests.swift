@@ -177,6 +177,52 @@ import Testing
     }
 }
 
+/// The window keeps where each event was read in Kafka, for the event's detail view.
+@Suite struct EventWindowPositionTests {
+    @Test func eachHeldEventKeepsItsPartitionAndOffsetUntilEvicted() throws {
+        var window = EventWindow(capacity: 3)
+        let events = simulatedEvents(5, seed: 81)
+        for (i, event) in events.enumerated() {
+            let position = KafkaPosition(partition: Int32(i % 2), offset: 1_000 + Int64(i))
+            #expect(window.insertIfNew(event, from: position) != nil)
+        }
+        for (i, event) in events.enumerated().dropFirst(2) {
+            let stored = try #require(window.event(withID: event.eventID))
+            #expect(stored.event == event)
+            #expect(stored.position == KafkaPosition(partition: Int32(i % 2), offset: 1_000 + Int64(i)))
+            #expect(window.event(withSequence: stored.sequence)?.position == stored.position)
+        }
+        #expect(window.newestFirst().map { $0.position?.offset } == [1_004, 1_003, 1_002])
+        // Evicted: gone from the id index too.
+        #expect(window.event(withID: events[0].eventID) == nil && window.event(withID: events[1].eventID) == nil)
+        #expect(window.event(withID: "not-an-id") == nil)
+    }
+
+    @Test func aUUIDIsFoundInEitherCase() throws {
+        var window = EventWindow(capacity: 2)
+        let event = simulatedEvents(1, seed: 82)[0]
+        window.append(event, from: KafkaPosition(partition: 3, offset: 0))
+        #expect(window.event(withID: event.eventID.uppercased())?.position == KafkaPosition(partition: 3, offset: 0))
+    }
+
+    @Test func aRedeliveryKeepsTheFirstPositionAndUnknownPositionsAreNil() throws {
+        var window = EventWindow(capacity: 4)
+        let events = simulatedEvents(2, seed: 83)
+        #expect(window.insertIfNew(events[0], from: KafkaPosition(partition: 1, offset: 7)) != nil)
+        #expect(window.insertIfNew(events[0], from: KafkaPosition(partition: 1, offset: 99)) == nil)
+        #expect(window.event(withID: events[0].eventID)?.position == KafkaPosition(partition: 1, offset: 7))
+        window.append(events[1])
+        let unknown = try #require(window.event(withID: events[1].eventID))
+        #expect(unknown.position == nil)
+    }
+
+    @Test func thePositionCostsTheRingAtMostEightBytesPerEvent() {
+        // Sequence, event, facet ids and id key alone come to 280 bytes a slot; the partition
+        // fills the padding after the facet ids, so only the offset adds to the stride.
+        #expect(MemoryLayout<StoredEvent>.stride <= 288, "\(MemoryLayout<StoredEvent>.stride)")
+    }
+}
+
 @Suite struct ValueTableTests {
     @Test func idsOfValuesNoEventCarriesAreReused() {
         var table = ValueTable()

@@ -117,6 +117,7 @@ func referenceMatches(_ f: EventFilter, _ e: ListenEvent) -> Bool {
     if let a = f.artist, !has(e.artist, a) { return false }
     if let q = f.q, !(has(e.title, q) || has(e.artist, q) || has(e.username, q)) { return false }
     if let u = f.userID, e.userID != u { return false }
+    if let t = f.trackID, e.trackID != t { return false }
     if !f.genres.isEmpty, !f.genres.contains(where: { same(e.genre, $0) }) { return false }
     if !f.platforms.isEmpty, !f.platforms.contains(where: { same(e.platform, $0) }) { return false }
     if !f.moods.isEmpty, !f.moods.contains(where: { same(e.mood, $0) }) { return false }
@@ -156,6 +157,7 @@ func randomFilter(_ rng: inout SplitMix64, _ events: [ListenEvent]) -> EventFilt
     if rng.below(5) == 0 { f.artist = recase(infix(pick().artist)) }
     if rng.below(6) == 0 { f.q = recase(infix(pick().title)) }
     if rng.below(10) == 0 { f.userID = pick().userID }
+    if rng.below(10) == 0 { f.trackID = pick().trackID }
     if maybe() { f.minRating = rng.below(6) }
     if rng.below(4) == 0 { f.skipped = rng.below(2) == 0 }
     if rng.below(4) == 0 { f.completed = rng.below(2) == 0 }

@@ -26,7 +26,7 @@ import MusicModel
             partitions: { 3 }, health: { KafkaHealth() })
         let cache = ResponseCache()
         Routes(
-            read: ReadEndpoints(live: live, cache: cache),
+            read: ReadEndpoints(live: live, cache: cache, topic: "music-streams"),
             status: StatusEndpoints(live: live, stats: stats, kafka: kafka, startedAt: .now,
                                     metricsSources: [stats, live, kafka, live.hub, cache]),
             stream: StreamEndpoint(live: live),
@@ -42,6 +42,11 @@ import MusicModel
         }
         let object = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any] ?? [:]
         return (response.status, response.header("Content-Type"), object)
+    }
+
+    func body(_ path: String, _ query: String = "") -> String {
+        guard case .respond(let response) = router.route(HTTPRequest(method: .GET, path: path, rawQuery: query)) else { return "" }
+        return String(decoding: response.body, as: UTF8.self)
     }
 
     @Test func eventsAreNewestFirstAndLimited() throws {
@@ -123,5 +128,52 @@ import MusicModel
         #expect(genreCount == live.window.newestFirst().filter { $0.event.genre == newer.genre }.count)
         let afterTimeline = try #require(try get("/api/timeline", "bucket=1s").json["points"] as? [[String: Any]])
         #expect(afterTimeline.last?["t"] as? Int64 != beforeTimeline?.last?["t"] as? Int64)
+    }
+
+    @Test func oneEventByIDWithItsKafkaPosition() throws {
+        var simulator = Simulator(seed: 78)
+        let event = simulator.next(timestamp: 1_764_000_000_000 + 20_000_000)
+        let batch = EventBatch()
+        batch.append(event, from: KafkaPosition(partition: 2, offset: 12_345))
+        live.ingest(batches: [batch])
+        let found = try get("/api/events/\(event.eventID.uppercased())")
+        #expect(found.status == 200 && found.contentType == "application/json")
+        #expect(Set(found.json.keys) == ["event", "sequence", "kafka"])
+        // The event exactly as the list encodes it, byte for byte.
+        let encoded = String(decoding: event.canonicalJSON(), as: UTF8.self)
+        #expect(body("/api/events/\(event.eventID)").hasPrefix("{\"event\":\(encoded),\"sequence\":"))
+        #expect(body("/api/events", "limit=1").hasPrefix("{\"events\":[\(encoded)]"))
+        #expect((found.json["sequence"] as? NSNumber)?.uint64Value == live.window.lastSequence)
+        let kafka = try #require(found.json["kafka"] as? [String: Any])
+        #expect(kafka["topic"] as? String == "music-streams" && kafka["partition"] as? Int == 2 && kafka["offset"] as? Int == 12_345)
+        // Events that did not come through a consumer have no position to show.
+        let oldest = try #require(live.window.events(after: 0).first(where: { _ in true }))
+        #expect(try get("/api/events/\(oldest.event.eventID)").json["kafka"] is NSNull)
+
+        let missing = try get("/api/events/00000000-0000-4000-8000-000000000000")
+        #expect(missing.status == 404 && missing.contentType == "application/problem+json")
+        #expect((missing.json["detail"] as? String)?.contains("window") == true)
+        for bad in ["nope", "\(event.eventID)x", "00000000-0000-4000-8000-00000000000g"] {
+            let refused = try get("/api/events/\(bad)")
+            #expect(refused.status == 400 && refused.contentType == "application/problem+json", "\(bad)")
+            #expect(refused.json["parameter"] as? String == "event_id", "\(bad)")
+        }
+        #expect(try get("/api/events/\(event.eventID)", "limit=1").json["parameter"] as? String == "limit")
+    }
+
+    @Test func trackIDFiltersEveryReadEndpoint() throws {
+        let track = try #require(live.window.newestFirst().first(where: { _ in true })?.event.trackID)
+        let expected = live.window.newestFirst().filter { $0.event.trackID == track }.count
+        let events = try get("/api/events", "track_id=\(track)&limit=1000")
+        #expect(events.status == 200 && events.json["matching"] as? Int == expected)
+        #expect((events.json["events"] as? [[String: Any]])?.allSatisfy { $0["track_id"] as? String == track } == true)
+        #expect(try get("/api/facets", "track_id=\(track)").json["matching"] as? Int == expected)
+        let points = try #require(try get("/api/timeline", "track_id=\(track)").json["points"] as? [[String: Any]])
+        #expect(points.compactMap { $0["count"] as? Int }.reduce(0, +) == expected)
+        #expect(try get("/api/events", "track_id=\(track.uppercased())-no").json["matching"] as? Int == 0)
+        guard case .stream = router.route(HTTPRequest(method: .GET, path: "/stream", rawQuery: "track_id=\(track)")) else {
+            Issue.record("/stream must accept track_id")
+            return
+        }
     }
 }

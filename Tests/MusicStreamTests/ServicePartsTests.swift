@@ -22,7 +22,7 @@ import MusicModel
         #expect(queue.push(EventBatch(first)))
         #expect(!queue.push(EventBatch(second)))
         var taken: [String] = []
-        for batch in queue.takeAll() { batch.takeEach { taken.append($0.eventID) } }
+        for batch in queue.takeAll() { batch.takeEach { event, _ in taken.append(event.eventID) } }
         #expect(taken == (first + second).map(\.eventID))
         #expect(queue.takeAll().isEmpty)
         #expect(queue.push(EventBatch(first)))
@@ -35,13 +35,29 @@ import MusicModel
         for event in events { batch.append(event) }
         #expect(batch.count == 200 && !batch.isEmpty)
         var taken: [ListenEvent] = []
-        batch.takeEach { taken.append($0) }
+        batch.takeEach { event, _ in taken.append(event) }
         #expect(taken == events)
         #expect(batch.isEmpty)
-        batch.takeEach { _ in Issue.record("an event was handed out twice") }
+        batch.takeEach { _, _ in Issue.record("an event was handed out twice") }
         // A batch dropped with events still in it deinitialises them.
         let dropped = EventBatch(Array(events.prefix(10)))
         #expect(dropped.count == 10)
+    }
+
+    @Test func positionsTravelWithTheirEventsThroughABatchIntoTheWindow() throws {
+        var simulator = Simulator(seed: 6)
+        let events = (0..<70).map { simulator.next(timestamp: 1_764_000_000_000 + Int64($0)) }
+        let batch = EventBatch(capacity: 1)   // grows several times on the way
+        for (i, event) in events.enumerated() {
+            batch.append(event, from: i == 5 ? nil : KafkaPosition(partition: Int32(i % 3), offset: Int64(500 + i)))
+        }
+        let live = LiveWindow(capacity: 100, hub: SSEHub(maxPendingBytes: 1024))
+        live.ingest(batches: [batch])
+        for (i, event) in events.enumerated() {
+            let stored = try #require(live.window.event(withID: event.eventID))
+            let expected = i == 5 ? nil : KafkaPosition(partition: Int32(i % 3), offset: Int64(500 + i))
+            #expect(stored.position == expected, "event \(i)")
+        }
     }
 
     @Test func liveWindowEvictsOldestAndKeepsFacetsExact() {

@@ -66,6 +66,23 @@ import Testing
         }
         #expect(streamed.contains("event: listen\ndata: {\"event_id\":\"\(eventID ?? "-")\""), "\(streamed)")
 
+        // The event's detail names where Kafka put it: the partition and offset of the receipt.
+        let receipt = try #require(try JSONSerialization.jsonObject(with: Data(published.body)) as? [String: Any])
+        let detail = try TestClient.request(port: port, "GET", "/api/events/\(eventID ?? "-")")
+        #expect(detail.status == 200 && detail.header("Content-Type") == "application/json", "\(detail.bodyText)")
+        let detailJSON = try json(detail)
+        let kafka = try #require(detailJSON["kafka"] as? [String: Any], "\(detail.bodyText)")
+        #expect(kafka["topic"] as? String == config.topic)
+        #expect(kafka["partition"] as? Int == receipt["partition"] as? Int)
+        #expect(kafka["offset"] as? Int == receipt["offset"] as? Int)
+        #expect((detailJSON["event"] as? [String: Any])?["user_id"] as? String == "u-whole-server")
+        #expect(streamed.contains("id: \((detailJSON["sequence"] as? NSNumber)?.uint64Value ?? 0)\nevent: listen\ndata: {\"event_id\":\"\(eventID ?? "-")\""))
+        let gone = try TestClient.request(port: port, "GET", "/api/events/00000000-0000-4000-8000-000000000000")
+        #expect(gone.status == 404 && gone.header("Content-Type") == "application/problem+json")
+        let invalid = try TestClient.request(port: port, "GET", "/api/events/not-a-uuid")
+        #expect(invalid.status == 400 && invalid.header("Content-Type") == "application/problem+json")
+        #expect(try json(invalid)["parameter"] as? String == "event_id")
+
         // Stop: the stream is ended, run() returns without error, and the port is closed.
         server.requestStop()
         #expect(stream.waitForEOF(timeout: 15))

@@ -321,12 +321,15 @@ public final class HTTPServer {
 
         let routed = application.respond(to: httpRequest)
         let pattern = routed.pattern
+        let closing = HTTPServer.leavesBodyUnread(method, httpRequest)
         switch routed.result {
-        case .respond(let response):
+        case .respond(var response):
+            if closing { response.headers.append((name: "Connection", value: "close")) }
             send(response, to: request, head: head)
             report(method, pattern, response.status, since: arrived)
         case let .stream(status, headers, start):
             if head {
+                let headers = closing ? headers + [(name: "Connection", value: "close")] : headers
                 send(HTTPResponse(status: status, headers: headers), to: request, head: true, contentLength: false)
                 report(method, pattern, status, since: arrived)
             } else {
@@ -346,6 +349,16 @@ public final class HTTPServer {
             pending.watchForDisconnect(connection)
             body(pending)
         }
+    }
+
+    /// evhttp reads no body for HEAD or TRACE (RFC 9110 gives them no meaning), so a body sent
+    /// with one stays in the connection and would be parsed as the next request (evhttp's HTML
+    /// 400). Such a request is answered, and then its connection closed.
+    static func leavesBodyUnread(_ method: HTTPMethod, _ request: HTTPRequest) -> Bool {
+        guard method == .HEAD || method == .TRACE else { return false }
+        if request.header("Transfer-Encoding") != nil { return true }
+        guard let length = request.header("Content-Length") else { return false }
+        return Substring(length).trimmingWhitespace() != "0"
     }
 
     private func report(_ method: HTTPMethod, _ pattern: String, _ status: Int, since arrived: Double) {

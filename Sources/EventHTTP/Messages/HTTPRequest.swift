@@ -8,6 +8,8 @@ public struct HTTPRequest {
     public var rawQuery: String
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    /// The values of a templated route's `{name}` segments, set by the router (see `Router.add`).
+    public var pathParameters: [(name: String, value: String)] = []
 
     /// Lets tests and callers build requests without a socket.
     public init(
@@ -19,6 +21,11 @@ public struct HTTPRequest {
         self.rawQuery = rawQuery
         self.headers = headers
         self.body = body
+    }
+
+    /// The value of the route's `{name}` segment; nil when the route has none by that name.
+    public func pathParameter(_ name: String) -> String? {
+        pathParameters.first { $0.name == name }?.value
     }
 
     /// Header names are case-insensitive; the first occurrence wins.

@@ -1,7 +1,10 @@
-/// Reads like a table of routes: exact paths per method, and a fallback for everything
-/// else (static files). Socket-free, so routing is unit-testable.
+/// Reads like a table of routes: exact paths per method, templated paths such as
+/// `/api/events/{event_id}`, and a fallback for everything else (static files). Socket-free, so
+/// routing is unit-testable.
 public final class Router {
     private var table: [String: [HTTPMethod: RouteHandler]] = [:]
+    /// Tried in the order registered, after the exact paths: few, so a linear walk is cheapest.
+    private var templates: [(template: PathTemplate, handlers: [HTTPMethod: RouteHandler])] = []
 
     /// Used when no exact path matches; the default answers 404 problem+json. May throw a
     /// problem like any handler.
@@ -11,8 +14,19 @@ public final class Router {
 
     public init() {}
 
+    /// A path with `{name}` segments is a template: each such segment matches one non-empty
+    /// segment, which the handler reads with `request.pathParameter(name)`. An exact path wins
+    /// over a template that also matches it.
     public func add(_ method: HTTPMethod, _ path: String, _ handler: @escaping RouteHandler) {
-        table[path, default: [:]][method] = handler
+        guard let template = PathTemplate(path) else {
+            table[path, default: [:]][method] = handler
+            return
+        }
+        if let index = templates.firstIndex(where: { $0.template.text == path }) {
+            templates[index].handlers[method] = handler
+        } else {
+            templates.append((template, [method: handler]))
+        }
     }
 
     /// GET; HEAD is answered from the same handler (the server drops the body).
@@ -33,9 +47,16 @@ public final class Router {
     }
 
     /// The result with its route and a bounded label for it: the registered path for table
-    /// routes, `fallbackPattern` or `unmatchedPattern` for the fallback (never the raw path).
+    /// routes (the template for templated ones), `fallbackPattern` or `unmatchedPattern` for the
+    /// fallback (never the raw path).
     func resolve(_ request: HTTPRequest) -> Routed {
         guard let handlers = table[request.path] else {
+            for (template, handlers) in templates {
+                guard let parameters = template.match(request.path) else { continue }
+                var request = request
+                request.pathParameters = parameters
+                return Routed(result: routeTable(request, handlers), route: template.text, pattern: template.text)
+            }
             let result = Router.run(fallback, request)
             if case .respond(let response) = result, response.status == 404 {
                 return Routed(result: result, route: nil, pattern: Router.unmatchedPattern)

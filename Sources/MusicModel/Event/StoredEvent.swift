@@ -10,12 +10,25 @@ public struct StoredEvent: Sendable {
     public let event: ListenEvent
     /// Ids of the text values in the window's tables (meaningless outside a window).
     let keys: FacetKeys
+    /// The Kafka partition, -1 when unknown. Kept as two plain fields rather than a
+    /// `KafkaPosition?`: the partition fills the padding after `keys`, so the pair adds only
+    /// 8 bytes to each slot of the ring (the window is memory-bound; see the layout test).
+    private let partition: Int32
+    private let offset: Int64
     let id: EventIDKey
 
-    init(sequence: UInt64, event: ListenEvent, keys: FacetKeys, id: EventIDKey) {
+    init(sequence: UInt64, event: ListenEvent, keys: FacetKeys, id: EventIDKey, position: KafkaPosition?) {
         self.sequence = sequence
         self.event = event
         self.keys = keys
+        self.partition = position?.partition ?? -1
+        self.offset = position?.offset ?? -1
         self.id = id
+    }
+
+    /// Where the event was read in Kafka; nil for an event that did not come from a consumer
+    /// (one appended in code).
+    public var position: KafkaPosition? {
+        partition < 0 ? nil : KafkaPosition(partition: partition, offset: offset)
     }
 }

@@ -53,7 +53,13 @@ public enum UUIDText {
     }
 
     static func isValid(_ text: String) -> Bool {
+        canonical(text) != nil
+    }
+
+    /// The lowercase form of UUID text given in either case, nil for anything else: a client's
+    /// id compared with held ones (the decoder stores them lowercase).
+    public static func canonical(_ text: String) -> String? {
         var copy = text
-        return copy.withUTF8 { normalized($0) } != nil
+        return copy.withUTF8 { normalized($0) }
     }
 }

@@ -26,7 +26,7 @@ public struct FacetSummary: Sendable {
 
     /// One pass, each constraint evaluated once per event: an event that passes everything
     /// counts for every facet; one that fails exactly one facet's constraint counts only for
-    /// that facet; anything else (two failures, or a failed q/user_id/since/until) is skipped.
+    /// that facet; anything else (two failures, or a failed q/user_id/track_id/since/until) is skipped.
     public static func compute(over events: some Sequence<StoredEvent>, filter: EventFilter) -> FacetSummary {
         var counts = FacetCounts()
         var matching = 0
@@ -47,7 +47,7 @@ public struct FacetSummary: Sendable {
     /// The same over the whole window, the request path's way: events read in place (see
     /// `EventWindow.forEachStored`), text constraints decided by value id (`ResolvedFilter`)
     /// and counts kept by id (`FacetTally`), so the scan touches no strings unless the filter
-    /// has `q` or `user_id`.
+    /// has `q`, `user_id` or `track_id`.
     public static func compute(over window: EventWindow, filter: EventFilter) -> FacetSummary {
         // Unfiltered, every facet's table is the window's own, which it keeps up to date as
         // events enter and leave: no scan at all.

@@ -9,6 +9,8 @@ public struct EventFilter: Sendable, Equatable {
     public var q: String? { didSet { qNeedle = q.map(FoldedNeedle.init) } }
     /// Exact, case-sensitive: ids are opaque.
     public var userID: String?
+    /// Exact, case-sensitive, like `userID`: "this track" regardless of how its title is spelled.
+    public var trackID: String?
     /// Case-insensitive exact; any of them.
     public var genres: [String] = [] { didSet { genreNeedles = genres.map(FoldedNeedle.init) } }
     /// Case-insensitive exact; any of them.
@@ -41,7 +43,7 @@ public struct EventFilter: Sendable, Equatable {
     public static let maxTimestampParameter: Int64 = 9_999_999_999_999
 
     public init(
-        artist: String? = nil, q: String? = nil, userID: String? = nil,
+        artist: String? = nil, q: String? = nil, userID: String? = nil, trackID: String? = nil,
         genres: [String] = [], platforms: [String] = [], moods: [String] = [], countries: [String] = [],
         minRating: Int? = nil, skipped: Bool? = nil, completed: Bool? = nil,
         since: Int64? = nil, until: Int64? = nil
@@ -50,6 +52,7 @@ public struct EventFilter: Sendable, Equatable {
         self.artist = artist
         self.q = q
         self.userID = userID
+        self.trackID = trackID
         self.genres = genres
         self.platforms = platforms
         self.moods = moods
@@ -68,7 +71,7 @@ public struct EventFilter: Sendable, Equatable {
     }
 
     public var isEmpty: Bool {
-        artist == nil && q == nil && userID == nil && genres.isEmpty && platforms.isEmpty && moods.isEmpty
+        artist == nil && q == nil && userID == nil && trackID == nil && genres.isEmpty && platforms.isEmpty && moods.isEmpty
             && countries.isEmpty && minRating == nil && skipped == nil && completed == nil
             && since == nil && until == nil
     }
@@ -99,6 +102,7 @@ public struct EventFilter: Sendable, Equatable {
             if let completed, completed != isCompleted { return false }
         }
         if let userID, event.pointee.userID != userID { return false }
+        if let trackID, event.pointee.trackID != trackID { return false }
         if !genreNeedles.isEmpty, !text.passesGenre(event, keys) { return false }
         if !platformNeedles.isEmpty, !text.passesPlatform(event, keys) { return false }
         if !moodNeedles.isEmpty, !text.passesMood(event, keys) { return false }
@@ -128,6 +132,7 @@ public struct EventFilter: Sendable, Equatable {
         if let since, event.pointee.timestamp < since { return .fails }
         if let until, event.pointee.timestamp >= until { return .fails }
         if let userID, event.pointee.userID != userID { return .fails }
+        if let trackID, event.pointee.trackID != trackID { return .fails }
         var failed: Facet?
         if let minRating, event.pointee.rating < minRating { failed = .rating }
         if skipped != nil || completed != nil {
@@ -252,6 +257,7 @@ public struct EventFilter: Sendable, Equatable {
         add("artist", artistNeedle?.lowered)
         add("q", qNeedle?.lowered)
         add("user_id", userID)
+        add("track_id", trackID)
         add("genre", genreNeedles)
         add("platform", platformNeedles)
         add("mood", moodNeedles)
@@ -268,7 +274,7 @@ public struct EventFilter: Sendable, Equatable {
 
     /// Query parameter names this filter understands.
     public static let parameterNames: Set<String> = [
-        "artist", "q", "user_id", "genre", "platform", "mood", "country", "rating", "skipped", "completed",
+        "artist", "q", "user_id", "track_id", "genre", "platform", "mood", "country", "rating", "skipped", "completed",
         "since", "until",
     ]
 
@@ -315,6 +321,7 @@ public struct EventFilter: Sendable, Equatable {
             case "artist": filter.artist = value
             case "q": filter.q = value
             case "user_id": filter.userID = value
+            case "track_id": filter.trackID = value
             case "rating":
                 guard let r = Int(value), (0...5).contains(r) else {
                     throw QueryError(parameter: name, detail: "rating must be an integer from 0 to 5")

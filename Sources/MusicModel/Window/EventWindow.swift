@@ -26,33 +26,34 @@ public struct EventWindow: Sendable {
     public var count: Int { storage.count }
 
     /// Evicts the oldest when full: the facet tables, the id index and one slot of the ring.
+    /// `position` is where the event was read in Kafka, when it was.
     @discardableResult
-    public mutating func append(_ event: ListenEvent) -> StoredEvent {
-        file(event, id: EventIDKey(event.eventID))
+    public mutating func append(_ event: ListenEvent, from position: KafkaPosition? = nil) -> StoredEvent {
+        file(event, id: EventIDKey(event.eventID), position: position)
         return storage[slot(of: lastSequence)]
     }
 
     /// Appends unless an event with the same event_id is already held: a record delivered again
     /// (after a broker outage, a rewind, a producer retry) must not show twice. Nil for such a
     /// duplicate.
-    public mutating func appendIfNew(_ event: ListenEvent) -> StoredEvent? {
-        guard insertIfNew(event) != nil else { return nil }
+    public mutating func appendIfNew(_ event: ListenEvent, from position: KafkaPosition? = nil) -> StoredEvent? {
+        guard insertIfNew(event, from: position) != nil else { return nil }
         return storage[slot(of: lastSequence)]
     }
 
     /// `appendIfNew` for the ingest path: the event is moved in and nothing is copied back out
     /// (a `StoredEvent` copy costs a retain and a release per string). Returns the new sequence
-    /// number, or nil for a duplicate.
-    public mutating func insertIfNew(_ event: consuming ListenEvent) -> UInt64? {
+    /// number, or nil for a duplicate (the copy already held keeps its own position).
+    public mutating func insertIfNew(_ event: consuming ListenEvent, from position: KafkaPosition? = nil) -> UInt64? {
         let id = EventIDKey(event.eventID)
         guard sequenceByEventID[id] == nil else { return nil }
-        file(event, id: id)
+        file(event, id: id, position: position)
         return lastSequence
     }
 
     private func slot(of sequence: UInt64) -> Int { Int((sequence - 1) % UInt64(capacity)) }
 
-    private mutating func file(_ event: consuming ListenEvent, id: EventIDKey) {
+    private mutating func file(_ event: consuming ListenEvent, id: EventIDKey, position: KafkaPosition?) {
         lastSequence += 1
         if storage.count == capacity {
             let slot = slot(of: lastSequence)
@@ -68,7 +69,7 @@ public struct EventWindow: Sendable {
             }
         }
         let keys = withUnsafePointer(to: &event) { facets.insert(at: $0) }
-        let stored = StoredEvent(sequence: lastSequence, event: consume event, keys: keys, id: id)
+        let stored = StoredEvent(sequence: lastSequence, event: consume event, keys: keys, id: id, position: position)
         if storage.count < capacity {
             storage.append(stored)
         } else {
@@ -79,6 +80,13 @@ public struct EventWindow: Sendable {
 
     /// Whether an event with this event_id is in the window.
     public func contains(eventID: String) -> Bool { sequenceByEventID[EventIDKey(eventID)] != nil }
+
+    /// The held event with this event_id (a UUID matches in either case), nil when it was
+    /// evicted or never seen. O(1): one lookup in the duplicate index.
+    public func event(withID eventID: String) -> StoredEvent? {
+        guard let sequence = sequenceByEventID[EventIDKey(eventID)] else { return nil }
+        return event(withSequence: sequence)
+    }
 
     /// Newest to oldest; shares the buffer instead of copying it.
     public func newestFirst() -> some Sequence<StoredEvent> {

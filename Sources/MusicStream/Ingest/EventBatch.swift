@@ -4,10 +4,15 @@ import MusicModel
 /// array, it lets the loop move each event out (`takeEach`), so nothing is copied on the way into
 /// the window: a `ListenEvent` copy is a retain per string, and its release later another.
 ///
+/// Each event travels with where it was read in Kafka (`KafkaPosition`, in a parallel buffer of
+/// plain values), which the window keeps for the event's detail view.
+///
 /// `@unchecked Sendable`: the consumer thread fills a batch and then gives it up through the
 /// `HandOffQueue`, keeping no reference; from then on only the loop thread touches it.
 final class EventBatch: @unchecked Sendable {
     private var storage: UnsafeMutablePointer<ListenEvent>
+    /// `positions[i]` belongs to `storage[i]`; nil for events that did not come from Kafka.
+    private var positions: UnsafeMutablePointer<KafkaPosition?>
     private var capacity: Int
     /// Events before this index have been moved out.
     private var first = 0
@@ -16,6 +21,7 @@ final class EventBatch: @unchecked Sendable {
     init(capacity: Int = 64) {
         self.capacity = max(1, capacity)
         storage = .allocate(capacity: self.capacity)
+        positions = .allocate(capacity: self.capacity)
     }
 
     convenience init(_ events: [ListenEvent]) {
@@ -26,22 +32,26 @@ final class EventBatch: @unchecked Sendable {
     deinit {
         (storage + first).deinitialize(count: count - first)
         storage.deallocate()
+        positions.deallocate()   // trivial values: nothing to deinitialise
     }
 
     var isEmpty: Bool { count == first }
 
-    func append(_ event: consuming ListenEvent) {
+    func append(_ event: consuming ListenEvent, from position: KafkaPosition? = nil) {
         if count == capacity { grow() }
         (storage + count).initialize(to: event)
+        (positions + count).initialize(to: position)
         count += 1
     }
 
-    /// Calls `body` with each event not yet taken, oldest first, moving it out of the batch.
-    func takeEach(_ body: (consuming ListenEvent) -> Void) {
+    /// Calls `body` with each event not yet taken and its Kafka position, oldest first, moving
+    /// the event out of the batch.
+    func takeEach(_ body: (consuming ListenEvent, KafkaPosition?) -> Void) {
         while first < count {
             let event = (storage + first).move()
+            let position = positions[first]
             first += 1
-            body(event)
+            body(event, position)
         }
     }
 
@@ -51,6 +61,10 @@ final class EventBatch: @unchecked Sendable {
         (larger + first).moveInitialize(from: storage + first, count: count - first)
         storage.deallocate()
         storage = larger
+        let largerPositions = UnsafeMutablePointer<KafkaPosition?>.allocate(capacity: capacity * 2)
+        (largerPositions + first).moveInitialize(from: positions + first, count: count - first)
+        positions.deallocate()
+        positions = largerPositions
         capacity *= 2
     }
 }

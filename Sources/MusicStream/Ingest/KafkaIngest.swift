@@ -116,7 +116,7 @@ final class KafkaIngest: Sendable {
     ) {
         let origin = EventOrigin(topic: consumer.topic, partition: partition, offset: offset)
         do {
-            batch.append(try EventDecoder.decode(value, origin: origin, interner: interner))
+            batch.append(try EventDecoder.decode(value, origin: origin, interner: interner), from: KafkaPosition(origin))
         } catch {
             stats.recordRejected(error.reason)
             rejectionLog.warning(

@@ -34,8 +34,8 @@ final class LiveWindow {
         let publishing = hub.count > 0
         var added: [UInt64] = []
         for batch in batches {
-            batch.takeEach { event in
-                if let sequence = window.insertIfNew(event) {
+            batch.takeEach { event, position in
+                if let sequence = window.insertIfNew(event, from: position) {
                     if publishing { added.append(sequence) }
                 } else {
                     duplicatesSkipped += 1

@@ -17,6 +17,7 @@ struct Routes {
         router.get("/metrics") { request throws(ProblemDetails) in try status.metrics(request) }
         router.get("/api/events") { request throws(ProblemDetails) in try read.events(request) }
         router.post("/api/events") { request in publisher.handle(request) }
+        router.get("/api/events/{event_id}") { request throws(ProblemDetails) in try read.event(request) }
         router.get("/api/facets") { request throws(ProblemDetails) in try read.facets(request) }
         router.get("/api/timeline") { request throws(ProblemDetails) in try read.timeline(request) }
         router.get("/stream") { request throws(ProblemDetails) in try stream.open(request) }

@@ -75,7 +75,7 @@ public final class MusicStreamServer: Sendable {
         let cache = ResponseCache()
         let kafkaStatus = kafka.status(topic: config.topic)
         return Routes(
-            read: ReadEndpoints(live: live, cache: cache),
+            read: ReadEndpoints(live: live, cache: cache, topic: config.topic),
             status: StatusEndpoints(
                 live: live, stats: kafka.stats, kafka: kafkaStatus, startedAt: startedAt,
                 metricsSources: [kafka.stats, live, kafkaStatus, live.hub, cache, httpMetrics]),
