@@ -14,7 +14,7 @@ import { closeStream, openStream, scheduleRetry, setConnection, tick } from "./s
 import { afterNextFrame, requestRender } from "./frame.js";
 import { resetArrivals } from "./arrivals.js";
 
-const TEXT_DEBOUNCE_MS = 200;
+const TEXT_DEBOUNCE_MS = 150;
 
 // What the stream does when it cannot simply carry on.
 const streamHooks = { resync, reload: () => refresh(false) };

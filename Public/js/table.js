@@ -16,7 +16,7 @@ import { isCalm } from "./arrivals.js";
 import { clearFieldErrors, dismissAlert, reportError } from "./alerts.js";
 
 const SEEN_LIMIT = 2000;           // remembered event ids (for de-duplication)
-const BUSY_REDRAW_MS = 400;        // while listens pour in, the table is redrawn at most this often
+const BUSY_REDRAW_MS = 500;        // while listens pour in, the table is redrawn at most this often
 
 const rowElements = new Map();     // event_id -> its <tr>, for the rows in the <tbody>
 let fresh = new Set();             // ids placed since the last redraw (candidates for the highlight)
