@@ -2,8 +2,8 @@
 // running count sampled once a second for the events/s figure, and the times of the last few
 // arrivals, which say whether the table is calm enough for the "new" highlight to mean anything.
 const RATE_WINDOW_MS = 10000;       // events/s is averaged over this window
-const CALM_SPAN_MS = 2000;          // the highlight is on while fewer than CALM_COUNT arrived in this span
-const CALM_COUNT = 8;               // i.e. below 4 listens a second
+const CALM_COUNT = 8;               // arrivals the highlight's decision looks at
+const CALM_RATE = 4;                // listens a second above which the "new" highlight is off
 
 let total = 0;
 let marks = [];                     // { t, n }: `total` as it was at time t, oldest first
@@ -35,10 +35,13 @@ export function arrivalRate(now = Date.now()) {
   return (total - first.n) / (Math.max(1000, now - first.t) / 1000);
 }
 
-// True while listens arrive slowly enough for each to be noticed on its own.
+// True while listens arrive slowly enough for each to be noticed on its own: fewer than
+// CALM_RATE a second over the last few arrivals (until now, so a pause after a burst is calm).
 export function isCalm(now = Date.now()) {
-  if (recent.length < CALM_COUNT) return true;
-  return now - recent[next] > CALM_SPAN_MS;   // recent[next] is the oldest of the ring
+  const n = recent.length;
+  if (n < 3) return true;
+  const oldest = n < CALM_COUNT ? recent[0] : recent[next];
+  return ((n - 1) * 1000) / Math.max(1, now - oldest) < CALM_RATE;
 }
 
 resetArrivals();

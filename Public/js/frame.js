@@ -54,8 +54,9 @@ function renderFrame() {
     const fresh = acceptLive(batch);
     if (fresh.length) {
       countArrivals(fresh.length);
+      // The window's own size comes from the server (facets, every second or so): counting
+      // arrivals here would run past its capacity once it is full.
       if (state.totals.matching != null) state.totals.matching += fresh.length;
-      if (state.totals.window != null) state.totals.window += fresh.length;
       addToSample(fresh);
       scheduleFacets();
     }

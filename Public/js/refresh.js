@@ -31,6 +31,7 @@ export async function refresh(updateURL) {
 
   const gen = ++state.generation;
   // Marks on the page's performance timeline: how long a filter change takes to show, in parts.
+  performance.clearMarks("musicstream:refresh");
   performance.mark("musicstream:refresh");
   state.filters = filters;
   state.invalid = false;

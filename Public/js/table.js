@@ -199,6 +199,8 @@ export async function loadEvents(filters, gen) {
     const data = await getJSON("/api/events" + apiQuery(filters,
       Object.assign({ limit: String(state.maxRows) }, sortParams(state.sort))), ctrl.signal);
     if (gen !== state.generation) return "stale";
+    performance.clearMarks("musicstream:events-answered");
+    performance.clearMarks("musicstream:table-drawn");
     performance.mark("musicstream:events-answered");
     $("table-wrap").classList.remove("is-loading");
     renderSnapshot(data && data.events);
@@ -252,6 +254,8 @@ function updatePauseNote() {
 
 export function togglePause() {
   state.paused = !state.paused;
+  // Paused, the table holds what it shows now: a redraw that was put off happens first.
+  if (state.paused) renderTable(true);
   if (!state.paused) {
     const pending = state.pending;
     state.pending = [];

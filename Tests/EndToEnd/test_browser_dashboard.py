@@ -238,7 +238,12 @@ def test_row_cap_is_selectable_and_kept_in_the_url(driver, server):
     assert severe_console_entries(driver) == []
 
 
-def test_new_rows_are_highlighted_briefly(driver, server):
+def test_new_rows_are_highlighted_briefly(driver, start_server):
+    # One listen a second: slow enough for each to be noticed (above four a second, the page
+    # turns the highlight off; test_browser_load.py checks that at 5,000 a second).
+    # No backfill: a burst of backfilled listens reaching the page would (rightly) turn it off.
+    server = start_server("--rate", "1", "--backfill", "0", "--seed", "4", "--public-dir", PUBLIC_DIR)
+    wait(driver, lambda b: server.get("/api/events?limit=1").json()["window"] >= 3, "no listens yet")
     open_page(driver, server)
     first = set(row_ids(driver))
     new_id = wait(driver, lambda b: next((i for i in row_ids(b) if i not in first), None), "no live row")
