@@ -14,7 +14,7 @@ import { closeStream, openStream, scheduleRetry, setConnection, tick } from "./s
 import { afterNextFrame, requestRender } from "./frame.js";
 import { resetArrivals } from "./arrivals.js";
 
-const TEXT_DEBOUNCE_MS = 150;
+const TEXT_DEBOUNCE_MS = 100;
 
 // What the stream does when it cannot simply carry on.
 const streamHooks = { resync, reload: () => refresh(false) };
@@ -46,20 +46,23 @@ export async function refresh(updateURL) {
   tick();
   updateTableTexts();
 
-  // Open the stream while the snapshot loads; events that arrive meanwhile wait in the
-  // render queue and are merged (de-duplicated) once the snapshot is in place. The figures and
-  // charts load alongside: they do not need the table.
-  openStream(filters, gen, streamHooks);
-  // The table's request goes first: the server answers in order, and the table is what the
-  // person who just typed or clicked is looking at. The chart sample (up to 1,000 listens, the
-  // largest answer to parse) waits for the table.
+  // The table's request goes first and alone: the server answers in order, and the table is
+  // what the person who just typed or clicked is looking at. The stream opens meanwhile; events
+  // that arrive before the snapshot wait in the render queue and are merged (de-duplicated) into
+  // it. Figures and charts (facets, timeline, the 1,000-listen sample: the largest answer to
+  // parse) are asked for once the table is on screen, so they compete with it neither on the
+  // server nor in the page.
   holdSample();
   const events = loadEvents(filters, gen);
-  loadFacets();
-  loadTimeline(true);
+  openStream(filters, gen, streamHooks);
   const result = await events;
   if (gen === state.generation && result === "ok") {
-    afterNextFrame(() => { if (gen === state.generation) loadSample(filters, gen); });
+    afterNextFrame(() => {
+      if (gen !== state.generation) return;
+      loadFacets();
+      loadTimeline(true);
+      loadSample(filters, gen);
+    });
   }
   if (gen !== state.generation || result === "stale") return;
   if (result !== "ok") {
