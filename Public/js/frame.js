@@ -64,7 +64,10 @@ function renderFrame() {
   // The table may ask to be drawn a little later (at high rates it is redrawn a few times a
   // second: more would be unreadable and cost frames). The counts are text whose every change
   // re-lays out the page: they follow a few times a second too.
-  let later = !renderTable();
+  // While a new snapshot is on its way the table keeps what it shows: a redraw put off from
+  // before the filter change would only re-lay out rows about to be replaced (at high rates it
+  // was a 60 ms frame between the filter change and its answer).
+  let later = state.loaded ? !renderTable() : false;
   const now = performance.now();
   if (now - textsAt >= TEXT_EVERY_MS) {
     textsAt = now;

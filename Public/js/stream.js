@@ -28,7 +28,10 @@ export function setConnection(kind, label) {
   if (box.dataset.state !== kind) box.dataset.state = kind;
   const t = $("connection-text");
   if (t.textContent !== label) t.textContent = label;
-  document.body.dataset.connection = kind;
+  // The header's equaliser moves while live. The attribute sits on the equaliser itself: on
+  // <body> every change re-styled the whole page (a 30 ms frame right after each filter change).
+  const eq = $("equaliser");
+  if (eq && eq.hasAttribute("data-live") !== (kind === "live")) eq.toggleAttribute("data-live", kind === "live");
 }
 
 export function closeStream() {
