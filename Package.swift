@@ -26,6 +26,11 @@ let package = Package(
             pkgConfig: "libevent_pthreads",
             providers: [.apt(["libevent-dev"])]
         ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
         // glibc's malloc.h (malloc_trim), part of libc itself.
         .systemLibrary(name: "CMalloc"),
         // Strict JSON: the tokenizer both decoders share, the writer, one escaper. No dependencies.
@@ -37,6 +42,9 @@ let package = Package(
         ),
         // Pure model: event, decoding, filters, facets, window, catalogue, simulator. No I/O.
         .target(name: "MusicModel", dependencies: ["JSON"]),
+        // The history store: every listen kept beyond the window. SQLite (every raw call in its
+        // SQLite/ folder); the protocol lets a shared PostgreSQL store stand in.
+        .target(name: "History", dependencies: ["CSQLite", "MusicModel", "JSON"]),
         // librdkafka behind a Swift API; every raw call lives in its RDKafka/ folder.
         .target(name: "KafkaClient", dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")]),
         // HTTP over evhttp, policy-free (middleware decides headers); every raw libevent call lives in LibEvent/.

@@ -1,0 +1,157 @@
+import MusicModel
+
+/// The history store: every listen the sink has read from Kafka, kept beyond the in-memory
+/// window (a materialised view of the topic). A store hands out connections; each is used by
+/// one thread at a time (the sink's thread writes, each query worker reads with its own), so
+/// neither side ever waits on the HTTP loop and the loop never waits on the store.
+public protocol HistoryStore: Sendable {
+    /// What the store is, for logs and /api/status ("sqlite:/data/history.sqlite3",
+    /// "postgres://host:port/db" without the password).
+    var description: String { get }
+    /// A connection for the sink: writes batches with their partition offsets.
+    func openWriter() throws(HistoryError) -> any HistoryWriter
+    /// A connection for one query worker.
+    func openReader() throws(HistoryError) -> any HistoryReader
+}
+
+/// The sink's connection. Not shared between threads.
+public protocol HistoryWriter: AnyObject {
+    /// Per partition of `topic`, the offset of the next record to read: where the sink resumes.
+    /// Empty for a topic never stored.
+    func nextOffsets(topic: String) throws(HistoryError) -> [Int32: Int64]
+    /// Stores `records` and moves the partitions' next offsets to `nextOffsets` in ONE
+    /// transaction, so a crash leaves either both or neither. A record whose event_id is
+    /// already stored is skipped (the second guard against duplicates). Returns the rows added.
+    func write(_ records: [HistoryRecord], topic: String, nextOffsets: [Int32: Int64]) throws(HistoryError) -> Int
+    /// Deletes up to `limit` listens older than `timestamp` (ms) in one short transaction, so
+    /// readers are never blocked for long; returns how many went. Retention calls it repeatedly.
+    func deleteListens(before timestamp: Int64, limit: Int) throws(HistoryError) -> Int
+}
+
+/// A query worker's connection. Not shared between threads.
+public protocol HistoryReader: AnyObject {
+    /// Listens matching `filter` (its since/until included), in `order`, strictly after
+    /// `cursor` when given, at most `limit`. Rows whose order keys tie are ordered by event_id,
+    /// so paging never skips or repeats. `next` is set when more may follow. At most
+    /// `scanLimit` rows are examined per call: a sparse filter returns fewer (even none) with a
+    /// `next` to continue from, so no call runs unboundedly long.
+    func listens(
+        matching filter: EventFilter, order: HistoryOrder, after cursor: HistoryCursor?, limit: Int, scanLimit: Int
+    ) throws(HistoryError) -> HistoryPage
+    /// A listener's figures over `since..<until` (nil: unbounded); nil when the store holds no
+    /// listen of `userID` in that range.
+    func userSummary(userID: String, since: Int64?, until: Int64?, top: Int) throws(HistoryError) -> UserSummary?
+    /// Listens stored, and the oldest and newest timestamps (nil when empty).
+    func extent() throws(HistoryError) -> HistoryExtent
+}
+
+/// A listen with where it was read from Kafka.
+public struct HistoryRecord: Sendable, Equatable {
+    public var event: ListenEvent
+    public var partition: Int32
+    public var offset: Int64
+
+    public init(event: ListenEvent, partition: Int32, offset: Int64) {
+        self.event = event
+        self.partition = partition
+        self.offset = offset
+    }
+}
+
+public enum HistoryOrder: Sendable, Equatable {
+    /// By timestamp descending, then event_id descending.
+    case newestFirst
+    /// By timestamp ascending, then event_id ascending (exports).
+    case oldestFirst
+}
+
+/// Where a walk through the history stopped: the last row's (timestamp, event_id). Opaque to
+/// clients (`encoded`), strictly validated when read back.
+public struct HistoryCursor: Sendable, Equatable {
+    public var timestamp: Int64
+    public var eventID: String
+
+    public init(timestamp: Int64, eventID: String) {
+        self.timestamp = timestamp
+        self.eventID = eventID
+    }
+}
+
+public struct HistoryPage: Sendable, Equatable {
+    public var listens: [ListenEvent]
+    /// Set when more rows may follow: pass it back as `after`.
+    public var next: HistoryCursor?
+
+    public init(listens: [ListenEvent], next: HistoryCursor?) {
+        self.listens = listens
+        self.next = next
+    }
+}
+
+public struct HistoryExtent: Sendable, Equatable {
+    public var listens: Int
+    public var oldest: Int64?
+    public var newest: Int64?
+
+    public init(listens: Int, oldest: Int64?, newest: Int64?) {
+        self.listens = listens
+        self.oldest = oldest
+        self.newest = newest
+    }
+}
+
+/// One listener's figures (`GET /api/users/{user_id}`).
+public struct UserSummary: Sendable, Equatable {
+    public struct Entry: Sendable, Equatable {
+        public var value: String
+        public var count: Int
+        public init(value: String, count: Int) {
+            self.value = value
+            self.count = count
+        }
+    }
+
+    public var userID: String
+    /// The name on the newest listen in the range.
+    public var username: String
+    public var listens: Int
+    public var firstSeen: Int64
+    public var lastSeen: Int64
+    /// Skipped listens / listens, 0...1.
+    public var skipRate: Double
+    public var averageRating: Double
+    /// The most frequent values, most first (ties by value ascending), at most `top` each.
+    public var topArtists: [Entry]
+    public var topGenres: [Entry]
+    public var topPlatforms: [Entry]
+
+    public init(
+        userID: String, username: String, listens: Int, firstSeen: Int64, lastSeen: Int64, skipRate: Double,
+        averageRating: Double, topArtists: [Entry], topGenres: [Entry], topPlatforms: [Entry]
+    ) {
+        self.userID = userID
+        self.username = username
+        self.listens = listens
+        self.firstSeen = firstSeen
+        self.lastSeen = lastSeen
+        self.skipRate = skipRate
+        self.averageRating = averageRating
+        self.topArtists = topArtists
+        self.topGenres = topGenres
+        self.topPlatforms = topPlatforms
+    }
+}
+
+/// A store failure, with what was being done. `isUnavailable`: the store cannot be reached
+/// (a PostgreSQL server down, a disk gone) rather than refusing this request.
+public struct HistoryError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var isUnavailable: Bool
+
+    public init(_ message: String, isUnavailable: Bool = false) {
+        self.message = message
+        self.isUnavailable = isUnavailable
+    }
+
+    public var description: String { message }
+}
