@@ -1,9 +1,11 @@
 /// RFC 4648 §5 base64url without padding, so cursors go into query strings unescaped.
 /// Decoding is strict (alphabet, length, zero trailing bits): any other text is not a cursor.
-enum Base64URL {
+/// Public so every opaque token the server hands out (the History module's cursors too) is
+/// spelled and checked one way.
+public enum Base64URL {
     private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
 
-    static func encode(_ bytes: [UInt8]) -> String {
+    public static func encode(_ bytes: [UInt8]) -> String {
         var out: [UInt8] = []
         out.reserveCapacity((bytes.count * 4 + 2) / 3)
         var i = 0
@@ -41,7 +43,7 @@ enum Base64URL {
         }
     }
 
-    static func decode(_ text: String) -> [UInt8]? {
+    public static func decode(_ text: String) -> [UInt8]? {
         let chars = Array(text.utf8)
         if chars.count % 4 == 1 { return nil }
         var out: [UInt8] = []

@@ -1,0 +1,97 @@
+internal import CSQLite
+
+/// One sqlite3 connection, used by one thread at a time (the writer's or a reader's owner), so
+/// it is opened without SQLite's per-connection mutex. Every failure becomes a `HistoryError`
+/// that names what was being done and carries sqlite3_errmsg.
+final class SQLiteConnection {
+    private let handle: OpaquePointer
+    /// The database file, for error messages.
+    let path: String
+
+    /// Opens `path`: read-write (creating the file when missing) or read-only. A locked database
+    /// is retried for up to `busyTimeout` ms before the call fails with SQLITE_BUSY.
+    init(path: String, readOnly: Bool, busyTimeout: Int32) throws(HistoryError) {
+        self.path = path
+        var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        flags |= readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
+        var opened: OpaquePointer?
+        let code = sqlite3_open_v2(path, &opened, flags, nil)
+        guard code == SQLITE_OK, let opened else {
+            // Even a failed open may allocate a handle (it carries the message); it must be closed.
+            let message = opened.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(code))
+            sqlite3_close_v2(opened)
+            throw Self.error(code: code, message: message, doing: "opening \(path)\(readOnly ? " read-only" : "")")
+        }
+        handle = opened
+        sqlite3_busy_timeout(handle, busyTimeout)
+    }
+
+    deinit {
+        // close_v2: if a statement were still alive the handle would close when it is finalized,
+        // but statements hold their connection, so by now none is left.
+        sqlite3_close_v2(handle)
+    }
+
+    /// Runs SQL without results (one or more statements separated by semicolons).
+    func exec(_ sql: String, doing: String) throws(HistoryError) {
+        let code = sqlite3_exec(handle, sql, nil, nil, nil)
+        guard code == SQLITE_OK else { throw error(code, doing: doing) }
+    }
+
+    /// Compiles one statement. `persistent` tells SQLite the statement is kept and reused
+    /// (the writer's insert), so it allocates it outside its small-object lookaside memory.
+    func prepare(_ sql: String, doing: String, persistent: Bool = false) throws(HistoryError) -> SQLiteStatement {
+        var statement: OpaquePointer?
+        let flags = persistent ? UInt32(SQLITE_PREPARE_PERSISTENT) : 0
+        let code = sqlite3_prepare_v3(handle, sql, -1, flags, &statement, nil)
+        guard code == SQLITE_OK, let statement else {
+            sqlite3_finalize(statement)
+            throw error(code, doing: "preparing the statement for \(doing)")
+        }
+        return SQLiteStatement(handle: statement, connection: self, doing: doing)
+    }
+
+    /// Runs `body` in a transaction (`BEGIN IMMEDIATE` takes the write lock at once, so a
+    /// writer never fails halfway on a lock another writer holds). Any error rolls everything
+    /// back before it is thrown: all or nothing.
+    func transaction<T>(
+        immediate: Bool, doing: String, _ body: () throws(HistoryError) -> T
+    ) throws(HistoryError) -> T {
+        try exec(immediate ? "BEGIN IMMEDIATE" : "BEGIN", doing: "beginning a transaction for \(doing)")
+        do throws(HistoryError) {
+            let result = try body()
+            try exec("COMMIT", doing: "committing \(doing)")
+            return result
+        } catch {
+            rollback()
+            throw error
+        }
+    }
+
+    /// Rolls back the open transaction, if SQLite has not already (it does on some errors).
+    private func rollback() {
+        if sqlite3_get_autocommit(handle) == 0 {
+            // A failed ROLLBACK leaves nothing better to do than report the original error.
+            _ = sqlite3_exec(handle, "ROLLBACK", nil, nil, nil)
+        }
+    }
+
+    /// Rows changed by the last INSERT, UPDATE or DELETE (a skipped duplicate is not one).
+    var changes: Int { Int(sqlite3_changes64(handle)) }
+
+    /// The connection's latest error as a `HistoryError`.
+    func error(_ code: Int32, doing: String) -> HistoryError {
+        Self.error(code: code, message: String(cString: sqlite3_errmsg(handle)), doing: doing)
+    }
+
+    private static func error(code: Int32, message: String, doing: String) -> HistoryError {
+        // Failures of the file or the machine rather than of this request: the store is
+        // unavailable until someone looks (or the lock holder lets go).
+        let unavailable: Set<Int32> = [
+            SQLITE_BUSY, SQLITE_LOCKED, SQLITE_NOMEM, SQLITE_READONLY, SQLITE_IOERR, SQLITE_CORRUPT,
+            SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_PROTOCOL, SQLITE_NOTADB, SQLITE_PERM,
+        ]
+        return HistoryError(
+            "sqlite: \(doing): \(message) (code \(code))", isUnavailable: unavailable.contains(code & 0xFF))
+    }
+}

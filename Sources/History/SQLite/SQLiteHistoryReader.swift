@@ -1,0 +1,125 @@
+import MusicModel
+
+/// A query worker's read-only connection. Statements are prepared on first use and kept,
+/// keyed by their SQL (a page query has a few dozen shapes at most).
+final class SQLiteHistoryReader: HistoryReader {
+    private let connection: SQLiteConnection
+    private var statements: [String: SQLiteStatement] = [:]
+
+    init(connection: SQLiteConnection) {
+        self.connection = connection
+    }
+
+    private func statement(_ sql: String, doing: String) throws(HistoryError) -> SQLiteStatement {
+        if let statement = statements[sql] { return statement }
+        let statement = try connection.prepare(sql, doing: doing, persistent: true)
+        statements[sql] = statement
+        return statement
+    }
+
+    /// Reads rows in SQL order and keeps those `filter.matches`. The query asks for one row
+    /// more than `scanLimit`: reaching it (or reaching `limit` matches with a row still to
+    /// come) means more may follow, and the walk continues after the last row examined,
+    /// which is also the last row returned when the page is full. One statement, so one
+    /// snapshot: a page never mixes before and after a commit.
+    func listens(
+        matching filter: EventFilter, order: HistoryOrder, after cursor: HistoryCursor?, limit: Int, scanLimit: Int
+    ) throws(HistoryError) -> HistoryPage {
+        // Clamped rather than refused: a caller's slip should cost a short page, not an error.
+        let limit = max(1, limit)
+        let scanLimit = min(max(1, scanLimit), Int(Int32.max))
+        if let since = filter.since, let until = filter.until, since >= until {
+            return HistoryPage(listens: [], next: nil)
+        }
+        let query = SQLiteListenQuery(filter: filter, order: order, after: cursor, rowLimit: scanLimit + 1)
+        let statement = try statement(query.sql, doing: "reading listens")
+        defer { statement.reset() }
+        try query.bind(to: statement)
+        var listens: [ListenEvent] = []
+        var examined = 0
+        var last: HistoryCursor?
+        while try statement.step() {
+            if examined == scanLimit || listens.count == limit {
+                return HistoryPage(listens: listens, next: last)
+            }
+            let event = SQLiteListenRow.event(from: statement)
+            examined += 1
+            last = HistoryCursor(timestamp: event.timestamp, eventID: event.eventID)
+            if filter.matches(event) { listens.append(event) }
+        }
+        return HistoryPage(listens: listens, next: nil)
+    }
+
+    /// All figures from one read transaction, so they describe the same set of listens.
+    /// Every query reads the `listens_by_user` range of this user only.
+    func userSummary(userID: String, since: Int64?, until: Int64?, top: Int) throws(HistoryError) -> UserSummary? {
+        if let since, let until, since >= until { return nil }
+        var range = ""
+        if since != nil { range += " AND timestamp >= ?2" }
+        if until != nil { range += " AND timestamp < ?3" }
+        func bind(_ statement: SQLiteStatement) throws(HistoryError) {
+            try statement.bind(userID, at: 1)
+            if let since { try statement.bind(since, at: 2) }
+            if let until { try statement.bind(until, at: 3) }
+        }
+        return try connection.transaction(immediate: false, doing: "summarising user \(userID)") {
+            () throws(HistoryError) -> UserSummary? in
+            let figures = try statement(
+                """
+                SELECT COUNT(*), MIN(timestamp), MAX(timestamp), AVG(1 - completed), AVG(rating)
+                FROM listens WHERE user_id = ?1\(range)
+                """, doing: "summarising a user's listens")
+            defer { figures.reset() }
+            try bind(figures)
+            guard try figures.step(), figures.int(at: 0) > 0 else { return nil }
+
+            let newest = try statement(
+                """
+                SELECT username FROM listens WHERE user_id = ?1\(range)
+                ORDER BY timestamp DESC, event_id DESC LIMIT 1
+                """, doing: "reading a user's latest name")
+            defer { newest.reset() }
+            try bind(newest)
+            let username = try newest.step() ? newest.text(at: 0) : ""
+
+            func entries(_ column: String) throws(HistoryError) -> [UserSummary.Entry] {
+                guard top > 0 else { return [] }
+                let ranking = try statement(
+                    """
+                    SELECT \(column), COUNT(*) AS n FROM listens WHERE user_id = ?1\(range)
+                    GROUP BY \(column) ORDER BY n DESC, \(column) ASC LIMIT ?4
+                    """, doing: "ranking a user's \(column) values")
+                defer { ranking.reset() }
+                try bind(ranking)
+                try ranking.bind(top, at: 4)
+                var entries: [UserSummary.Entry] = []
+                while try ranking.step() {
+                    entries.append(UserSummary.Entry(value: ranking.text(at: 0), count: ranking.int(at: 1)))
+                }
+                return entries
+            }
+
+            return UserSummary(
+                userID: userID, username: username, listens: figures.int(at: 0), firstSeen: figures.int64(at: 1),
+                lastSeen: figures.int64(at: 2), skipRate: figures.double(at: 3), averageRating: figures.double(at: 4),
+                topArtists: try entries("artist"), topGenres: try entries("genre"),
+                topPlatforms: try entries("platform"))
+        }
+    }
+
+    /// Each figure as its own subquery, so MIN and MAX are index lookups; COUNT(*) walks the
+    /// smallest index, linear in the rows (a kept counter would make it constant if needed).
+    func extent() throws(HistoryError) -> HistoryExtent {
+        let statement = try statement(
+            """
+            SELECT (SELECT COUNT(*) FROM listens), (SELECT MIN(timestamp) FROM listens),
+                (SELECT MAX(timestamp) FROM listens)
+            """, doing: "measuring the history")
+        defer { statement.reset() }
+        guard try statement.step() else { return HistoryExtent(listens: 0, oldest: nil, newest: nil) }
+        return HistoryExtent(
+            listens: statement.int(at: 0),
+            oldest: statement.isNull(at: 1) ? nil : statement.int64(at: 1),
+            newest: statement.isNull(at: 2) ? nil : statement.int64(at: 2))
+    }
+}

@@ -1,0 +1,94 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The embedded history store: one SQLite file, `history.sqlite3`, in a directory of its own
+/// (SQLite puts its `-wal` and `-shm` files beside it). In WAL mode the one writer and any
+/// number of readers work at the same time: a reader sees the last commit before its query
+/// started and never waits for the writer. The value holds only where the file is and how long
+/// to wait for a lock, so it is freely shared; connections are opened per user.
+public struct SQLiteHistoryStore: HistoryStore {
+    public static let fileName = "history.sqlite3"
+
+    /// Absolute path of the database file.
+    public let path: String
+    /// How long (ms) a connection retries a locked database before giving up with an error.
+    public let busyTimeout: Int32
+
+    /// Creates `directory` (and missing parents, mode 0700: listens name their listeners) when
+    /// it is missing. The file itself is created by the first writer.
+    public init(directory: String, busyTimeoutMilliseconds: Int32 = 5_000) throws(HistoryError) {
+        path = try Self.prepareDirectory(directory) + "/" + Self.fileName
+        busyTimeout = busyTimeoutMilliseconds
+    }
+
+    public var description: String { "sqlite:\(path)" }
+
+    public func openWriter() throws(HistoryError) -> any HistoryWriter {
+        try SQLiteHistoryWriter(connection: openForWriting())
+    }
+
+    /// A read-only connection. When the file is new (no writer has run yet) it is created
+    /// first by a short-lived writing connection, so a reader never meets missing tables.
+    public func openReader() throws(HistoryError) -> any HistoryReader {
+        if (try? readOnlyConnection()) == nil {
+            _ = try openForWriting()
+        }
+        return SQLiteHistoryReader(connection: try readOnlyConnection())
+    }
+
+    private func readOnlyConnection() throws(HistoryError) -> SQLiteConnection {
+        let connection = try SQLiteConnection(path: path, readOnly: true, busyTimeout: busyTimeout)
+        try SQLiteSchema.check(connection)
+        return connection
+    }
+
+    /// A read-write connection on a file in WAL mode with the current schema.
+    private func openForWriting() throws(HistoryError) -> SQLiteConnection {
+        let connection = try SQLiteConnection(path: path, readOnly: false, busyTimeout: busyTimeout)
+        // WAL is stored in the file: set once, every later connection (readers too) uses it.
+        let mode = try connection.prepare("PRAGMA journal_mode = WAL", doing: "switching to WAL mode")
+        let isWAL = try mode.step() && mode.text(at: 0).lowercased() == "wal"
+        mode.reset()
+        guard isWAL else { throw HistoryError("sqlite: \(path) could not be switched to WAL mode", isUnavailable: true) }
+        // NORMAL in WAL mode syncs the log only at checkpoints, not at every commit. A process
+        // crash loses nothing committed (the log is in the OS's hands); a power loss or kernel
+        // crash may lose the last transactions, never corrupt the file. The sink then reads
+        // those records again from Kafka: the lost offsets went with them.
+        try connection.exec("PRAGMA synchronous = NORMAL", doing: "setting synchronous = NORMAL")
+        try SQLiteSchema.migrate(connection)
+        return connection
+    }
+
+    /// `mkdir -p` with mode 0700; returns the directory's absolute, symlink-free path.
+    private static func prepareDirectory(_ directory: String) throws(HistoryError) -> String {
+        guard !directory.isEmpty else { throw HistoryError("sqlite: the history directory is empty") }
+        var absolute = directory
+        if !directory.hasPrefix("/") {
+            guard let cwd = getcwd(nil, 0) else { throw systemError("reading the current directory") }
+            absolute = String(cString: cwd) + "/" + directory
+            free(cwd)
+        }
+        var prefix = ""
+        for component in absolute.split(separator: "/") {
+            prefix += "/" + component
+            if mkdir(prefix, 0o700) != 0 && errno != EEXIST {
+                throw systemError("creating \(prefix)")
+            }
+        }
+        guard let resolved = realpath(absolute, nil) else { throw systemError("resolving \(absolute)") }
+        defer { free(resolved) }
+        var info = stat()
+        guard stat(resolved, &info) == 0 else { throw systemError("examining \(absolute)") }
+        guard info.st_mode & S_IFMT == S_IFDIR else {
+            throw HistoryError("sqlite: \(absolute) is not a directory", isUnavailable: true)
+        }
+        return String(cString: resolved)
+    }
+
+    private static func systemError(_ doing: String) -> HistoryError {
+        HistoryError("sqlite: \(doing): \(String(cString: strerror(errno)))", isUnavailable: true)
+    }
+}

@@ -1,0 +1,85 @@
+/// The sink's connection. Its statements are prepared once and reused for every batch:
+/// compiling the insert costs more than running it for a row.
+final class SQLiteHistoryWriter: HistoryWriter {
+    private let connection: SQLiteConnection
+    private let insertListen: SQLiteStatement
+    private let upsertOffset: SQLiteStatement
+    private let selectOffsets: SQLiteStatement
+    private let deleteOlder: SQLiteStatement
+
+    init(connection: SQLiteConnection) throws(HistoryError) {
+        self.connection = connection
+        insertListen = try connection.prepare(SQLiteListenRow.insert, doing: "inserting a listen", persistent: true)
+        upsertOffset = try connection.prepare(
+            """
+            INSERT INTO sink_offsets (topic, kafka_partition, next_offset) VALUES (?1, ?2, ?3)
+            ON CONFLICT (topic, kafka_partition) DO UPDATE SET next_offset = excluded.next_offset
+            """, doing: "storing a partition's next offset", persistent: true)
+        selectOffsets = try connection.prepare(
+            "SELECT kafka_partition, next_offset FROM sink_offsets WHERE topic = ?1",
+            doing: "reading the next offsets", persistent: true)
+        // Oldest first through the time index; by rowid so the delete touches exactly the rows
+        // the subquery chose, at most `limit` of them.
+        deleteOlder = try connection.prepare(
+            """
+            DELETE FROM listens WHERE rowid IN
+                (SELECT rowid FROM listens WHERE timestamp < ?1 ORDER BY timestamp LIMIT ?2)
+            """, doing: "deleting old listens", persistent: true)
+    }
+
+    func nextOffsets(topic: String) throws(HistoryError) -> [Int32: Int64] {
+        defer { selectOffsets.reset() }
+        try selectOffsets.bind(topic, at: 1)
+        var offsets: [Int32: Int64] = [:]
+        while try selectOffsets.step() {
+            let partition = selectOffsets.int64(at: 0)
+            guard let partition = Int32(exactly: partition) else {
+                throw HistoryError("sqlite: sink_offsets holds partition \(partition) of \(topic), not a Kafka partition")
+            }
+            offsets[partition] = selectOffsets.int64(at: 1)
+        }
+        return offsets
+    }
+
+    func write(_ records: [HistoryRecord], topic: String, nextOffsets: [Int32: Int64]) throws(HistoryError) -> Int {
+        if records.isEmpty && nextOffsets.isEmpty { return 0 }
+        return try connection.transaction(immediate: true, doing: "writing \(records.count) listens of \(topic)") {
+            () throws(HistoryError) -> Int in
+            var added = 0
+            for record in records {
+                defer { insertListen.reset() }
+                do throws(HistoryError) {
+                    try SQLiteListenRow.bind(record, to: insertListen)
+                    try insertListen.run()
+                } catch {
+                    // Which record, so a refused one can be found in Kafka.
+                    throw HistoryError(
+                        "\(error.message) [event_id \(record.event.eventID) at \(topic)/\(record.partition)@\(record.offset)]",
+                        isUnavailable: error.isUnavailable)
+                }
+                // 0 when the event_id was already stored: the conflict clause skipped it.
+                added += connection.changes
+            }
+            for (partition, offset) in nextOffsets {
+                defer { upsertOffset.reset() }
+                try upsertOffset.bind(topic, at: 1)
+                try upsertOffset.bind(Int64(partition), at: 2)
+                try upsertOffset.bind(offset, at: 3)
+                try upsertOffset.run()
+            }
+            return added
+        }
+    }
+
+    func deleteListens(before timestamp: Int64, limit: Int) throws(HistoryError) -> Int {
+        guard limit > 0 else { return 0 }
+        return try connection.transaction(immediate: true, doing: "deleting listens before \(timestamp)") {
+            () throws(HistoryError) -> Int in
+            defer { deleteOlder.reset() }
+            try deleteOlder.bind(timestamp, at: 1)
+            try deleteOlder.bind(limit, at: 2)
+            try deleteOlder.run()
+            return connection.changes
+        }
+    }
+}

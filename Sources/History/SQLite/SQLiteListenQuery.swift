@@ -1,0 +1,66 @@
+import MusicModel
+
+/// The SQL of one page of listens: only the criteria SQL decides exactly as `EventFilter`
+/// does, with an index to serve them, plus the keyset condition and the order. Everything
+/// else is left to `EventFilter.matches` on each row read, the code the window uses, so the
+/// history and the window cannot disagree about what a filter means.
+///
+/// Pushed into SQL: `userID` (exact, the `listens_by_user` index), `since` and `until` (a
+/// range on either index). Not pushed: `trackID`, though exact, has no index; in SQL it
+/// would make SQLite scan any number of rows inside one call, where decided in Swift it
+/// counts against the caller's `scanLimit`. The text criteria are case-insensitive or
+/// substrings by the model's own folding, which SQL's LIKE/NOCASE (ASCII only) do not repeat.
+struct SQLiteListenQuery {
+    /// A parameter's value, bound by position (`?1`, `?2`, ... in `sql`).
+    enum Value {
+        case integer(Int64)
+        case text(String)
+    }
+
+    /// Same text for the same shape of query, so it doubles as the prepared statement's key.
+    let sql: String
+    let values: [Value]
+
+    /// At most `rowLimit` rows in `order`, strictly after `cursor`.
+    init(filter: EventFilter, order: HistoryOrder, after cursor: HistoryCursor?, rowLimit: Int) {
+        var conditions: [String] = []
+        var values: [Value] = []
+        func parameter(_ value: Value) -> String {
+            values.append(value)
+            return "?\(values.count)"
+        }
+        if let userID = filter.userID {
+            conditions.append("user_id = \(parameter(.text(userID)))")
+        }
+        if let since = filter.since {
+            conditions.append("timestamp >= \(parameter(.integer(since)))")
+        }
+        if let until = filter.until {
+            conditions.append("timestamp < \(parameter(.integer(until)))")
+        }
+        let direction = order == .newestFirst ? "DESC" : "ASC"
+        if let cursor {
+            // A row value: SQLite turns it into a range on the index's (timestamp, event_id),
+            // so a page starts with a seek, never a scan of the rows before it.
+            let comparison = order == .newestFirst ? "<" : ">"
+            let timestamp = parameter(.integer(cursor.timestamp))
+            let eventID = parameter(.text(cursor.eventID))
+            conditions.append("(timestamp, event_id) \(comparison) (\(timestamp), \(eventID))")
+        }
+        let limit = parameter(.integer(Int64(rowLimit)))
+        sql = "SELECT \(SQLiteListenRow.eventColumns) FROM listens"
+            + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
+            + " ORDER BY timestamp \(direction), event_id \(direction) LIMIT \(limit)"
+        self.values = values
+    }
+
+    func bind(to statement: SQLiteStatement) throws(HistoryError) {
+        for (offset, value) in values.enumerated() {
+            let index = Int32(offset + 1)
+            switch value {
+            case .integer(let number): try statement.bind(number, at: index)
+            case .text(let text): try statement.bind(text, at: index)
+            }
+        }
+    }
+}

@@ -1,0 +1,85 @@
+/// The database's tables and their version (`PRAGMA user_version`), created by the first
+/// connection that needs them. Bump `version` and add a step to `migrate` when they change.
+enum SQLiteSchema {
+    /// The schema this build reads and writes. 0 is SQLite's value for a new file.
+    static let version: Int64 = 1
+
+    /// Version 1. `listens` holds every field of `ListenEvent`, in its order, plus the derived
+    /// `completed` (stored so aggregates need not repeat the 80 % rule) and where the record
+    /// was read from Kafka. The CHECKs are `ListenEvent`'s documented invariants, which the
+    /// decoder guarantees: a row breaking one is a bug, refused rather than stored. STRICT
+    /// makes SQLite refuse a value of the wrong type instead of converting it.
+    ///
+    /// - `listens_by_user`: per-user history, newest first (the original project's proposed
+    ///   `music_streams_by_user` key); the user summary's aggregates read only this index's range.
+    /// - `listens_by_time`: time ranges, unfiltered pages and exports, retention's deletes.
+    /// - `sink_offsets`: per partition the next offset to read, written in the same transaction
+    ///   as the listens read up to it, so the sink resumes exactly where the store ends.
+    private static let version1 = """
+        CREATE TABLE IF NOT EXISTS listens (
+            event_id TEXT NOT NULL UNIQUE,
+            user_id TEXT NOT NULL,
+            username TEXT NOT NULL,
+            email TEXT NOT NULL,
+            track_id TEXT NOT NULL,
+            title TEXT NOT NULL,
+            artist TEXT NOT NULL,
+            genre TEXT NOT NULL,
+            platform TEXT NOT NULL,
+            mood TEXT NOT NULL,
+            city TEXT NOT NULL,
+            country TEXT NOT NULL,
+            duration INTEGER NOT NULL CHECK (duration > 0),
+            listen_position INTEGER NOT NULL CHECK (listen_position BETWEEN 0 AND duration),
+            rating INTEGER NOT NULL CHECK (rating BETWEEN 0 AND 5),
+            timestamp INTEGER NOT NULL,
+            completed INTEGER NOT NULL CHECK (completed IN (0, 1)),
+            kafka_partition INTEGER NOT NULL,
+            kafka_offset INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX IF NOT EXISTS listens_by_user ON listens (user_id, timestamp, event_id);
+        CREATE INDEX IF NOT EXISTS listens_by_time ON listens (timestamp, event_id);
+        CREATE TABLE IF NOT EXISTS sink_offsets (
+            topic TEXT NOT NULL,
+            kafka_partition INTEGER NOT NULL,
+            next_offset INTEGER NOT NULL,
+            PRIMARY KEY (topic, kafka_partition)
+        ) STRICT;
+        """
+
+    /// The file's schema version.
+    static func storedVersion(_ connection: SQLiteConnection) throws(HistoryError) -> Int64 {
+        let statement = try connection.prepare("PRAGMA user_version", doing: "reading the schema version")
+        guard try statement.step() else { return 0 }
+        return statement.int64(at: 0)
+    }
+
+    /// Brings the file to `version`; a no-op when it is there. Refuses a file written by a
+    /// newer build rather than guess at tables it does not know.
+    static func migrate(_ connection: SQLiteConnection) throws(HistoryError) {
+        if try storedVersion(connection) == version { return }
+        try connection.transaction(immediate: true, doing: "creating the schema in \(connection.path)") {
+            () throws(HistoryError) in
+            // Read again under the write lock: another process may have just done it.
+            let stored = try storedVersion(connection)
+            if stored == version { return }
+            guard stored == 0 else { throw newer(stored, connection) }
+            try connection.exec(version1, doing: "creating the tables of schema 1")
+            try connection.exec("PRAGMA user_version = \(version)", doing: "setting the schema version")
+        }
+    }
+
+    /// Fails unless the file has exactly this build's schema (readers never create it).
+    static func check(_ connection: SQLiteConnection) throws(HistoryError) {
+        let stored = try storedVersion(connection)
+        if stored == version { return }
+        if stored > version { throw newer(stored, connection) }
+        throw HistoryError("sqlite: \(connection.path) has schema \(stored), expected \(version)", isUnavailable: true)
+    }
+
+    private static func newer(_ stored: Int64, _ connection: SQLiteConnection) -> HistoryError {
+        HistoryError(
+            "sqlite: \(connection.path) has schema \(stored), newer than this build's \(version): "
+                + "it was written by a later version", isUnavailable: true)
+    }
+}
