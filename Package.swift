@@ -54,7 +54,7 @@ let package = Package(
         .target(name: "MusicAPI", dependencies: ["JSON", "MusicModel", "EventHTTP"]),
         // The service: composition, routes, ingest, live window and SSE hub, configuration, logs and metrics.
         .target(name: "MusicStream", dependencies: [
-            "JSON", "MusicModel", "MusicAPI", "KafkaClient", "EventHTTP", "CMalloc", .product(name: "Logging", package: "swift-log"),
+            "JSON", "MusicModel", "MusicAPI", "KafkaClient", "EventHTTP", "History", "CMalloc", .product(name: "Logging", package: "swift-log"),
         ]),
         // Thin executable: serve / produce / consume.
         .executableTarget(

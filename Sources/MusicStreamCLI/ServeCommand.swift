@@ -27,6 +27,11 @@ struct ServeCommand: ParsableCommand {
     @Option(help: .init(ServeOptions.backfill.help)) var backfill: Int?
     @Flag(help: "Read every partition from its oldest kept event, not just enough to refill the window (env MUSICSTREAM_FROM_BEGINNING).")
     var fromBeginning = false
+    @Option(help: .init(ServeOptions.history.help)) var history: String?
+    @Option(help: .init(ServeOptions.dataDir.help)) var dataDir: String?
+    @Option(help: .init(ServeOptions.historyRetention.help)) var historyRetention: String?
+    @Flag(help: "Refuse GET /api/export: listens carry e-mail addresses (env MUSICSTREAM_NO_EXPORT).")
+    var noExport = false
     @Option(help: .init(ServeOptions.publicDir.help)) var publicDir: String?
     @Option(help: .init(ServeOptions.vendorDir.help)) var vendorDir: String?
     @Option(help: .init(ServeOptions.writeToken.help)) var writeToken: String?
@@ -82,6 +87,11 @@ struct ServeCommand: ParsableCommand {
         try ServeOptions.seed.apply(flag: seed, environment: environment, to: &config)
         try ServeOptions.backfill.apply(flag: backfill, environment: environment, to: &config)
         config.fromBeginning = try fromBeginning || Environment.flag("MUSICSTREAM_FROM_BEGINNING", in: environment)
+        try ServeOptions.history.apply(flag: ServeOptions.history.value(history), environment: environment, to: &config)
+        try ServeOptions.dataDir.apply(flag: dataDir, environment: environment, to: &config)
+        try ServeOptions.historyRetention.apply(
+            flag: ServeOptions.historyRetention.value(historyRetention), environment: environment, to: &config)
+        config.exportEnabled = try !(noExport || Environment.flag("MUSICSTREAM_NO_EXPORT", in: environment))
         try ServeOptions.publicDir.apply(flag: publicDir, environment: environment, to: &config)
         try ServeOptions.vendorDir.apply(flag: vendorDir, environment: environment, to: &config)
         config.kafkaProperties = try Environment.kafkaProperties(flags: kafkaConfig, environment: environment)

@@ -93,6 +93,22 @@ public final class PartitionConsumer: @unchecked Sendable {
         return starts
     }
 
+    /// Assigns partitions `0..<partitions`, each at `offsets[partition]` (the next record a
+    /// store still needs) or, when absent, at its oldest kept record. A stored offset the broker
+    /// no longer has (retention) starts at the oldest kept record (`auto.offset.reset`).
+    public func assign(partitions: Int, startingAt offsets: [Int32: Int64]) throws(KafkaError) {
+        guard let list = rd_kafka_topic_partition_list_new(Int32(partitions)) else {
+            throw KafkaError(message: "cannot allocate partition list")
+        }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for partition in 0..<Int32(partitions) {
+            rd_kafka_topic_partition_list_add(list, topic, partition).pointee.offset =
+                offsets[partition].map { max($0, 0) } ?? Int64(RD_KAFKA_OFFSET_BEGINNING)
+        }
+        let result = rd_kafka_assign(handle, list)
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR else { throw kafkaError(result, context: "assign \(topic)") }
+    }
+
     /// Adds partitions `from..<to` (new ones after the topic grew) from their first record,
     /// leaving the partitions already assigned where they are.
     public func addPartitions(from first: Int, to end: Int) throws(KafkaError) {

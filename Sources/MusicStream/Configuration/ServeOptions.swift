@@ -48,6 +48,17 @@ public enum ServeOptions {
               summary: "Simulated events produced at start, stamped over the recent past",
               defaultText: "\(ServiceConfig.embeddedBackfill) while simulating on the embedded broker, else 0")
     }
+    public static var history: ServiceOption<HistoryLocation> {
+        .init("history", \.history,
+              summary: "Where every listen is kept beyond the window: sqlite (a file in --data-dir), postgres://user@host:port/db (shared by replicas), or none")
+    }
+    public static var dataDir: ServiceOption<String> {
+        .init("data-dir", \.dataDirectory, summary: "Directory of the SQLite history (created on start)")
+    }
+    public static var historyRetention: ServiceOption<RetentionPeriod> {
+        .init("history-retention", \.historyRetention,
+              summary: "How long the history keeps a listen: a number with a unit (30d, 12h, 90m, 3600s) or forever")
+    }
     public static var publicDir: ServiceOption<String> {
         .init("public-dir", \.publicDirectory, summary: "Directory of the page", defaultText: "./Public")
     }

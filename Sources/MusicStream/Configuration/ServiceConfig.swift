@@ -53,6 +53,15 @@ public struct ServiceConfig: Sendable {
     /// Seconds an idle keep-alive connection stays open.
     public var idleTimeout = 30
 
+    /// Where every listen is kept beyond the window: SQLite in `dataDirectory` by default.
+    public var history: HistoryLocation = .sqlite
+    /// The embedded store's directory, created on start.
+    public var dataDirectory = "./data"
+    /// Listens older than this are removed from the history.
+    public var historyRetention: RetentionPeriod = .days(30)
+    /// GET /api/export streams whole ranges of listens (with their e-mail addresses); off refuses it.
+    public var exportEnabled = true
+
     /// When set, POST /api/events needs `Authorization: Bearer <token>`; reads stay open.
     public var writeToken: String?
     /// When set, responses carry CORS headers for this origin ("*" for any).

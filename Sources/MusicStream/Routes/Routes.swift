@@ -8,6 +8,7 @@ struct Routes {
     let status: StatusEndpoints
     let stream: StreamEndpoint
     let publisher: EventPublisher
+    let history: HistoryEndpoints
     let site: StaticSite
 
     func register(on router: Router) {
@@ -20,6 +21,9 @@ struct Routes {
         router.get("/api/events/{event_id}") { request throws(ProblemDetails) in try read.event(request) }
         router.get("/api/facets") { request throws(ProblemDetails) in try read.facets(request) }
         router.get("/api/timeline") { request throws(ProblemDetails) in try read.timeline(request) }
+        router.get("/api/users/{user_id}") { request throws(ProblemDetails) in try history.userSummary(request) }
+        router.get("/api/users/{user_id}/listens") { request throws(ProblemDetails) in try history.userListens(request) }
+        router.get("/api/export") { request throws(ProblemDetails) in try history.export(request) }
         router.get("/stream") { request throws(ProblemDetails) in try stream.open(request) }
         router.get("/openapi.yaml") { request throws(ProblemDetails) in try site.openAPIDescription(request) }
         router.fallback = { request in site.file(request) }

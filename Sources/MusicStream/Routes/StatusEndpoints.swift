@@ -10,6 +10,8 @@ struct StatusEndpoints {
     let stats: IngestStats
     let kafka: KafkaStatus
     let startedAt: ContinuousClock.Instant
+    /// nil with `--history none`.
+    let history: HistoryStatus?
     /// Everything `/metrics` reports, in the order it is written.
     let metricsSources: [any MetricsSource]
 
@@ -62,6 +64,8 @@ struct StatusEndpoints {
         writer.key("capacity"); writer.int(window.capacity)
         writer.endObject()
         writer.key("sse_clients"); writer.int(live.hub.count)
+        writer.key("history")
+        if let history { history.write(to: &writer) } else { writer.null() }
         let uptime = ContinuousClock.now - startedAt
         writer.key("uptime_seconds"); writer.int64(uptime.components.seconds)
         writer.endObject()

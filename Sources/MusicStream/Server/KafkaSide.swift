@@ -1,3 +1,4 @@
+import History
 import KafkaClient
 import Logging
 import MusicModel
@@ -15,6 +16,9 @@ final class KafkaSide {
     let ingest: KafkaIngest
     let stats = IngestStats()
     private let logger: Logger
+    /// The consumers' settings (the window's, and the history sink's).
+    private let consumerConfig: KafkaConfig
+    private let topic: String
 
     var mode: String { cluster == nil ? "external" : "embedded" }
 
@@ -32,6 +36,8 @@ final class KafkaSide {
             bootstrapServers = embedded.bootstrapServers
         }
         let base = KafkaConfig(bootstrapServers: bootstrapServers, properties: config.kafkaProperties)
+        consumerConfig = tuning.windowConsumer(base, embeddedBroker: cluster != nil)
+        topic = config.topic
         let apiProducer = try KafkaProducer(config: tuning.apiProducer(base), name: "api", logger: logger)
         self.apiProducer = apiProducer
         simulatorProducer = config.simulate
@@ -63,6 +69,17 @@ final class KafkaSide {
                 }
             },
             logger: logger)
+    }
+
+    /// The history sink: its own consumer of the topic, writing to `store`. With the embedded
+    /// broker the log is new on every start, so the sink reads it from its start instead of
+    /// resuming at offsets an earlier run stored.
+    func makeHistorySink(store: any HistoryStore, retention: RetentionPeriod) throws -> HistorySink {
+        let consumer = try PartitionConsumer(
+            config: consumerConfig.withDefaults(["group.id": "musicstream-history"]), topic: topic,
+            name: "history", logger: logger)
+        return HistorySink(store: store, consumer: consumer, resume: cluster == nil, retention: retention.duration,
+                           logger: logger)
     }
 
     /// What `/api/status`, `/readyz` and `/metrics` report about Kafka.

@@ -41,11 +41,14 @@ public final class MusicStreamServer: Sendable {
         let kafka = try KafkaSide(config: config, queue: queue, deliver: { waker.wake() }, logger: logger)
         let publisher = EventPublisher(loop: loop, producer: kafka.apiProducer, topic: config.topic,
                                        token: config.writeToken.map(WriteToken.init))
+        let history = try HistorySide(config: config, kafka: kafka, loop: loop, logger: logger)
         let httpMetrics = HTTPMetrics()
         let server = try makeHTTPServer(loop: loop, metrics: httpMetrics, routes: makeRoutes(
-            live: live, kafka: kafka, publisher: publisher, httpMetrics: httpMetrics, startedAt: startedAt))
+            live: live, kafka: kafka, publisher: publisher, history: history, loop: loop,
+            httpMetrics: httpMetrics, startedAt: startedAt))
         let port = try server.bind(host: config.host, port: config.port)
         kafka.ingest.start()
+        history?.sink.start()
         let timers = StreamTimers(loop: loop, live: live, stats: kafka.stats, pingInterval: config.pingInterval)
         let stopRequests = listenForStop(on: loop, drain: GracefulDrain(
             loop: loop, deadline: EventPublisher.acknowledgementDeadline + 1, logger: logger,
@@ -57,6 +60,7 @@ public final class MusicStreamServer: Sendable {
 
         logger.info("shutting down")
         kafka.stopProducing()
+        history?.stop()
         kafka.close()
         timers.cancel()
         for request in stopRequests { request.cancel() }
@@ -70,17 +74,21 @@ public final class MusicStreamServer: Sendable {
     /// Asks a running server, from any thread, to shut down as if it got SIGTERM.
     public func requestStop() { stopWaker.withLock { $0 }?.wake() }
 
-    private func makeRoutes(live: LiveWindow, kafka: KafkaSide, publisher: EventPublisher, httpMetrics: HTTPMetrics,
-                            startedAt: ContinuousClock.Instant) -> Routes {
+    private func makeRoutes(live: LiveWindow, kafka: KafkaSide, publisher: EventPublisher, history: HistorySide?,
+                            loop: EventLoop, httpMetrics: HTTPMetrics, startedAt: ContinuousClock.Instant) -> Routes {
         let cache = ResponseCache()
         let kafkaStatus = kafka.status(topic: config.topic)
+        let historyStatus = history.map { HistoryStatus(store: $0.store.description, sink: $0.sink) }
+        let metricsSources: [any MetricsSource] = [kafka.stats, live, kafkaStatus, live.hub, cache, httpMetrics]
+            + (historyStatus.map { [$0] } ?? [])
         return Routes(
             read: ReadEndpoints(live: live, cache: cache, topic: config.topic),
             status: StatusEndpoints(
-                live: live, stats: kafka.stats, kafka: kafkaStatus, startedAt: startedAt,
-                metricsSources: [kafka.stats, live, kafkaStatus, live.hub, cache, httpMetrics]),
+                live: live, stats: kafka.stats, kafka: kafkaStatus, startedAt: startedAt, history: historyStatus,
+                metricsSources: metricsSources),
             stream: StreamEndpoint(live: live),
             publisher: publisher,
+            history: HistoryEndpoints(queries: history?.queries, exportEnabled: config.exportEnabled, loop: loop),
             site: StaticSite(config: config, logger: logger))
     }
 

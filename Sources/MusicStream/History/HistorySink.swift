@@ -1,0 +1,238 @@
+import Foundation
+import History
+import KafkaClient
+import Logging
+import MusicModel
+import Synchronization
+
+/// Reads the topic on its own thread with its own consumer (never the loop's) and writes every
+/// listen to the history store in batches, each batch together with the partitions' next
+/// offsets in one transaction: after a crash the sink resumes exactly where the store left
+/// off, so every listen is stored once (the store's unique event_id is the second guard). When
+/// the store fails, the sink holds its batch and retries with backoff, polling nothing
+/// meanwhile; the window and the stream never wait for it.
+final class HistorySink: Sendable {
+    /// A batch is written once it holds this many listens...
+    static let batchSize = 2_000
+    /// ...or its first listen has waited this long.
+    static let flushInterval: Duration = .milliseconds(250)
+    /// Rows deleted per retention transaction: short, so readers never wait long.
+    static let retentionBatch = 2_000
+
+    private let store: any HistoryStore
+    private let consumer: PartitionConsumer
+    /// False with the embedded broker: its log is new on every start, so offsets stored by an
+    /// earlier run name records that no longer exist (or, worse, other records); the sink then
+    /// reads the new log from its start.
+    private let resume: Bool
+    private let retention: Duration?
+    let stats = HistorySinkStats()
+    private let running = Atomic<Bool>(true)
+    private let finished = DispatchSemaphore(value: 0)
+    private let logger: Logger
+    private let errorLog: RateLimitedLog
+    private let rejectionLog: RateLimitedLog
+    /// Partition count once assigned; 0 before.
+    let partitions = Atomic<Int>(0)
+
+    init(store: any HistoryStore, consumer: PartitionConsumer, resume: Bool, retention: Duration?, logger: Logger) {
+        self.store = store
+        self.consumer = consumer
+        self.resume = resume
+        self.retention = retention
+        self.logger = logger
+        errorLog = RateLimitedLog(interval: .seconds(5), logger: logger)
+        rejectionLog = RateLimitedLog(interval: .seconds(5), logger: logger)
+    }
+
+    var topic: String { consumer.topic }
+
+    /// Records of the topic not yet read by the sink, per partition.
+    func lag() -> [Int32: Int64] { consumer.lag(partitions: partitions.load(ordering: .acquiring)) }
+
+    func start() {
+        let thread = Thread { [self] in
+            run()
+            stats.set(.stopped)
+            finished.signal()
+        }
+        thread.name = "history-sink"
+        thread.start()
+    }
+
+    /// Stops the thread (writing what it holds, if the store takes it) and closes the consumer.
+    func stop() {
+        guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
+        finished.wait()
+        consumer.close()
+    }
+
+    private var isRunning: Bool { running.load(ordering: .acquiring) }
+
+    private func run() {
+        guard let writer = openWriter() else { return }
+        var next: [Int32: Int64]
+        do {
+            next = resume ? try writer.nextOffsets(topic: topic) : [:]
+        } catch {
+            stats.set(.failing, error: error.message)
+            logger.error("history: cannot read the stored offsets: \(error)")
+            return
+        }
+        guard let count = waitForPartitions() else { return }
+        do {
+            try consumer.assign(partitions: count, startingAt: next)
+        } catch {
+            stats.set(.failing, error: "\(error)")
+            logger.error("history: cannot assign \(topic): \(error)")
+            return
+        }
+        partitions.store(count, ordering: .releasing)
+        stats.set(.running)
+        let from = next.isEmpty ? "from the start of each partition" : "resuming at \(Self.describe(next))"
+        logger.info("history: storing \(topic) in \(store.description), \(from)")
+
+        var records: [HistoryRecord] = []
+        records.reserveCapacity(Self.batchSize)
+        // Offsets moved since the last write (by listens, or by rejected records alone).
+        var unsaved = false
+        var batchStarted = ContinuousClock.now
+        var nextProbe = ContinuousClock.now.advanced(by: .seconds(5))
+        var nextRetention = ContinuousClock.now
+        while isRunning {
+            _ = consumer.pollBorrowing(
+                timeout: .milliseconds(100), limit: Self.batchSize - records.count,
+                onError: { error in errorLog.warning("history: kafka: \(error)") }
+            ) { partition, offset, value in
+                if !unsaved {
+                    unsaved = true
+                    batchStarted = .now
+                }
+                // Every record moves its partition on, the rejected ones too: they are skipped for good.
+                next[partition] = offset + 1
+                do throws(EventRejection) {
+                    let event = try EventDecoder.decode(
+                        value, origin: EventOrigin(topic: topic, partition: partition, offset: offset))
+                    records.append(HistoryRecord(event: event, partition: partition, offset: offset))
+                } catch {
+                    stats.recordRejected()
+                    rejectionLog.warning("history: skipped \(topic)[\(partition)]@\(offset): \(error.reason.rawValue)")
+                }
+            }
+            if unsaved && (records.count >= Self.batchSize || ContinuousClock.now - batchStarted >= Self.flushInterval) {
+                write(&records, next: next, with: writer)
+                unsaved = !records.isEmpty   // still held only when stopping cut the retries short
+            }
+            let now = ContinuousClock.now
+            if now >= nextProbe {
+                growIfNeeded()
+                nextProbe = now.advanced(by: .seconds(5))
+            }
+            if let retention, now >= nextRetention {
+                removeExpired(olderThan: retention, with: writer)
+                nextRetention = now.advanced(by: .seconds(60))
+            }
+        }
+        if unsaved { write(&records, next: next, with: writer, retrying: false) }
+    }
+
+    /// Writes the batch, retrying with backoff while the store refuses it (polling nothing
+    /// meanwhile, so memory stays bounded by one batch). Gives up only when stopping.
+    private func write(_ records: inout [HistoryRecord], next: [Int32: Int64], with writer: any HistoryWriter,
+                       retrying: Bool = true) {
+        var delay: Duration = .milliseconds(100)
+        while true {
+            let started = ContinuousClock.now
+            do {
+                let added = try writer.write(records, topic: topic, nextOffsets: next)
+                let took = (ContinuousClock.now - started).components
+                let seconds = Double(took.seconds) + Double(took.attoseconds) / 1e18
+                if stats.current.state == .failing { logger.info("history: the store takes writes again") }
+                stats.recordWrite(records: records.count, added: added, seconds: seconds,
+                                  newest: records.lazy.map(\.event.timestamp).max())
+                records.removeAll(keepingCapacity: true)
+                return
+            } catch {
+                stats.recordWriteFailure(error.message)
+                errorLog.warning("history: cannot write \(records.count) listens to \(store.description): \(error); retrying")
+            }
+            guard retrying, isRunning else { return }
+            sleep(for: delay)
+            delay = min(delay * 2, .seconds(5))
+        }
+    }
+
+    /// Retention: deletes what is older than `age` in short transactions, between batches.
+    private func removeExpired(olderThan age: Duration, with writer: any HistoryWriter) {
+        let cutoff = Int64(Date().timeIntervalSince1970 * 1000) - Int64(age.components.seconds) * 1000
+        var total = 0
+        while isRunning {
+            do {
+                let deleted = try writer.deleteListens(before: cutoff, limit: Self.retentionBatch)
+                total += deleted
+                if deleted < Self.retentionBatch { break }
+            } catch {
+                errorLog.warning("history: retention: \(error)")
+                break
+            }
+        }
+        if total > 0 {
+            stats.recordRetention(deleted: total)
+            logger.info("history: retention removed \(total) listens older than \(Self.describeAge(age))")
+        }
+    }
+
+    private func openWriter() -> (any HistoryWriter)? {
+        var delay: Duration = .milliseconds(200)
+        while isRunning {
+            do {
+                return try store.openWriter()
+            } catch {
+                stats.set(.failing, error: error.message)
+                errorLog.warning("history: cannot open \(store.description): \(error); retrying")
+            }
+            sleep(for: delay)
+            delay = min(delay * 2, .seconds(5))
+        }
+        return nil
+    }
+
+    /// The topic's partition count, once the cluster knows the topic (the window's consumer
+    /// creates it when missing).
+    private func waitForPartitions() -> Int? {
+        while isRunning {
+            if let count = (try? consumer.partitionCount(timeout: .seconds(1))) ?? nil, count > 0 { return count }
+            sleep(for: .milliseconds(200))
+        }
+        return nil
+    }
+
+    /// New partitions of a grown topic are stored from their start.
+    private func growIfNeeded() {
+        let assigned = partitions.load(ordering: .relaxed)
+        guard let count = (try? consumer.partitionCount(timeout: .seconds(1))) ?? nil, count > assigned else { return }
+        do {
+            try consumer.addPartitions(from: assigned, to: count)
+            partitions.store(count, ordering: .releasing)
+        } catch {
+            errorLog.warning("history: kafka: \(error)")
+        }
+    }
+
+    /// Sleeps in short steps so `stop` is not held up.
+    private func sleep(for duration: Duration) {
+        let end = ContinuousClock.now.advanced(by: duration)
+        while isRunning, ContinuousClock.now < end { Thread.sleep(forTimeInterval: 0.02) }
+    }
+
+    private static func describe(_ offsets: [Int32: Int64]) -> String {
+        offsets.sorted { $0.key < $1.key }.map { "[\($0.key)]@\($0.value)" }.joined(separator: " ")
+    }
+
+    static func describeAge(_ age: Duration) -> String {
+        let seconds = age.components.seconds
+        if seconds % 86_400 == 0 { return "\(seconds / 86_400) d" }
+        if seconds % 3_600 == 0 { return "\(seconds / 3_600) h" }
+        return "\(seconds) s"
+    }
+}

@@ -1,0 +1,37 @@
+import EventHTTP
+import Foundation
+import History
+import Logging
+
+/// The history side of the service (issue 13): the store `--history` names, the sink that fills
+/// it from Kafka on its own thread, and the query pool that answers from it. Absent with
+/// `--history none`.
+final class HistorySide {
+    let store: any HistoryStore
+    let sink: HistorySink
+    let queries: HistoryQueries
+
+    /// nil when the history is off.
+    init?(config: ServiceConfig, kafka: KafkaSide, loop: EventLoop, logger: Logger) throws {
+        guard let store = try Self.openStore(config.history, dataDirectory: config.dataDirectory) else { return nil }
+        self.store = store
+        sink = try kafka.makeHistorySink(store: store, retention: config.historyRetention)
+        queries = HistoryQueries(store: store, loop: loop, logger: logger)
+        logger.info("history: \(store.description), retention \(config.historyRetention)")
+    }
+
+    /// The store `location` names; nil for none.
+    static func openStore(_ location: HistoryLocation, dataDirectory: String) throws(HistoryError) -> (any HistoryStore)? {
+        switch location {
+        case .none: return nil
+        case .sqlite: return try SQLiteHistoryStore(directory: dataDirectory)
+        case .postgres: throw HistoryError("PostgreSQL: not in this build yet")
+        }
+    }
+
+    /// Stops the sink (after its last write) and the query workers.
+    func stop() {
+        sink.stop()
+        queries.stop()
+    }
+}
