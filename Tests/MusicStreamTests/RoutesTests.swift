@@ -27,10 +27,11 @@ import MusicModel
         let cache = ResponseCache()
         Routes(
             read: ReadEndpoints(live: live, cache: cache, topic: "music-streams"),
-            status: StatusEndpoints(live: live, stats: stats, kafka: kafka, startedAt: .now,
+            status: StatusEndpoints(live: live, stats: stats, kafka: kafka, startedAt: .now, history: nil,
                                     metricsSources: [stats, live, kafka, live.hub, cache]),
             stream: StreamEndpoint(live: live),
             publisher: EventPublisher(loop: loop, producer: producer, topic: "music-streams", token: nil),
+            history: HistoryEndpoints(queries: nil, exportEnabled: true, loop: loop),
             site: StaticSite(config: ServiceConfig(), logger: Logger(label: "test"))
         ).register(on: router)
     }

@@ -15,6 +15,10 @@ import Testing
         config.settleSimulation(simulate: true)
         config.rate = 0   // the 20 backfilled listens only: the counts below are exact
         config.windowCapacity = 1_000
+        let dataDirectory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("musicstream-whole-\(UUID().uuidString)").path
+        config.dataDirectory = dataDirectory
+        defer { try? FileManager.default.removeItem(atPath: dataDirectory) }
         var logger = Logger(label: "whole-server")
         logger.logLevel = .warning
         let ready = Mutex<(port: Int, bootstrap: String)?>(nil)
@@ -36,6 +40,14 @@ import Testing
             return count == ServiceConfig.embeddedBackfill ? count : nil
         }
         #expect(filled == ServiceConfig.embeddedBackfill)
+        // ...and, on the sink's own thread, into the history (a SQLite file in the data directory).
+        let stored = waitFor(seconds: 30) { () -> Int? in
+            let count = (try? json(TestClient.request(port: port, "GET", "/api/status")))?["history"]
+                .flatMap { ($0 as? [String: Any])?["stored"] as? Int }
+            return count == ServiceConfig.embeddedBackfill ? count : nil
+        }
+        #expect(stored == ServiceConfig.embeddedBackfill)
+        #expect(FileManager.default.fileExists(atPath: dataDirectory + "/history.sqlite3"))
         let page = try json(TestClient.request(port: port, "GET", "/api/events?limit=5"))
         #expect((page["events"] as? [[String: Any]])?.count == 5)
         #expect(page["matching"] as? Int == ServiceConfig.embeddedBackfill)
