@@ -4,7 +4,8 @@ The contract has three rules that JSON Schema cannot state, so a schema-valid re
 be refused for them; each is tolerated only for a 400 problem that names exactly that rule's
 parameter or field, on a request that really breaks the rule:
 
-- `cursor` on GET /api/events is opaque: a generated value is never one the server issued.
+- `cursor` on GET /api/events and GET /api/users/{user_id}/listens is opaque: a generated value
+  is never one the server issued.
 - `until` must be greater than `since` (400 on `until`).
 - `listen_position` must not exceed `duration` in POST /api/events (400 on `listen_position`).
 
@@ -65,13 +66,16 @@ def _int(value):
         return None
 
 
+CURSOR_PATHS = ("/api/events", "/api/users/{user_id}/listens")
+
+
 def _explained_by_an_unstatable_rule(case, response):
     problem = _problem(response)
     if problem is None:
         return False
     query = case.query or {}
     parameter = problem.get("parameter")
-    if parameter == "cursor" and case.method.upper() == "GET" and case.path == "/api/events":
+    if parameter == "cursor" and case.method.upper() == "GET" and case.path in CURSOR_PATHS:
         # The server trims only spaces and tabs (EventQuery); Python's strip() would also eat
         # control characters such as \x1d, which the server rightly treats as a (bad) cursor.
         return str(query.get("cursor", "")).strip(" \t") != ""

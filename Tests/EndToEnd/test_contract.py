@@ -76,14 +76,19 @@ def example_value(parameter):
 def server(start_server):
     running = start_server("--rate", "20", "--seed", "1", "--backfill", "200")
     assert wait_until(lambda: running.get("/api/status").json()["window"]["size"] >= 200, timeout=20)
+    assert wait_until(lambda: running.get("/api/status").json()["history"]["stored"] >= 200, timeout=20)
     return running
 
 
 def concrete(server, path):
-    """`path` with its parameters filled in: for {event_id}, an event the server holds."""
+    """`path` with its parameters filled in: for {event_id}, an event the server holds; for
+    {user_id}, a user its history holds."""
     if "{event_id}" in path:
         event_id = server.get("/api/events?limit=1").json()["events"][0]["event_id"]
         path = path.replace("{event_id}", event_id)
+    if "{user_id}" in path:
+        user_id = server.get("/api/events?limit=1&until=%d" % (time.time() * 1000 - 5000)).json()["events"][0]["user_id"]
+        path = path.replace("{user_id}", user_id)
     assert "{" not in path, path
     return path
 
@@ -215,9 +220,10 @@ def test_every_documented_parameter_is_accepted(server, path, name):
         status, _ = stream_status(server, query)
         assert status == 200, query
         return
-    status, headers, body = raw_get(server, path + "?" + query)
-    if name == "cursor":
+    status, headers, body = raw_get(server, concrete(server, path) + "?" + query)
+    if name == "cursor" and path == "/api/events":
         # The example cursor was not issued by this server: refused, but as a cursor, not as unknown.
+        # (A history cursor is a position in time, valid on any server: it is accepted.)
         problem = assert_problem(status, headers, body, 400, parameter="cursor")
         assert "unknown" not in problem["detail"]
         return
@@ -266,7 +272,9 @@ def test_since_must_be_before_until(server):
 # Conventions every path follows
 
 
-@pytest.mark.parametrize("path", sorted({p for m, p, _ in operations() if m == "get" and not is_streaming(p)}))
+# An export's length is not known before it is read (a chunked download): its HEAD has none.
+@pytest.mark.parametrize("path", sorted({p for m, p, _ in operations()
+                                         if m == "get" and not is_streaming(p) and p != "/api/export"}))
 def test_head_answers_every_get_without_a_body(server, path):
     path = concrete(server, path)
     get_status, get_headers, _ = raw_get(server, path)
