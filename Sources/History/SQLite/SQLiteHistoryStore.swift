@@ -58,6 +58,10 @@ public struct SQLiteHistoryStore: HistoryStore {
         // crash may lose the last transactions, never corrupt the file. The sink then reads
         // those records again from Kafka: the lost offsets went with them.
         try connection.exec("PRAGMA synchronous = NORMAL", doing: "setting synchronous = NORMAL")
+        // 32 MiB of pages (allocated as used, default 2 MiB): inserts land at random places in
+        // the event_id index, and with the default cache most of them re-read a page from the
+        // OS. Measured: 200,000 listens in batches of 500, release build, ~7.9 s -> ~6.5 s.
+        try connection.exec("PRAGMA cache_size = -32768", doing: "sizing the page cache")
         try SQLiteSchema.migrate(connection)
         return connection
     }
