@@ -33,9 +33,10 @@ public struct SQLiteHistoryStore: HistoryStore {
     /// A read-only connection. When the file is new (no writer has run yet) it is created
     /// first by a short-lived writing connection, so a reader never meets missing tables.
     public func openReader() throws(HistoryError) -> any HistoryReader {
-        if (try? readOnlyConnection()) == nil {
-            _ = try openForWriting()
+        if let connection = try? readOnlyConnection() {
+            return SQLiteHistoryReader(connection: connection)
         }
+        _ = try openForWriting()
         return SQLiteHistoryReader(connection: try readOnlyConnection())
     }
 
