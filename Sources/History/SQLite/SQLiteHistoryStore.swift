@@ -18,7 +18,7 @@ public struct SQLiteHistoryStore: HistoryStore {
     public let busyTimeout: Int32
 
     /// Creates `directory` (and missing parents, mode 0700: listens name their listeners) when
-    /// it is missing. The file itself is created by the first writer.
+    /// it is missing. The file itself is created by the first connection opened, writer or reader.
     public init(directory: String, busyTimeoutMilliseconds: Int32 = 5_000) throws(HistoryError) {
         path = try Self.prepareDirectory(directory) + "/" + Self.fileName
         busyTimeout = busyTimeoutMilliseconds
