@@ -61,6 +61,19 @@ import Testing
         }
     }
 
+    @Test func aFileThatIsNotADatabaseMakesTheStoreUnavailable() throws {
+        try withStore { store in
+            let garbage = Data(repeating: 0x5A, count: 8_192)
+            #expect(FileManager.default.createFile(atPath: store.path, contents: garbage))
+            for open in [{ _ = try store.openWriter() }, { _ = try store.openReader() }] {
+                let error = #expect(throws: HistoryError.self) { try open() }
+                #expect(error?.isUnavailable == true)
+                #expect(error?.message.contains("not a database") == true, "\(String(describing: error))")
+                #expect(error?.message.contains(store.path) == true, "\(String(describing: error))")
+            }
+        }
+    }
+
     @Test func writesInWALMode() throws {
         try withStore { store in
             _ = try store.openWriter()

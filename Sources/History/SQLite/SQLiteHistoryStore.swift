@@ -53,7 +53,7 @@ public struct SQLiteHistoryStore: HistoryStore {
         let mode = try connection.prepare("PRAGMA journal_mode = WAL", doing: "switching to WAL mode")
         let isWAL = try mode.step() && mode.text(at: 0).lowercased() == "wal"
         mode.reset()
-        guard isWAL else { throw HistoryError("sqlite: \(path) could not be switched to WAL mode", isUnavailable: true) }
+        guard isWAL else { throw HistoryError("sqlite \(path): could not be switched to WAL mode", isUnavailable: true) }
         // NORMAL in WAL mode syncs the log only at checkpoints, not at every commit. A process
         // crash loses nothing committed (the log is in the OS's hands); a power loss or kernel
         // crash may lose the last transactions, never corrupt the file. The sink then reads
