@@ -67,6 +67,8 @@ let package = Package(
         ),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "MusicModelTests", dependencies: ["MusicModel", "JSON"]),
+        // Against real SQLite files, one fresh directory per test.
+        .testTarget(name: "HistoryTests", dependencies: ["History", "MusicModel"]),
         .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient", .product(name: "Logging", package: "swift-log")]),
         // A blocking HTTP/1.1 client over loopback sockets, for the tests that drive a real server.
         .target(name: "EventHTTPTesting", path: "Tests/EventHTTPTesting"),

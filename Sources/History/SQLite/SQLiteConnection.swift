@@ -20,7 +20,7 @@ final class SQLiteConnection {
             // Even a failed open may allocate a handle (it carries the message); it must be closed.
             let message = opened.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(code))
             sqlite3_close_v2(opened)
-            throw Self.error(code: code, message: message, doing: "opening \(path)\(readOnly ? " read-only" : "")")
+            throw Self.error(code: code, message: message, path: path, doing: readOnly ? "opening read-only" : "opening")
         }
         handle = opened
         sqlite3_busy_timeout(handle, busyTimeout)
@@ -81,10 +81,12 @@ final class SQLiteConnection {
 
     /// The connection's latest error as a `HistoryError`.
     func error(_ code: Int32, doing: String) -> HistoryError {
-        Self.error(code: code, message: String(cString: sqlite3_errmsg(handle)), doing: doing)
+        Self.error(code: code, message: String(cString: sqlite3_errmsg(handle)), path: path, doing: doing)
     }
 
-    private static func error(code: Int32, message: String, doing: String) -> HistoryError {
+    /// "sqlite <file>: <what was being done>: <SQLite's message> (code <extended code>)": the
+    /// file, because an operator reading the log must know which one to look at.
+    private static func error(code: Int32, message: String, path: String, doing: String) -> HistoryError {
         // Failures of the file or the machine rather than of this request: the store is
         // unavailable until someone looks (or the lock holder lets go).
         let unavailable: Set<Int32> = [
@@ -92,6 +94,6 @@ final class SQLiteConnection {
             SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_PROTOCOL, SQLITE_NOTADB, SQLITE_PERM,
         ]
         return HistoryError(
-            "sqlite: \(doing): \(message) (code \(code))", isUnavailable: unavailable.contains(code & 0xFF))
+            "sqlite \(path): \(doing): \(message) (code \(code))", isUnavailable: unavailable.contains(code & 0xFF))
     }
 }

@@ -18,7 +18,7 @@ public struct SQLiteHistoryStore: HistoryStore {
     public let busyTimeout: Int32
 
     /// Creates `directory` (and missing parents, mode 0700: listens name their listeners) when
-    /// it is missing. The file itself is created by the first writer.
+    /// it is missing. The file itself is created by the first connection opened, writer or reader.
     public init(directory: String, busyTimeoutMilliseconds: Int32 = 5_000) throws(HistoryError) {
         path = try Self.prepareDirectory(directory) + "/" + Self.fileName
         busyTimeout = busyTimeoutMilliseconds
@@ -33,9 +33,10 @@ public struct SQLiteHistoryStore: HistoryStore {
     /// A read-only connection. When the file is new (no writer has run yet) it is created
     /// first by a short-lived writing connection, so a reader never meets missing tables.
     public func openReader() throws(HistoryError) -> any HistoryReader {
-        if (try? readOnlyConnection()) == nil {
-            _ = try openForWriting()
+        if let connection = try? readOnlyConnection() {
+            return SQLiteHistoryReader(connection: connection)
         }
+        _ = try openForWriting()
         return SQLiteHistoryReader(connection: try readOnlyConnection())
     }
 
@@ -52,12 +53,16 @@ public struct SQLiteHistoryStore: HistoryStore {
         let mode = try connection.prepare("PRAGMA journal_mode = WAL", doing: "switching to WAL mode")
         let isWAL = try mode.step() && mode.text(at: 0).lowercased() == "wal"
         mode.reset()
-        guard isWAL else { throw HistoryError("sqlite: \(path) could not be switched to WAL mode", isUnavailable: true) }
+        guard isWAL else { throw HistoryError("sqlite \(path): could not be switched to WAL mode", isUnavailable: true) }
         // NORMAL in WAL mode syncs the log only at checkpoints, not at every commit. A process
         // crash loses nothing committed (the log is in the OS's hands); a power loss or kernel
         // crash may lose the last transactions, never corrupt the file. The sink then reads
         // those records again from Kafka: the lost offsets went with them.
         try connection.exec("PRAGMA synchronous = NORMAL", doing: "setting synchronous = NORMAL")
+        // 32 MiB of pages (allocated as used, default 2 MiB): inserts land at random places in
+        // the event_id index, and with the default cache most of them re-read a page from the
+        // OS. Measured: 200,000 listens in batches of 500, release build, ~7.9 s -> ~6.5 s.
+        try connection.exec("PRAGMA cache_size = -32768", doing: "sizing the page cache")
         try SQLiteSchema.migrate(connection)
         return connection
     }

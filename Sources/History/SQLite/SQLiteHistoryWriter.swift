@@ -34,7 +34,7 @@ final class SQLiteHistoryWriter: HistoryWriter {
         while try selectOffsets.step() {
             let partition = selectOffsets.int64(at: 0)
             guard let partition = Int32(exactly: partition) else {
-                throw HistoryError("sqlite: sink_offsets holds partition \(partition) of \(topic), not a Kafka partition")
+                throw HistoryError("sqlite \(connection.path): sink_offsets holds partition \(partition) of \(topic), not a Kafka partition")
             }
             offsets[partition] = selectOffsets.int64(at: 1)
         }

@@ -29,13 +29,27 @@ struct SQLiteListenQuery {
             values.append(value)
             return "?\(values.count)"
         }
+        // One bound on each side of the range. Given `until` and a cursor (newest first),
+        // SQLite would seek on `until` and test the cursor row by row, so each later page
+        // would cost more than the last; the tighter of the two alone says the same.
+        var since = filter.since
+        var until = filter.until
+        var cursor = cursor
+        if let after = cursor {
+            switch order {
+            case .newestFirst:
+                if let bound = until, bound <= after.timestamp { cursor = nil } else { until = nil }
+            case .oldestFirst:
+                if let bound = since, bound > after.timestamp { cursor = nil } else { since = nil }
+            }
+        }
         if let userID = filter.userID {
             conditions.append("user_id = \(parameter(.text(userID)))")
         }
-        if let since = filter.since {
+        if let since {
             conditions.append("timestamp >= \(parameter(.integer(since)))")
         }
-        if let until = filter.until {
+        if let until {
             conditions.append("timestamp < \(parameter(.integer(until)))")
         }
         let direction = order == .newestFirst ? "DESC" : "ASC"

@@ -58,7 +58,7 @@ enum SQLiteSchema {
     /// newer build rather than guess at tables it does not know.
     static func migrate(_ connection: SQLiteConnection) throws(HistoryError) {
         if try storedVersion(connection) == version { return }
-        try connection.transaction(immediate: true, doing: "creating the schema in \(connection.path)") {
+        try connection.transaction(immediate: true, doing: "creating the schema") {
             () throws(HistoryError) in
             // Read again under the write lock: another process may have just done it.
             let stored = try storedVersion(connection)
@@ -74,12 +74,12 @@ enum SQLiteSchema {
         let stored = try storedVersion(connection)
         if stored == version { return }
         if stored > version { throw newer(stored, connection) }
-        throw HistoryError("sqlite: \(connection.path) has schema \(stored), expected \(version)", isUnavailable: true)
+        throw HistoryError("sqlite \(connection.path): has schema \(stored), expected \(version)", isUnavailable: true)
     }
 
     private static func newer(_ stored: Int64, _ connection: SQLiteConnection) -> HistoryError {
         HistoryError(
-            "sqlite: \(connection.path) has schema \(stored), newer than this build's \(version): "
+            "sqlite \(connection.path): has schema \(stored), newer than this build's \(version): "
                 + "it was written by a later version", isUnavailable: true)
     }
 }
