@@ -10,7 +10,8 @@ import Synchronization
 /// offsets in one transaction: after a crash the sink resumes exactly where the store left
 /// off, so every listen is stored once (the store's unique event_id is the second guard). When
 /// the store fails, the sink holds its batch and retries with backoff, polling nothing
-/// meanwhile; the window and the stream never wait for it.
+/// meanwhile; the window and the stream never wait for it, nor share the CPU with it on equal
+/// terms: the thread runs at a lower priority (`BackgroundPriority`).
 final class HistorySink: Sendable {
     /// A batch is written once it holds this many listens...
     static let batchSize = 2_000
@@ -52,6 +53,7 @@ final class HistorySink: Sendable {
 
     func start() {
         let thread = Thread { [self] in
+            BackgroundPriority.lowerCurrentThread()
             run()
             stats.set(.stopped)
             finished.signal()

@@ -1,0 +1,124 @@
+"""The history in a real PostgreSQL 15 server (started by scripts/postgres on a loopback port, in
+a temp directory, stopped at the end): the same answers as with SQLite, and a store that goes
+down while the server runs costs the live side nothing; the sink reports it, holds its batch and
+catches up when the store returns, with nothing lost or doubled."""
+import os
+import random
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+
+import pytest
+
+from conftest import RunningServer, wait_until
+from test_history import make_events, newest_first, produce, status, walk_listens
+from test_tansu import free_port
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+PSQL = "/usr/lib/postgresql/15/bin/psql"
+
+
+class Postgres:
+    """A throwaway server: `scripts/postgres start DIR PORT` (initdb on first start)."""
+
+    def __init__(self):
+        # Under /tmp itself: the postgres user must be able to reach the directory.
+        self.dir = tempfile.mkdtemp(prefix="musicstream-pg-", dir="/tmp")
+        self.port = free_port()
+        self.url = self.start()
+
+    def start(self):
+        done = subprocess.run([os.path.join(ROOT, "scripts", "postgres"), "start", self.dir, str(self.port)],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip().splitlines()[-1]
+
+    def stop(self):
+        subprocess.run([os.path.join(ROOT, "scripts", "postgres"), "stop", self.dir], check=True, timeout=60)
+
+    def query(self, sql):
+        done = subprocess.run([PSQL, "-h", "127.0.0.1", "-p", str(self.port), "-U", "musicstream", "-d", "musicstream",
+                               "-Atc", sql], capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    def remove(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    server = Postgres()
+    yield server
+    server.remove()
+
+
+def stored_rows(postgres):
+    count, distinct = postgres.query("SELECT COUNT(*), COUNT(DISTINCT event_id) FROM listens").split("|")
+    return int(count), int(distinct)
+
+
+def test_history_in_postgres_answers_like_sqlite(postgres, tmp_path):
+    assert postgres.url == "postgres://musicstream@127.0.0.1:%d/musicstream" % postgres.port
+    server = RunningServer(["--no-simulate", "--window", "50", "--history", postgres.url], cwd=str(tmp_path))
+    try:
+        rng = random.Random(5)
+        users = [str(uuid.uuid4()) for _ in range(4)]
+        # Over three days: the listens land in several day partitions.
+        events = make_events(users, 400, int(time.time() * 1000) - 3 * 86_400_000, 600_000, rng)
+        produce(server.bootstrap, events)
+        assert wait_until(lambda: status(server)["stored"] >= len(events), timeout=60), status(server)
+        history = status(server)
+        assert history["store"] == postgres.url and history["state"] == "running"
+        assert stored_rows(postgres) == (len(events), len(events))
+        for user in users[:2]:
+            assert walk_listens(server, user, limit=9) == newest_first([e for e in events if e["user_id"] == user])
+        summary = server.get("/api/users/%s" % users[3]).json()
+        assert summary["listens"] == sum(1 for e in events if e["user_id"] == users[3])
+        lines = server.get("/api/export", params={"format": "ndjson"}).text.splitlines()
+        assert len(lines) == len(events)
+    finally:
+        assert server.stop() == 0
+
+
+def test_postgres_down_costs_the_live_side_nothing_and_the_history_catches_up(postgres, tmp_path):
+    server = RunningServer(["--no-simulate", "--window", "5000", "--history", postgres.url], cwd=str(tmp_path))
+    try:
+        before, _ = stored_rows(postgres)
+        rng = random.Random(8)
+        users = [str(uuid.uuid4()) for _ in range(3)]
+        first = make_events(users, 200, int(time.time() * 1000) - 60_000, 10, rng)
+        produce(server.bootstrap, first)
+        assert wait_until(lambda: status(server)["stored"] >= 200, timeout=60), status(server)
+
+        postgres.stop()
+        second = make_events(users, 300, int(time.time() * 1000), 10, rng)
+        produce(server.bootstrap, second)
+        # The window and the stream carry on.
+        assert wait_until(lambda: server.get("/api/status").json()["window"]["size"] >= 500, timeout=30)
+        assert server.get("/api/events", params={"user_id": users[0], "limit": 1000}).json()["count"] == \
+            sum(1 for e in first + second if e["user_id"] == users[0])
+        # The sink says so, and history queries get a 503 problem (not a hang, not a 500).
+        assert wait_until(lambda: status(server)["state"] == "failing", timeout=30), status(server)
+        history = status(server)
+        assert history["last_error"]
+        assert history["stored"] == 200
+        response = server.get("/api/users/%s" % users[0], timeout=20)
+        assert response.status_code == 503, response.text
+        assert response.headers["Content-Type"] == "application/problem+json"
+        assert server.get("/healthz").status_code == 200
+
+        postgres.start()
+        assert wait_until(lambda: status(server)["stored"] >= 500, timeout=60), status(server)
+        assert status(server)["state"] == "running"
+        count, distinct = stored_rows(postgres)
+        assert count == distinct == before + 500
+        ids = set(postgres.query("SELECT event_id FROM listens").split("\n"))
+        assert {e["event_id"] for e in first + second} <= ids
+        assert walk_listens(server, users[1], limit=50) == newest_first(
+            [e for e in first + second if e["user_id"] == users[1]])
+    finally:
+        assert server.stop() == 0
