@@ -265,6 +265,38 @@ def test_a_restart_on_the_embedded_broker_keeps_the_history_and_retention_trims_
         assert third.stop() == 0
 
 
+def test_offsets_of_another_cluster_are_not_applied(tmp_path):
+    """A store that moves to another cluster (here: a second Tansu with another cluster id and the
+    same topic) reads that cluster's log from its start: the first cluster's offsets would
+    otherwise skip the first records of each partition."""
+    data = tmp_path / "data"
+    rng = random.Random(3)
+    produced = []
+    for cluster in ["east", "west"]:
+        home = tmp_path / cluster
+        home.mkdir()
+        tansu = Tansu(home, env={"CLUSTER_ID": cluster})
+        try:
+            tansu.create_topic("music-streams")
+            events = make_events([str(uuid.uuid4()) for _ in range(30)], 300, int(time.time() * 1000), 5, rng)
+            produce(tansu.address, events)
+            produced += events
+            server = RunningServer(["--brokers", tansu.address, "--no-simulate", "--data-dir", str(data)],
+                                   cwd=str(tmp_path))
+            try:
+                wait_stored(server, len(events))
+                history = status(server)
+                assert history["log"] == cluster + "/music-streams"
+                assert history["duplicates_skipped"] == 0
+            finally:
+                assert server.stop() == 0
+        finally:
+            tansu.stop()
+    with sqlite3.connect("file:%s?mode=ro" % os.path.join(data, "history.sqlite3"), uri=True) as db:
+        ids = {row[0] for row in db.execute("SELECT event_id FROM listens")}
+    assert ids == {e["event_id"] for e in produced}
+
+
 def test_kill_9_during_ingest_loses_and_doubles_nothing(tmp_path):
     """Against Tansu (which outlives the server): 60,000 listens produced, the server killed with
     SIGKILL while its sink is storing them, then restarted: the store ends up with every listen

@@ -93,6 +93,15 @@ public final class PartitionConsumer: @unchecked Sendable {
         return starts
     }
 
+    /// The cluster's id (from its metadata), or nil when it does not say within `timeout`:
+    /// offsets mean something only within one cluster's log.
+    public func clusterID(timeout: Duration = .seconds(5)) -> String? {
+        guard let id = rd_kafka_clusterid(handle, Int32(clamping: timeout.milliseconds)) else { return nil }
+        defer { rd_kafka_mem_free(handle, id) }
+        let text = String(cString: id)
+        return text.isEmpty ? nil : text
+    }
+
     /// Assigns partitions `0..<partitions`, each at `offsets[partition]` (the next record a
     /// store still needs) or, when absent, at its oldest kept record. A stored offset the broker
     /// no longer has (retention) starts at the oldest kept record (`auto.offset.reset`).

@@ -72,16 +72,17 @@ final class HistorySink: Sendable {
     private var isRunning: Bool { running.load(ordering: .acquiring) }
 
     private func run() {
-        guard let writer = openWriter() else { return }
+        guard let writer = openWriter(), let count = waitForPartitions() else { return }
+        let log = logName()
+        stats.setLog(log)
         var next: [Int32: Int64]
         do {
-            next = resume ? try writer.nextOffsets(topic: topic) : [:]
+            next = resume ? try writer.nextOffsets(topic: log) : [:]
         } catch {
             stats.set(.failing, error: error.message)
             logger.error("history: cannot read the stored offsets: \(error)")
             return
         }
-        guard let count = waitForPartitions() else { return }
         do {
             try consumer.assign(partitions: count, startingAt: next)
         } catch {
@@ -122,7 +123,7 @@ final class HistorySink: Sendable {
                 }
             }
             if unsaved && (records.count >= Self.batchSize || ContinuousClock.now - batchStarted >= Self.flushInterval) {
-                write(&records, next: next, with: writer)
+                write(&records, next: next, log: log, with: writer)
                 unsaved = !records.isEmpty   // still held only when stopping cut the retries short
             }
             let now = ContinuousClock.now
@@ -135,18 +136,18 @@ final class HistorySink: Sendable {
                 nextRetention = now.advanced(by: .seconds(60))
             }
         }
-        if unsaved { write(&records, next: next, with: writer, retrying: false) }
+        if unsaved { write(&records, next: next, log: log, with: writer, retrying: false) }
     }
 
     /// Writes the batch, retrying with backoff while the store refuses it (polling nothing
     /// meanwhile, so memory stays bounded by one batch). Gives up only when stopping.
-    private func write(_ records: inout [HistoryRecord], next: [Int32: Int64], with writer: any HistoryWriter,
-                       retrying: Bool = true) {
+    private func write(_ records: inout [HistoryRecord], next: [Int32: Int64], log: String,
+                       with writer: any HistoryWriter, retrying: Bool = true) {
         var delay: Duration = .milliseconds(100)
         while true {
             let started = ContinuousClock.now
             do {
-                let added = try writer.write(records, topic: topic, nextOffsets: next)
+                let added = try writer.write(records, topic: log, nextOffsets: next)
                 let took = (ContinuousClock.now - started).components
                 let seconds = Double(took.seconds) + Double(took.attoseconds) / 1e18
                 if stats.current.state == .failing { logger.info("history: the store takes writes again") }
@@ -162,6 +163,16 @@ final class HistorySink: Sendable {
             sleep(for: delay)
             delay = min(delay * 2, .seconds(5))
         }
+    }
+
+    /// The log the stored offsets belong to: the cluster's id and the topic. Offsets stored
+    /// while reading another cluster (a store moved, a cluster rebuilt with a new id) name
+    /// records of a different log: under this name they are simply not found, and the sink
+    /// reads this log from its start (the unique event_id skipping what the store holds).
+    /// A cluster that does not tell its id keys by the topic alone.
+    private func logName() -> String {
+        guard let cluster = consumer.clusterID(timeout: .seconds(5)) else { return topic }
+        return cluster + "/" + topic
     }
 
     /// Retention: deletes what is older than `age` in short transactions, between batches.

@@ -20,6 +20,8 @@ final class HistorySinkStats: Sendable {
         var lastError: String?
         /// Newest timestamp stored (ms), for "how far behind is the history".
         var newestStored: Int64?
+        /// The log whose offsets the sink stores: "cluster id/topic".
+        var log: String?
     }
 
     private let snapshot = Mutex(Snapshot())
@@ -51,6 +53,8 @@ final class HistorySinkStats: Sendable {
             $0.lastError = error
         }
     }
+
+    func setLog(_ log: String) { snapshot.withLock { $0.log = log } }
 
     func recordRejected() { snapshot.withLock { $0.rejected += 1 } }
 

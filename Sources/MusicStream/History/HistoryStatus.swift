@@ -13,6 +13,8 @@ struct HistoryStatus: MetricsSource {
         writer.beginObject()
         writer.key("store"); writer.string(store)
         writer.key("state"); writer.string(stats.state.rawValue)
+        writer.key("log")
+        if let log = stats.log { writer.string(log) } else { writer.null() }
         writer.key("stored"); writer.int(stats.stored)
         writer.key("duplicates_skipped"); writer.int(stats.duplicates)
         writer.key("rejected"); writer.int(stats.rejected)
