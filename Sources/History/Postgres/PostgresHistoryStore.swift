@@ -3,7 +3,8 @@ internal import CPostgres
 /// The shared history store on PostgreSQL (`--history postgres://user@host:port/db`): several
 /// replicas write to and read from one database. Holds only the URL and settings, so it is a
 /// plain Sendable value; every writer and reader it opens has its own connection.
-public struct PostgresHistoryStore: HistoryStore {
+/// Printing, `dump` and debuggers show `description` only: the URL may hold a password.
+public struct PostgresHistoryStore: HistoryStore, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     public struct Settings: Sendable, Equatable {
         /// Rows per INSERT statement: a batch goes in ceil(count / this) round trips. Each row is
         /// 19 parameters and a statement takes at most 65,535, hence the cap of 3,000.
@@ -22,6 +23,12 @@ public struct PostgresHistoryStore: HistoryStore {
     public let settings: Settings
     /// "postgres://user@host:port/db": the URL's parts without the password or other options.
     public let description: String
+
+    public var debugDescription: String { description }
+
+    public var customMirror: Mirror {
+        Mirror(self, children: ["description": description, "settings": settings])
+    }
 
     /// Checks the URL's syntax (libpq's own parser, so both URLs and `key=value` strings work)
     /// without connecting: a typo fails at start, a server down only when a connection opens.
