@@ -31,6 +31,11 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        .systemLibrary(
+            name: "CPostgres",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
         // glibc's malloc.h (malloc_trim), part of libc itself.
         .systemLibrary(name: "CMalloc"),
         // Strict JSON: the tokenizer both decoders share, the writer, one escaper. No dependencies.
@@ -43,8 +48,9 @@ let package = Package(
         // Pure model: event, decoding, filters, facets, window, catalogue, simulator. No I/O.
         .target(name: "MusicModel", dependencies: ["JSON"]),
         // The history store: every listen kept beyond the window. SQLite (every raw call in its
-        // SQLite/ folder); the protocol lets a shared PostgreSQL store stand in.
-        .target(name: "History", dependencies: ["CSQLite", "MusicModel", "JSON"]),
+        // SQLite/ folder) by default; PostgreSQL for shared deployments (every libpq call in its
+        // Postgres/ folder).
+        .target(name: "History", dependencies: ["CSQLite", "CPostgres", "MusicModel", "JSON"]),
         // librdkafka behind a Swift API; every raw call lives in its RDKafka/ folder.
         .target(name: "KafkaClient", dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")]),
         // HTTP over evhttp, policy-free (middleware decides headers); every raw libevent call lives in LibEvent/.
@@ -69,6 +75,8 @@ let package = Package(
         .testTarget(name: "MusicModelTests", dependencies: ["MusicModel", "JSON"]),
         // Against real SQLite files, one fresh directory per test.
         .testTarget(name: "HistoryTests", dependencies: ["History", "MusicModel"]),
+        // Starts a real PostgreSQL 15 server (scripts/setup --test installs it) for the store's tests.
+        .testTarget(name: "PostgresHistoryTests", dependencies: ["History", "MusicModel"]),
         .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient", .product(name: "Logging", package: "swift-log")]),
         // A blocking HTTP/1.1 client over loopback sockets, for the tests that drive a real server.
         .target(name: "EventHTTPTesting", path: "Tests/EventHTTPTesting"),

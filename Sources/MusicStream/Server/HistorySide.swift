@@ -25,7 +25,7 @@ final class HistorySide {
         switch location {
         case .none: return nil
         case .sqlite: return try SQLiteHistoryStore(directory: dataDirectory)
-        case .postgres: throw HistoryError("PostgreSQL: not in this build yet")
+        case .postgres(let url): return try PostgresHistoryStore(url: url)
         }
     }
 

@@ -1,0 +1,159 @@
+import MusicModel
+
+/// The sink's PostgreSQL connection: batches of listens with their partitions' next offsets in
+/// one transaction, the day partitions they need, and retention.
+final class PostgresHistoryWriter: HistoryWriter {
+    private let connection: PostgresConnection
+    private let rowsPerStatement: Int
+    /// The full-chunk INSERT, built once: most batches are made of full chunks.
+    private let fullChunkStatement: String
+    /// Days whose partition this writer has created or seen: a day is created once per writer,
+    /// not once per batch. Forgotten when a row finds no partition (dropped by another replica).
+    private var knownDays: Set<DayPartition> = []
+
+    init(connection: PostgresConnection, rowsPerStatement: Int) {
+        self.connection = connection
+        self.rowsPerStatement = rowsPerStatement
+        self.fullChunkStatement = ListenRow.insertStatement(rows: rowsPerStatement)
+    }
+
+    func nextOffsets(topic: String) throws(HistoryError) -> [Int32: Int64] {
+        do {
+            return try connection.run("reading the sink's offsets") { () throws(PostgresError) in
+                let result = try connection.execute(
+                    "SELECT kafka_partition, next_offset FROM sink_offsets WHERE topic = $1") { $0.append(topic) }
+                var offsets: [Int32: Int64] = [:]
+                for row in 0..<result.rowCount {
+                    if let partition = result.int64(row, 0), let offset = result.int64(row, 1) {
+                        offsets[Int32(truncatingIfNeeded: partition)] = offset
+                    }
+                }
+                return offsets
+            }
+        } catch {
+            throw error.historyError
+        }
+    }
+
+    func write(_ records: [HistoryRecord], topic: String, nextOffsets: [Int32: Int64]) throws(HistoryError) -> Int {
+        if records.isEmpty && nextOffsets.isEmpty { return 0 }
+        do {
+            return try connection.run("storing \(records.count) listens") { () throws(PostgresError) in
+                do throws(PostgresError) {
+                    return try writeOnce(records, topic: topic, nextOffsets: nextOffsets)
+                } catch let error where error.isMissingPartition {
+                    // Retention on another replica dropped a day this writer thought it had.
+                    knownDays.removeAll()
+                    return try writeOnce(records, topic: topic, nextOffsets: nextOffsets)
+                }
+            }
+        } catch {
+            throw error.historyError
+        }
+    }
+
+    private func writeOnce(_ records: [HistoryRecord], topic: String, nextOffsets: [Int32: Int64]) throws(PostgresError) -> Int {
+        try createPartitions(for: records)
+        return try connection.transaction { () throws(PostgresError) in
+            var added = 0
+            var start = records.startIndex
+            while start < records.endIndex {
+                let end = min(start + rowsPerStatement, records.endIndex)
+                var parameters = PostgresParameters(capacity: (end - start) * ListenRow.columnCount)
+                for record in records[start..<end] { ListenRow.append(record, to: &parameters) }
+                let statement = end - start == rowsPerStatement ? fullChunkStatement : ListenRow.insertStatement(rows: end - start)
+                added += try connection.execute(statement, parameters).affectedRows
+                start = end
+            }
+            if !nextOffsets.isEmpty {
+                try storeOffsets(nextOffsets, topic: topic)
+            }
+            return added
+        }
+    }
+
+    /// One upsert for every partition's offset.
+    private func storeOffsets(_ offsets: [Int32: Int64], topic: String) throws(PostgresError) {
+        var sql = "INSERT INTO sink_offsets (topic, kafka_partition, next_offset) VALUES "
+        var parameters = PostgresParameters(capacity: offsets.count * 3)
+        for (index, (partition, offset)) in offsets.sorted(by: { $0.key < $1.key }).enumerated() {
+            if index > 0 { sql += ", " }
+            sql += "($\(index * 3 + 1), $\(index * 3 + 2), $\(index * 3 + 3))"
+            parameters.append(topic)
+            parameters.append(partition)
+            parameters.append(offset)
+        }
+        sql += " ON CONFLICT (topic, kafka_partition) DO UPDATE SET next_offset = EXCLUDED.next_offset"
+        try connection.execute(sql, parameters)
+    }
+
+    /// Creates the partitions of the batch's days this writer has not made sure of yet, before
+    /// the write's transaction (see `PostgresSchema.create`). A write that then fails leaves at
+    /// most an empty day partition behind, which is harmless.
+    private func createPartitions(for records: [HistoryRecord]) throws(PostgresError) {
+        var missing: Set<DayPartition> = []
+        var lastDay: DayPartition?
+        for record in records {
+            let day = DayPartition(containing: record.event.timestamp)
+            // Batches are mostly one day: skip the set lookups while the day stays the same.
+            if day == lastDay { continue }
+            lastDay = day
+            if !knownDays.contains(day) { missing.insert(day) }
+        }
+        guard !missing.isEmpty else { return }
+        let days = missing.sorted()
+        try PostgresSchema.create(days, on: connection)
+        knownDays.formUnion(days)
+    }
+
+    /// Retention by partitions first: every day partition lying wholly before `timestamp` is
+    /// dropped (its rows counted just before, in the same transaction), which frees the space at
+    /// once and costs no row-by-row deletes. Then up to `limit` older rows of the day that
+    /// straddles the cutoff are deleted, oldest first. Returns both kinds together, so a dropped
+    /// day may make the count exceed `limit`. A late listen written to a dropped day between the
+    /// count and the drop goes with the day, uncounted.
+    func deleteListens(before timestamp: Int64, limit: Int) throws(HistoryError) -> Int {
+        do {
+            return try connection.run("deleting listens before \(timestamp)") { () throws(PostgresError) in
+                var removed = 0
+                for partition in try PostgresSchema.partitions(on: connection) where partition.upperBound <= timestamp {
+                    removed += try drop(partition)
+                }
+                if limit > 0 {
+                    // Keyed by the unique (event_id, timestamp), so the inner LIMIT picks exactly
+                    // the rows deleted and each lookup is an index probe in the right partition.
+                    let result = try connection.execute(
+                        """
+                        DELETE FROM listens WHERE "timestamp" < $1 AND (event_id, "timestamp") IN (
+                            SELECT event_id, "timestamp" FROM listens WHERE "timestamp" < $1
+                            ORDER BY "timestamp" LIMIT $2)
+                        """
+                    ) {
+                        $0.append(timestamp)
+                        $0.append(limit)
+                    }
+                    removed += result.affectedRows
+                }
+                return removed
+            }
+        } catch {
+            throw error.historyError
+        }
+    }
+
+    /// Drops one day partition, returning how many rows it held. Another replica may have
+    /// dropped it already: then it counts nothing.
+    private func drop(_ partition: DayPartition) throws(PostgresError) -> Int {
+        let name = PostgresSchema.quoted(partition.name)
+        let rows = try connection.transaction { () throws(PostgresError) -> Int in
+            try PostgresSchema.lockDDL(on: connection)
+            let exists = try connection.execute("SELECT to_regclass($1) IS NOT NULL") { $0.append(name) }
+            guard exists.bool(0, 0) == true else { return 0 }
+            let count = try connection.execute("SELECT count(*) FROM \(name)").int(0, 0) ?? 0
+            try connection.execute("DROP TABLE \(name)")
+            return count
+        }
+        knownDays.remove(partition)
+        return rows
+    }
+}

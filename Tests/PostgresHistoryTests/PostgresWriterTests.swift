@@ -1,0 +1,228 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import History
+import MusicModel
+
+/// The sink's side against a real PostgreSQL 15: schema, batches with offsets in one
+/// transaction, duplicates, failures midway, retention by day partitions.
+@Suite struct PostgresWriterTests {
+    @Test func descriptionNeverShowsThePassword() throws {
+        let url = try PostgresHistoryStore(url: "postgres://musicstream:s3cret@db.internal:5433/history?sslmode=prefer")
+        #expect(url.description == "postgres://musicstream@db.internal:5433/history")
+        let keywords = try PostgresHistoryStore(url: "host=127.0.0.1 port=5432 user=sink password=s3cret dbname=history")
+        #expect(keywords.description == "postgres://sink@127.0.0.1:5432/history")
+        var dumped = ""
+        dump(url, to: &dumped)
+        #expect(!"\(url) \(keywords) \(String(reflecting: url)) \(dumped)".contains("s3cret"))
+        #expect(throws: HistoryError.self) { try PostgresHistoryStore(url: "postgres://u:p@host:notaport:/x?what") }
+        do {
+            _ = try PostgresHistoryStore(url: "postgresql://u:s3cret@host/db?nonsense=1")
+            Issue.record("an unknown URL option should be refused")
+        } catch {
+            #expect(!error.message.contains("s3cret"))
+        }
+    }
+
+    @Test func schemaIsCreatedOnceAndOpeningAgainChangesNothing() throws {
+        let (url, store) = try Fixtures.freshStore()
+        let writer = try store.openWriter()
+        _ = try store.openReader()
+        #expect(try writer.write(Fixtures.records(count: 10, days: 2, seed: 1), topic: Fixtures.topic, nextOffsets: [0: 4]) == 10)
+        // Every opener looks; none re-creates or trips over what exists.
+        for _ in 0..<3 {
+            _ = try store.openWriter()
+            _ = try PostgresHistoryStore(url: url).openReader()
+        }
+        let connection = try PostgresConnection(conninfo: url, label: "test", connectTimeoutSeconds: 5)
+        try connection.run("ensure") { () throws(PostgresError) in try PostgresSchema.ensure(on: connection) }
+        #expect(try Fixtures.count(url) == 10)
+        #expect(try writer.nextOffsets(topic: Fixtures.topic) == [0: 4])
+        // Declaratively partitioned by range on the timestamp, one partition per day written.
+        #expect(try Fixtures.sql(url, "SELECT partstrat FROM pg_partitioned_table WHERE partrelid = 'listens'::regclass").string(0, 0) == "r")
+        #expect(try Fixtures.partitionNames(url) == ["listens_20261130", "listens_20261201"])
+        let indexes = try Fixtures.sql(url, "SELECT indexname FROM pg_indexes WHERE tablename = 'listens' ORDER BY 1")
+        #expect((0..<indexes.rowCount).map { indexes.string($0, 0) }
+            == ["listens_by_time", "listens_by_track", "listens_by_user", "listens_event_once"])
+    }
+
+    @Test func writeStoresEveryFieldAndTheOffsets() throws {
+        let (url, store) = try Fixtures.freshStore()
+        let writer = try store.openWriter()
+        #expect(try writer.nextOffsets(topic: Fixtures.topic) == [:])
+        let records = Fixtures.records(count: 1_234, days: 3, seed: 2)
+        let offsets: [Int32: Int64] = [0: 412, 1: 412, 2: 411]
+        #expect(try writer.write(records, topic: Fixtures.topic, nextOffsets: offsets) == 1_234)
+        #expect(try writer.nextOffsets(topic: Fixtures.topic) == offsets)
+        #expect(try writer.nextOffsets(topic: "other-topic") == [:])
+        // Offsets move (and may move back: they are what the sink says they are).
+        #expect(try writer.write([], topic: Fixtures.topic, nextOffsets: [1: 500, 7: 3]) == 0)
+        #expect(try writer.nextOffsets(topic: Fixtures.topic) == [0: 412, 1: 500, 2: 411, 7: 3])
+
+        let reader = try store.openReader()
+        let stored = try Fixtures.walk(reader, order: .oldestFirst, limit: 5_000).listens
+        #expect(stored == Fixtures.oldestFirst(records.map(\.event)))
+        // completed is the model's rule; the Kafka position is where the record was read.
+        let row = try Fixtures.sql(url, "SELECT completed, kafka_partition, kafka_offset FROM listens WHERE event_id = '\(records[700].event.eventID)'")
+        #expect(row.bool(0, 0) == records[700].event.completed)
+        #expect(row.int(0, 1) == Int(records[700].partition) && row.int64(0, 2) == records[700].offset)
+        let completed = try Fixtures.sql(url, "SELECT count(*) FROM listens WHERE completed").int(0, 0)
+        #expect(completed == records.filter(\.event.completed).count)
+    }
+
+    @Test func theSameBatchTwiceAddsNothingTheSecondTime() throws {
+        let (url, store) = try Fixtures.freshStore()
+        let writer = try store.openWriter()
+        let records = Fixtures.records(count: 1_100, days: 2, seed: 3)
+        #expect(try writer.write(records, topic: Fixtures.topic, nextOffsets: [0: 367]) == 1_100)
+        #expect(try writer.write(records, topic: Fixtures.topic, nextOffsets: [0: 367]) == 0)
+        // Half old, half new, and a duplicate inside the batch itself.
+        let more = Fixtures.records(count: 200, days: 2, seed: 4)
+        let mixed = Array(records[0..<100]) + more + [more[0]]
+        #expect(try writer.write(mixed, topic: Fixtures.topic, nextOffsets: [0: 434]) == 200)
+        #expect(try Fixtures.count(url) == 1_300)
+        // Another writer (another replica) sees the same rows as stored.
+        #expect(try store.openWriter().write(more, topic: Fixtures.topic, nextOffsets: [:]) == 0)
+    }
+
+    /// A row the database refuses in the second INSERT of a batch: the first chunk's rows and the
+    /// offsets go back with it, and the error is the statement's, not an outage.
+    @Test func aRefusedRowMidwayLeavesNeitherRowsNorOffsets() throws {
+        let (url, store) = try Fixtures.freshStore()
+        let writer = try store.openWriter()
+        #expect(try writer.write(Fixtures.records(count: 50, days: 1, seed: 5), topic: Fixtures.topic, nextOffsets: [0: 17]) == 50)
+        // The test's own constraint, standing for anything the server may refuse.
+        try Fixtures.sql(url, "ALTER TABLE listens ADD CONSTRAINT refuse_one CHECK (kafka_offset <> 424242)")
+        var batch = Fixtures.records(count: 900, days: 3, seed: 6, startDay: 1)
+        batch[850].offset = 424_242
+        do {
+            _ = try writer.write(batch, topic: Fixtures.topic, nextOffsets: [0: 999, 1: 999])
+            Issue.record("the write should fail")
+        } catch {
+            #expect(!error.isUnavailable)
+            #expect(error.message.contains("refuse_one"))
+        }
+        #expect(try Fixtures.count(url) == 50)
+        #expect(try writer.nextOffsets(topic: Fixtures.topic) == [0: 17])
+        try Fixtures.sql(url, "ALTER TABLE listens DROP CONSTRAINT refuse_one")
+        #expect(try writer.write(batch, topic: Fixtures.topic, nextOffsets: [0: 999, 1: 999]) == 900)
+        #expect(try writer.nextOffsets(topic: Fixtures.topic) == [0: 999, 1: 999])
+    }
+
+    /// The connection dies inside the transaction, after the listens went in and while the
+    /// offsets wait for a lock: the server rolls everything back, the writer reports the store
+    /// unavailable, and the same writer reconnects for the next batch.
+    @Test func aConnectionKilledMidwayLeavesNeitherRowsNorOffsets() throws {
+        let (url, store) = try Fixtures.freshStore()
+        let writer = try store.openWriter()
+        #expect(try writer.write(Fixtures.records(count: 30, days: 1, seed: 7), topic: Fixtures.topic, nextOffsets: [2: 10]) == 30)
+
+        // Another session holds sink_offsets, so the write stops at its offsets; once the writer's
+        // server process waits there, that session ends it.
+        let locked = DispatchSemaphore(value: 0)
+        let killed = Mutex<String?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            defer { done.signal() }
+            do {
+                let holder = try PostgresConnection(conninfo: url, label: "lock holder", connectTimeoutSeconds: 5)
+                try holder.execute("BEGIN")
+                try holder.execute("LOCK TABLE sink_offsets IN ACCESS EXCLUSIVE MODE")
+                locked.signal()
+                for _ in 0..<200 {
+                    let waiting = try holder.execute("""
+                        SELECT pid FROM pg_stat_activity
+                        WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()
+                        """)
+                    if waiting.rowCount == 1 {
+                        let pid = waiting.string(0, 0)
+                        try holder.execute("SELECT pg_terminate_backend(\(pid))")
+                        killed.withLock { $0 = pid }
+                        break
+                    }
+                    usleep(50_000)
+                }
+                try holder.execute("ROLLBACK")
+            } catch {
+                locked.signal()
+            }
+        }.start()
+        locked.wait()
+        let batch = Fixtures.records(count: 700, days: 2, seed: 8, startDay: 2)
+        do {
+            _ = try writer.write(batch, topic: Fixtures.topic, nextOffsets: [2: 900])
+            Issue.record("the write should fail")
+        } catch {
+            #expect(error.isUnavailable)
+        }
+        done.wait()
+        #expect(killed.withLock { $0 } != nil)
+        #expect(try Fixtures.count(url) == 30)
+        #expect(try writer.nextOffsets(topic: Fixtures.topic) == [2: 10])
+        #expect(try writer.write(batch, topic: Fixtures.topic, nextOffsets: [2: 900]) == 700)
+        #expect(try writer.nextOffsets(topic: Fixtures.topic) == [2: 900])
+    }
+
+    /// Whole days before the cutoff go as partitions; the day holding the cutoff loses its older
+    /// rows `limit` at a time; nothing at or after the cutoff is touched.
+    @Test func retentionDropsOldDaysAndDeletesExactlyTheOlderRows() throws {
+        let (url, store) = try Fixtures.freshStore()
+        let writer = try store.openWriter()
+        let records = Fixtures.records(count: 1_600, days: 4, seed: 9)
+        let other = try store.openWriter()
+        #expect(try writer.write(records, topic: Fixtures.topic, nextOffsets: [0: 534]) == 1_600)
+        #expect(try other.write(Array(records.suffix(10)), topic: Fixtures.topic, nextOffsets: [:]) == 0)
+        #expect(try Fixtures.partitionNames(url) == ["listens_20261130", "listens_20261201", "listens_20261202", "listens_20261203"])
+
+        let cutoff = Fixtures.firstDay + 2 * Fixtures.day + 6 * 3_600_000 + 1
+        let older = records.filter { $0.event.timestamp < cutoff }
+        let inDroppedDays = records.filter { $0.event.timestamp < Fixtures.firstDay + 2 * Fixtures.day }.count
+        let straddling = older.count - inDroppedDays
+        #expect(inDroppedDays == 800 && straddling > 40)
+
+        let first = try writer.deleteListens(before: cutoff, limit: 10)
+        #expect(first == inDroppedDays + 10)
+        #expect(try Fixtures.partitionNames(url) == ["listens_20261202", "listens_20261203"])
+        var removed = first
+        while true {
+            let step = try writer.deleteListens(before: cutoff, limit: 10)
+            #expect(step <= 10)
+            if step == 0 { break }
+            removed += step
+        }
+        #expect(removed == older.count)
+        let remaining = try Fixtures.walk(store.openReader(), order: .oldestFirst, limit: 2_000).listens
+        #expect(remaining == Fixtures.oldestFirst(records.filter { $0.event.timestamp >= cutoff }.map(\.event)))
+        #expect(try writer.nextOffsets(topic: Fixtures.topic) == [0: 534])
+
+        // A late listen for a dropped day: its partition comes back.
+        #expect(try writer.write([records[0]], topic: Fixtures.topic, nextOffsets: [:]) == 1)
+        #expect(try Fixtures.partitionNames(url).first == "listens_20261130")
+        // `other` still believes in the last day's partition: retention elsewhere drops it, and
+        // its next write there re-creates it instead of failing.
+        #expect(try writer.deleteListens(before: Fixtures.firstDay + 4 * Fixtures.day, limit: 1_000) > 0)
+        #expect(try Fixtures.partitionNames(url) == [])
+        #expect(try other.write([records[3]], topic: Fixtures.topic, nextOffsets: [:]) == 1)
+        #expect(try Fixtures.partitionNames(url) == ["listens_20261203"])
+    }
+
+    /// The sink must keep up with thousands of listens per second; a batch of 1,000 goes in two
+    /// INSERTs of 500 rows, in one transaction.
+    @Test func writesKeepUpWithThousandsOfListensPerSecond() throws {
+        let (url, store) = try Fixtures.freshStore()
+        let writer = try store.openWriter()
+        let records = Fixtures.records(count: 30_000, days: 2, seed: 10)
+        let clock = ContinuousClock()
+        let began = clock.now
+        for start in stride(from: 0, to: records.count, by: 1_000) {
+            let batch = Array(records[start..<start + 1_000])
+            #expect(try writer.write(batch, topic: Fixtures.topic, nextOffsets: [0: Int64(start + 1_000)]) == 1_000)
+        }
+        let elapsed = clock.now - began
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let rate = Double(records.count) / seconds
+        print("PostgreSQL history: \(records.count) listens in \(seconds) s, \(Int(rate)) listens/s")
+        #expect(try Fixtures.count(url) == records.count)
+        #expect(rate > 3_000)
+    }
+}
