@@ -103,6 +103,7 @@ def test_postgres_down_costs_the_live_side_nothing_and_the_history_catches_up(po
             sum(1 for e in first + second if e["user_id"] == users[0])
         # The sink says so, and history queries get a 503 problem (not a hang, not a 500).
         assert wait_until(lambda: status(server)["state"] == "failing", timeout=30), status(server)
+        assert wait_until(lambda: status(server)["lag"] >= 300, timeout=30), status(server)
         history = status(server)
         assert history["last_error"]
         assert history["stored"] == 200

@@ -122,6 +122,7 @@ final class HistorySink: Sendable {
                     rejectionLog.warning("history: skipped \(topic)[\(partition)]@\(offset): \(error.reason.rawValue)")
                 }
             }
+            stats.setHeld(records.count)
             if unsaved && (records.count >= Self.batchSize || ContinuousClock.now - batchStarted >= Self.flushInterval) {
                 write(&records, next: next, log: log, with: writer)
                 unsaved = !records.isEmpty   // still held only when stopping cut the retries short

@@ -22,6 +22,8 @@ final class HistorySinkStats: Sendable {
         var newestStored: Int64?
         /// The log whose offsets the sink stores: "cluster id/topic".
         var log: String?
+        /// Listens read from Kafka but not yet stored (the batch being filled, or being retried).
+        var held = 0
     }
 
     private let snapshot = Mutex(Snapshot())
@@ -40,6 +42,7 @@ final class HistorySinkStats: Sendable {
             $0.state = .running
             $0.stored += added
             $0.duplicates += records - added
+            $0.held = 0
             $0.batches += 1
             $0.writeSeconds += seconds
             if let newest { $0.newestStored = max($0.newestStored ?? newest, newest) }
@@ -55,6 +58,8 @@ final class HistorySinkStats: Sendable {
     }
 
     func setLog(_ log: String) { snapshot.withLock { $0.log = log } }
+
+    func setHeld(_ count: Int) { snapshot.withLock { $0.held = count } }
 
     func recordRejected() { snapshot.withLock { $0.rejected += 1 } }
 

@@ -18,7 +18,8 @@ struct HistoryStatus: MetricsSource {
         writer.key("stored"); writer.int(stats.stored)
         writer.key("duplicates_skipped"); writer.int(stats.duplicates)
         writer.key("rejected"); writer.int(stats.rejected)
-        writer.key("lag"); writer.int64(lag.values.reduce(0, +))
+        // Not stored yet: what the sink has not read, plus what it holds unwritten.
+        writer.key("lag"); writer.int64(lag.values.reduce(0, +) + Int64(stats.held))
         writer.key("newest_stored")
         if let newest = stats.newestStored { writer.int64(newest) } else { writer.null() }
         writer.key("retention_deleted"); writer.int(stats.retentionDeleted)
@@ -44,6 +45,8 @@ struct HistoryStatus: MetricsSource {
         output.sample("musicstream_history_write_seconds_total", stats.writeSeconds)
         output.family("musicstream_history_retention_deleted_total", "counter", "Listens removed by retention.")
         output.sample("musicstream_history_retention_deleted_total", stats.retentionDeleted)
+        output.family("musicstream_history_held", "gauge", "Listens the history sink has read but not stored yet (its batch).")
+        output.sample("musicstream_history_held", stats.held)
         output.family("musicstream_history_lag", "gauge", "Records of the topic not yet read by the history sink, per partition.")
         for (partition, lag) in sink.lag().sorted(by: { $0.key < $1.key }) {
             output.sample("musicstream_history_lag", labels: [("partition", String(partition))], Int(lag))
