@@ -123,3 +123,16 @@ def test_postgres_down_costs_the_live_side_nothing_and_the_history_catches_up(po
             [e for e in first + second if e["user_id"] == users[1]])
     finally:
         assert server.stop() == 0
+
+
+def test_a_store_down_at_start_does_not_keep_the_server_from_serving(tmp_path):
+    url = "postgres://musicstream@127.0.0.1:%d/musicstream" % free_port()   # nothing listens there
+    server = RunningServer(["--no-simulate", "--history", url], cwd=str(tmp_path))
+    try:
+        assert wait_until(lambda: status(server)["state"] == "failing", timeout=30), status(server)
+        assert "127.0.0.1" in status(server)["last_error"]
+        response = server.get("/api/users/u1", timeout=20)
+        assert response.status_code == 503 and response.headers["Content-Type"] == "application/problem+json"
+        assert server.get("/api/events").status_code == 200 and server.get("/readyz").status_code == 200
+    finally:
+        assert server.stop() == 0
