@@ -376,6 +376,8 @@ def test_dockerignore_keeps_build_outputs_and_git_out():
     for required in (".git", "test-artifacts"):
         assert required in entries, required
     assert ".build" in entries or ".build*" in entries
+    # A local run's history (./data): personal data, kept out of the build context.
+    assert "data" in entries or "/data" in entries
     assert any("__pycache__" in entry for entry in entries)
     for needed in ("Public", "openapi.yaml", "Sources", "Package.swift", "scripts"):
         assert needed not in entries, f"{needed} is needed by the build"
