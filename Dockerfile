@@ -1,10 +1,12 @@
 # syntax=docker/dockerfile:1
 #
-# musicstream: a Swift server (librdkafka + libevent) that serves the dashboard, REST API and SSE.
+# musicstream: a Swift server (librdkafka + libevent) that serves the dashboard, REST API and SSE,
+# and keeps every listen in a history store (SQLite in the data directory, or PostgreSQL).
 #
 #   docker build -t musicstream .
-#   docker run --rm -p 5000:5000 -e MUSICSTREAM_BROKERS=broker:9092 musicstream
-#   docker compose up          (Kafka + topic + server + simulator; see docs/DEPLOYMENT.md)
+#   docker run --rm -p 5000:5000 -e MUSICSTREAM_BROKERS=broker:9092 \
+#     -v musicstream-data:/var/lib/musicstream musicstream      (the SQLite history lives in the volume)
+#   docker compose up          (Kafka + topic + PostgreSQL + server + simulator; see docs/DEPLOYMENT.md)
 #
 # Both stages are Debian 12 (bookworm), the platform the project is developed and tested on.
 # librdkafka must be >= 2.2 (older versions skip KIP-482 tagged fields one byte short and cannot
@@ -22,10 +24,13 @@
 # toolchain the test suite runs with, on the same Debian release as the runtime stage below.
 FROM swift:6.3.1-bookworm AS build
 
+# libsqlite3-dev and libpq-dev: Package.swift's CSQLite and CPostgres targets find sqlite3 and libpq
+# through pkg-config (the history stores); both link dynamically, like libevent.
 RUN export DEBIAN_FRONTEND=noninteractive \
  && apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends \
       pkg-config libevent-dev build-essential dpkg-dev libssl-dev zlib1g-dev ca-certificates \
+      libsqlite3-dev libpq-dev \
  && rm -rf /var/lib/apt/lists/*
 
 # librdkafka 2.8.0 into /usr/local (pkg-config finds it there; the script skips nothing here
@@ -51,14 +56,16 @@ RUN swift build -c release --static-swift-stdlib --product musicstream \
 FROM debian:12.12-slim AS runtime
 
 # Runtime libraries only: libevent (+ pthreads), what librdkafka links (libssl3, zlib), the C++
-# runtime the static Swift runtime needs, the page's vendored assets, CA certificates for TLS to
-# Kafka, and curl for the health check.
+# runtime the static Swift runtime needs, the history stores' client libraries (libsqlite3-0 and
+# libpq5, the runtime halves of the build stage's -dev packages), the page's vendored assets, CA
+# certificates for TLS to Kafka and PostgreSQL, and curl for the health check.
 RUN export DEBIAN_FRONTEND=noninteractive \
  && apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends \
       ca-certificates curl \
       libevent-2.1-7 libevent-pthreads-2.1-7 \
       libssl3 zlib1g libstdc++6 libgcc-s1 \
+      libsqlite3-0 libpq5 \
       libjs-bootstrap5 libjs-chart.js \
  && rm -rf /var/lib/apt/lists/*
 
@@ -76,10 +83,23 @@ COPY --from=build /out/musicstream /app/musicstream
 COPY Public /app/Public
 COPY openapi.yaml /app/openapi.yaml
 
-# Listen on every interface inside the container; the page directory. Flags override both.
+# The SQLite history's directory (the default store; --data-dir's default, ./data, would be
+# /app/data, which the unprivileged user cannot create). Made here, owned by that user with the mode
+# the server itself would give it, before VOLUME: Docker copies this owner and mode into an empty
+# named volume the first time one is mounted here, and a volume keeps the history across container
+# restarts and image upgrades (`docker run -v musicstream-data:/var/lib/musicstream ...`). Without
+# a mount Docker makes an anonymous volume, so the history still stays out of the container layer.
+# A bind mount keeps the host directory's owner: it must be writable by uid 10001.
+RUN install -d -o 10001 -g 10001 -m 0700 /var/lib/musicstream
+VOLUME /var/lib/musicstream
+
+# Listen on every interface inside the container; the page directory; the history's directory.
+# Flags override all of them; MUSICSTREAM_HISTORY=postgres://... (compose does) leaves the
+# directory unused.
 ENV MUSICSTREAM_HOST=0.0.0.0 \
     MUSICSTREAM_PORT=5000 \
-    MUSICSTREAM_PUBLIC_DIR=/app/Public
+    MUSICSTREAM_PUBLIC_DIR=/app/Public \
+    MUSICSTREAM_DATA_DIR=/var/lib/musicstream
 
 # Numeric, so orchestrators can verify runAsNonRoot.
 USER 10001:10001

@@ -3,11 +3,15 @@
 No Docker engine runs where the suite runs, so the images are never built or started here. What can
 be checked without one is checked: the compose file's structure, pinned images, ports and start
 order, the Dockerfile's stages and runtime hardening, and that every command line and MUSICSTREAM_*
-variable the files use is one the real binary accepts.
+variable the files use is one the real binary accepts. The history store too: the compose file's
+PostgreSQL and the server's URL for it, the image's data directory for the default SQLite file, and
+the runtime libraries the binary links.
 """
 import os
 import re
+import shutil
 import subprocess
+import urllib.parse
 
 import pytest
 import yaml
@@ -19,8 +23,9 @@ COMPOSE_PATH = os.path.join(ROOT, "docker-compose.yml")
 DOCKERFILE_PATH = os.path.join(ROOT, "Dockerfile")
 DOCKERIGNORE_PATH = os.path.join(ROOT, ".dockerignore")
 README_PATH = os.path.join(ROOT, "README.md")
+DEPLOYMENT_PATH = os.path.join(ROOT, "docs", "DEPLOYMENT.md")
 
-INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-?+]([^}]*))?\}")
+INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?([-?+])([^}]*))?\}")
 
 
 def read(path):
@@ -28,9 +33,20 @@ def read(path):
         return handle.read()
 
 
+def resolve(value, env):
+    """What compose makes of ${VAR}, ${VAR:-default} and ${VAR-default} with `env` as the
+    environment (empty counts as unset for :-, which is all the compose file uses)."""
+    def substitute(match):
+        name, operator, default = match.groups()
+        if env.get(name):
+            return env[name]
+        return default or "" if operator == "-" else ""
+    return INTERPOLATION.sub(substitute, str(value))
+
+
 def resolve_defaults(value):
     """What compose makes of ${VAR:-default} with nothing set in the environment."""
-    return INTERPOLATION.sub(lambda match: match.group(2) or "", str(value))
+    return resolve(value, {})
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +93,7 @@ def environment(service):
 # --- compose ------------------------------------------------------------------------------------
 
 def test_compose_has_the_expected_services(services):
-    assert {"kafka", "topic-init", "server", "simulator"} <= set(services)
+    assert {"kafka", "topic-init", "postgres", "server", "simulator"} <= set(services)
 
 
 def test_every_image_is_pinned_to_an_exact_version(compose, services):
@@ -89,7 +105,9 @@ def test_every_image_is_pinned_to_an_exact_version(compose, services):
         assert ":" in image.rsplit("/", 1)[-1], f"{name}: {image} has no tag"
         tag = image.rsplit(":", 1)[1]
         assert tag != "latest", f"{name}: {image} is not pinned"
-        assert re.fullmatch(r"\d+\.\d+\.\d+([-.][\w.]+)?", tag), f"{name}: {image} is not an exact version"
+        # PostgreSQL's versions have two parts since 10 (major.minor): 15.17 is exact.
+        exact = r"\d+\.\d+([-.][\w.]+)?" if image.startswith("postgres:") else r"\d+\.\d+\.\d+([-.][\w.]+)?"
+        assert re.fullmatch(exact, tag), f"{name}: {image} is not an exact version"
     assert images["kafka"].startswith("apache/kafka:")
     assert images["topic-init"] == images["kafka"], "topic-init must use the broker's image and tools"
 
@@ -157,6 +175,90 @@ def test_server_and_simulator_talk_to_the_compose_broker(services):
     assert command[0] == "produce"
     assert command[command.index("--brokers") + 1] == "kafka:9092"
     assert float(command[command.index("--rate") + 1]) > 0
+
+
+# --- the history store in compose ---------------------------------------------------------------
+
+# What a user might set instead of the defaults: both services must follow it alike.
+OVERRIDES = {"POSTGRES_USER": "history", "POSTGRES_PASSWORD": "s3cret-Value.1", "POSTGRES_DB": "listens"}
+
+
+def test_postgres_is_the_official_image_pinned_to_15_or_16(services):
+    image = resolve_defaults(services["postgres"]["image"])
+    match = re.fullmatch(r"postgres:(\d+)\.(\d+)(-[a-z0-9.]+)?", image)
+    assert match, f"{image}: not the official image at an exact major.minor"
+    # The store is tested against PostgreSQL 15; 16 changes nothing it uses.
+    assert match.group(1) in ("15", "16"), image
+    assert match.group(3) in (None, "-bookworm"), "same Debian release as the server's image, or the default"
+
+
+def test_postgres_keeps_its_data_in_a_named_volume(compose, services):
+    volumes = [str(volume) for volume in services["postgres"]["volumes"]]
+    named = [volume.split(":")[0] for volume in volumes if volume.split(":")[1] == "/var/lib/postgresql/data"]
+    assert named, f"no volume at the image's PGDATA: {volumes}"
+    assert not named[0].startswith((".", "/")), f"{named[0]} is a bind mount, not a named volume"
+    assert named[0] in (compose.get("volumes") or {}), f"{named[0]} is not declared under volumes:"
+
+
+def test_postgres_password_comes_from_the_environment(services):
+    raw = environment(services["postgres"])
+    for key in ("POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"):
+        value = str(raw[key])
+        assert re.fullmatch(r"\$\{" + key + r":-[^}]+\}", value), f"{key}: {value} is not ${{{key}:-default}}"
+    default = resolve_defaults(raw["POSTGRES_PASSWORD"])
+    assert re.search(r"local|dev|change|not-secret|insecure", default), f"default password {default!r} reads as real"
+    assert resolve(raw["POSTGRES_PASSWORD"], OVERRIDES) == OVERRIDES["POSTGRES_PASSWORD"]
+
+
+def test_postgres_is_published_on_loopback_only_if_at_all(services):
+    for port in services["postgres"].get("ports") or []:
+        # Literally 127.0.0.1: PUBLISH_ADDRESS=0.0.0.0 opens the dashboard, never the database.
+        for env in ({}, {"PUBLISH_ADDRESS": "0.0.0.0"}):
+            published = resolve(port, env)
+            assert published.startswith("127.0.0.1:") and published.endswith(":5432"), published
+    assert "expose" not in services["postgres"] or all(str(port) == "5432" for port in services["postgres"]["expose"])
+
+
+def test_postgres_health_check_is_pg_isready_for_the_servers_role_and_database(services):
+    test = [str(part) for part in services["postgres"]["healthcheck"]["test"]]
+    assert test[0] in ("CMD", "CMD-SHELL")
+    words = " ".join(test[1:]).split()
+    assert words[0] == "pg_isready", test
+    raw = environment(services["postgres"])
+    for env in ({}, OVERRIDES):
+        resolved = [resolve(word, env) for word in words]
+        assert resolved[resolved.index("-U") + 1] == resolve(raw["POSTGRES_USER"], env)
+        assert resolved[resolved.index("-d") + 1] == resolve(raw["POSTGRES_DB"], env)
+    # Over TCP: the image's first start runs a socket-only server that pg_isready would call ready.
+    assert "-h" in words and words[words.index("-h") + 1] in ("127.0.0.1", "localhost"), test
+
+
+def test_server_keeps_its_history_in_the_compose_postgres(services):
+    server_env = environment(services["server"])
+    postgres_env = environment(services["postgres"])
+    for env in ({}, OVERRIDES):
+        url = urllib.parse.urlsplit(resolve(server_env["MUSICSTREAM_HISTORY"], env))
+        assert url.scheme in ("postgres", "postgresql"), url
+        assert url.hostname == "postgres" and (url.port or 5432) == 5432, "the postgres service, by its name"
+        assert urllib.parse.unquote(url.username) == resolve(postgres_env["POSTGRES_USER"], env)
+        assert urllib.parse.unquote(url.password) == resolve(postgres_env["POSTGRES_PASSWORD"], env)
+        assert url.path == "/" + resolve(postgres_env["POSTGRES_DB"], env)
+    assert services["server"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert re.fullmatch(r"\d+[dhms]|forever", resolve_defaults(server_env["MUSICSTREAM_HISTORY_RETENTION"]))
+    assert resolve_defaults(server_env["MUSICSTREAM_NO_EXPORT"]).lower() in ("", "false", "no", "0")
+
+
+def test_history_settings_are_documented():
+    deployment = read(DEPLOYMENT_PATH)
+    compose_header = read(COMPOSE_PATH).split("\nname:", 1)[0]
+    for name in ("POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "POSTGRES_PUBLISH_PORT",
+                 "MUSICSTREAM_HISTORY_RETENTION", "MUSICSTREAM_NO_EXPORT"):
+        assert f"`{name}`" in deployment, f"docs/DEPLOYMENT.md does not document {name}"
+        assert name in compose_header, f"docker-compose.yml's header does not name {name}"
+    section = deployment.split("## History store", 1)
+    assert len(section) == 2, "docs/DEPLOYMENT.md has no History store section"
+    for needle in ("pg_dump", "partition", "--no-export", "/var/lib/musicstream", "MUSICSTREAM_HISTORY_RETENTION"):
+        assert needle in section[1], f"the History store section does not mention {needle}"
 
 
 # --- the binary accepts what the files use ------------------------------------------------------
@@ -274,6 +376,109 @@ def test_dockerignore_keeps_build_outputs_and_git_out():
     for required in (".git", "test-artifacts"):
         assert required in entries, required
     assert ".build" in entries or ".build*" in entries
+    # A local run's history (./data): personal data, kept out of the build context.
+    assert "data" in entries or "/data" in entries
     assert any("__pycache__" in entry for entry in entries)
     for needed in ("Public", "openapi.yaml", "Sources", "Package.swift", "scripts"):
         assert needed not in entries, f"{needed} is needed by the build"
+
+
+def runtime_packages(runtime):
+    """Packages the runtime stage's apt-get install lines name."""
+    packages = set()
+    for line in instructions(runtime, "RUN"):
+        for command in line.split("&&"):
+            words = command.split()
+            if "apt-get" in words and "install" in words:
+                packages.update(word for word in words[words.index("install") + 1:] if not word.startswith("-"))
+    return packages
+
+
+def test_build_stage_has_the_history_stores_headers(dockerfile):
+    build_stage = dockerfile.split("\nFROM ", 2)[1]
+    install = " ".join(line for line in instructions(build_stage, "RUN") if "apt-get" in line)
+    # Package.swift's CSQLite and CPostgres find them through pkg-config.
+    for package in ("libsqlite3-dev", "libpq-dev", "pkg-config"):
+        assert re.search(r"\b" + re.escape(package) + r"(\s|$)", install), f"build stage lacks {package}"
+    package_swift = read(os.path.join(ROOT, "Package.swift"))
+    assert '.apt(["libsqlite3-dev"])' in package_swift and '.apt(["libpq-dev"])' in package_swift
+
+
+def test_runtime_stage_has_the_history_stores_libraries(dockerfile):
+    runtime = dockerfile.rsplit("\nFROM ", 1)[1]
+    packages = runtime_packages(runtime)
+    for package in ("libsqlite3-0", "libpq5"):
+        assert package in packages, f"runtime stage lacks {package}"
+
+
+def test_runtime_stage_has_every_library_the_binary_links():
+    """Each shared library the binary names (NEEDED) that a Debian package provides here is
+    installed by the runtime stage, or is in every Debian image (libc6). The Swift runtime is
+    linked statically in the image and librdkafka is copied from the build stage."""
+    if not (shutil.which("readelf") and shutil.which("ldd") and shutil.which("dpkg")):
+        pytest.skip("needs readelf, ldd and dpkg")
+    runtime = read(DOCKERFILE_PATH).rsplit("\nFROM ", 1)[1]
+    packages = runtime_packages(re.sub(r"\\\n", " ", runtime)) | {"libc6"}
+    dynamic = subprocess.run(["readelf", "-d", BINARY], capture_output=True, text=True, check=True).stdout
+    needed = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", dynamic)
+    assert "libpq.so.5" in needed and "libsqlite3.so.0" in needed, needed
+    resolved = dict(re.findall(r"^\s*(\S+) => (/\S+)", subprocess.run(
+        ["ldd", BINARY], capture_output=True, text=True, check=True).stdout, re.M))
+    if any(library.startswith("librdkafka") for library in needed):
+        assert "COPY --from=build /usr/local/lib/librdkafka.so.1" in runtime
+    # Both the path the loader found and the file it points to: dpkg knows one of them.
+    paths = {library: {resolved[library], os.path.realpath(resolved[library])}
+             for library in needed if library in resolved and not library.startswith("librdkafka")}
+    # One dpkg call for all (it exits 1 when some path is no package's, and still lists the rest).
+    search = subprocess.run(["dpkg", "-S", *sorted(set().union(*paths.values()))], capture_output=True, text=True)
+    owners = {}
+    for line in search.stdout.splitlines():
+        names, _, path = line.partition(": ")
+        owners[path.strip()] = names.split(",")[0].split(":")[0].strip()
+    checked = 0
+    for library, candidates in sorted(paths.items()):
+        package = next((owners[path] for path in candidates if path in owners), None)
+        if package is None:
+            continue  # not Debian's: the Swift toolchain's runtime, static in the image
+        assert package in packages, f"{library} ({package}) is not installed in the runtime stage"
+        checked += 1
+    assert checked >= 4, owners
+
+
+def test_runtime_stage_gives_the_sqlite_history_a_volume_the_user_owns(dockerfile):
+    runtime = dockerfile.rsplit("\nFROM ", 1)[1]
+    env = " ".join(instructions(runtime, "ENV"))
+    match = re.search(r"\bMUSICSTREAM_DATA_DIR=(\S+)", env)
+    assert match, "the runtime stage does not set MUSICSTREAM_DATA_DIR"
+    data_dir = match.group(1)
+    assert data_dir.startswith("/") and not data_dir.startswith("/app"), data_dir
+    volumes = [volume for line in instructions(runtime, "VOLUME")
+               for volume in (yaml.safe_load(line) if line.startswith("[") else line.split())]
+    assert data_dir in volumes, f"{data_dir} is not a VOLUME: {volumes}"
+    user = instructions(runtime, "USER")[-1].split(":")
+    uid = user[0]
+    gid = user[1] if len(user) > 1 else None
+    names = {uid}
+    for line in instructions(runtime, "RUN"):  # a user created by name with a fixed --uid
+        for command in line.split("&&"):
+            created = re.search(r"useradd\b.*--uid (\d+)\b.*\s(\w[\w-]*)\s*$", command)
+            if created and created.group(1) == uid:
+                names.add(created.group(2))
+    lines = runtime.splitlines()
+    volume_line = next(index for index, line in enumerate(lines) if line.startswith("VOLUME") and data_dir in line)
+    made = [line for line in lines[:volume_line] if line.startswith("RUN") and data_dir in line]
+    assert made, f"{data_dir} is not made before its VOLUME (later changes to it are lost)"
+    owned = False
+    for line in made:
+        for command in line[len("RUN"):].split("&&"):
+            words = command.split()
+            if data_dir not in words:
+                continue
+            if words[0] == "install" and ("-d" in words or "--directory" in words):
+                owner = next((words[i + 1] for i, word in enumerate(words[:-1]) if word in ("-o", "--owner")), None)
+                group = next((words[i + 1] for i, word in enumerate(words[:-1]) if word in ("-g", "--group")), None)
+                owned = owned or (owner in names and (gid is None or group in names | {gid}))
+            elif words[0] == "chown":
+                owner, _, group = next(word for word in words[1:] if not word.startswith("-")).partition(":")
+                owned = owned or (owner in names and (gid is None or not group or group in names | {gid}))
+    assert owned, f"{data_dir} is not owned by the runtime user {':'.join(user)}"
