@@ -85,6 +85,61 @@ import MusicModel
         #expect(try store.openWriter().write(more, topic: Fixtures.topic, nextOffsets: [:]) == 0)
     }
 
+    /// PostgreSQL text cannot hold U+0000: it is stored visibly replaced rather than cutting the
+    /// value short at the NUL or refusing the batch (which would stall the sink for good).
+    @Test func aNULInTextIsStoredAsAReplacementCharacter() throws {
+        let (_, store) = try Fixtures.freshStore()
+        var record = Fixtures.records(count: 1, days: 1, seed: 11)[0]
+        record.event.title = "before\u{0}after"
+        record.event.city = "Zürich \u{1F3B5}"
+        #expect(try store.openWriter().write([record], topic: Fixtures.topic, nextOffsets: [:]) == 1)
+        let stored = try store.openReader().listens(matching: EventFilter(), order: .newestFirst, after: nil, limit: 1, scanLimit: 1)
+        var expected = record.event
+        expected.title = "before\u{FFFD}after"
+        #expect(stored.listens == [expected])
+    }
+
+    /// Replicas opening the store and writing the same new days at the same moment: schema and
+    /// partitions are created once, under an advisory lock, and nobody trips over the others.
+    @Test func replicasCreatingTheSameDaysAtOnceAllSucceed() throws {
+        let (url, store) = try Fixtures.freshStore()
+        let outcomes = Mutex<[String]>([])
+        let opened = DispatchGroup()
+        let go = DispatchSemaphore(value: 0)
+        let done = DispatchGroup()
+        for replica in 0..<4 {
+            opened.enter()
+            done.enter()
+            Thread {
+                defer { done.leave() }
+                let records = Fixtures.records(count: 300, days: 3, seed: 100 + UInt64(replica), startDay: 5)
+                // All open at once (the schema), then all write at once (the partitions).
+                var writer: (any HistoryWriter)?
+                do {
+                    writer = try store.openWriter()
+                } catch {
+                    outcomes.withLock { $0.append("\(error)") }
+                }
+                opened.leave()
+                go.wait()
+                guard let writer else { return }
+                do {
+                    let added = try writer.write(records, topic: Fixtures.topic, nextOffsets: [Int32(replica): 100])
+                    outcomes.withLock { $0.append("added \(added)") }
+                } catch {
+                    outcomes.withLock { $0.append("\(error)") }
+                }
+            }.start()
+        }
+        opened.wait()
+        for _ in 0..<4 { go.signal() }
+        done.wait()
+        #expect(outcomes.withLock { $0 } == Array(repeating: "added 300", count: 4))
+        #expect(try Fixtures.count(url) == 1_200)
+        #expect(try Fixtures.partitionNames(url) == ["listens_20261205", "listens_20261206", "listens_20261207"])
+        #expect(try store.openWriter().nextOffsets(topic: Fixtures.topic) == [0: 100, 1: 100, 2: 100, 3: 100])
+    }
+
     /// A row the database refuses in the second INSERT of a batch: the first chunk's rows and the
     /// offsets go back with it, and the error is the statement's, not an outage.
     @Test func aRefusedRowMidwayLeavesNeitherRowsNorOffsets() throws {
