@@ -41,6 +41,11 @@ import MusicModel
         // Declaratively partitioned by range on the timestamp, one partition per day written.
         #expect(try Fixtures.sql(url, "SELECT partstrat FROM pg_partitioned_table WHERE partrelid = 'listens'::regclass").string(0, 0) == "r")
         #expect(try Fixtures.partitionNames(url) == ["listens_20261130", "listens_20261201"])
+        // The store names its connections; a setting in the URL wins over the store's default.
+        let named = try PostgresHistoryStore(url: url + "?application_name=replica-7").openReader()
+        let names = try Fixtures.sql(url, "SELECT DISTINCT application_name FROM pg_stat_activity WHERE datname = current_database() ORDER BY 1")
+        #expect((0..<names.rowCount).map { names.string($0, 0) } == ["musicstream", "replica-7"])
+        withExtendedLifetime(named) {}
         let indexes = try Fixtures.sql(url, "SELECT indexname FROM pg_indexes WHERE tablename = 'listens' ORDER BY 1")
         #expect((0..<indexes.rowCount).map { indexes.string($0, 0) }
             == ["listens_by_time", "listens_by_track", "listens_by_user", "listens_event_once"])
@@ -278,6 +283,8 @@ import MusicModel
         let rate = Double(records.count) / seconds
         print("PostgreSQL history: \(records.count) listens in \(seconds) s, \(Int(rate)) listens/s")
         #expect(try Fixtures.count(url) == records.count)
-        #expect(rate > 3_000)
+        // 10,000-19,000 a second here in a debug build; other builds sharing the two cores cut
+        // that to about 5,000, so the bar is set well below.
+        #expect(rate > 2_000)
     }
 }
