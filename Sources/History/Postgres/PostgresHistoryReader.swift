@@ -68,8 +68,14 @@ final class PostgresHistoryReader: HistoryReader {
     ) throws(PostgresError) -> PostgresResult {
         var conditions = ListenConditions(filter: filter)
         if let cursor {
+            // The plain bound on "timestamp" says nothing new, but lets the planner skip whole
+            // day partitions on the far side of the cursor (it does not prune on row values).
             let comparison = order == .newestFirst ? "<" : ">"
-            conditions.add("(\"timestamp\", event_id) \(comparison) ($\(conditions.next)::bigint, $\(conditions.next + 1)::text)") {
+            let timestamp = conditions.next
+            conditions.add(
+                "(\"timestamp\", event_id) \(comparison) ($\(timestamp)::bigint, $\(timestamp + 1)::text) "
+                    + "AND \"timestamp\" \(comparison)= $\(timestamp)::bigint"
+            ) {
                 $0.append(cursor.timestamp)
                 $0.append(cursor.eventID)
             }

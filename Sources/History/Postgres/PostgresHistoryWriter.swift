@@ -116,28 +116,43 @@ final class PostgresHistoryWriter: HistoryWriter {
         do {
             return try connection.run("deleting listens before \(timestamp)") { () throws(PostgresError) in
                 var removed = 0
-                for partition in try PostgresSchema.partitions(on: connection) where partition.upperBound <= timestamp {
-                    removed += try drop(partition)
-                }
-                if limit > 0 {
-                    // Keyed by the unique (event_id, timestamp), so the inner LIMIT picks exactly
-                    // the rows deleted and each lookup is an index probe in the right partition.
-                    let result = try connection.execute(
-                        """
-                        DELETE FROM listens WHERE "timestamp" < $1 AND (event_id, "timestamp") IN (
-                            SELECT event_id, "timestamp" FROM listens WHERE "timestamp" < $1
-                            ORDER BY "timestamp" LIMIT $2)
-                        """
-                    ) {
-                        $0.append(timestamp)
-                        $0.append(limit)
+                var straddling: [DayPartition] = []
+                for partition in try PostgresSchema.partitions(on: connection) where partition.lowerBound < timestamp {
+                    if partition.upperBound <= timestamp {
+                        removed += try drop(partition)
+                    } else {
+                        straddling.append(partition)
                     }
-                    removed += result.affectedRows
                 }
-                return removed
+                var deleted = 0
+                for partition in straddling where deleted < limit {
+                    deleted += try deleteRows(from: partition, before: timestamp, limit: limit - deleted)
+                }
+                return removed + deleted
             }
         } catch {
             throw error.historyError
+        }
+    }
+
+    /// Deletes up to `limit` rows of one partition older than `timestamp`, oldest first. Aimed at
+    /// the partition itself, by row address: on the parent table PostgreSQL would plan a join that
+    /// reads the whole day to delete a few rows.
+    private func deleteRows(from partition: DayPartition, before timestamp: Int64, limit: Int) throws(PostgresError) -> Int {
+        guard limit > 0 else { return 0 }
+        let name = PostgresSchema.quoted(partition.name)
+        let statement = """
+            DELETE FROM \(name) WHERE ctid = ANY(ARRAY(
+                SELECT ctid FROM \(name) WHERE "timestamp" < $1 ORDER BY "timestamp" LIMIT $2))
+            """
+        do {
+            return try connection.execute(statement) {
+                $0.append(timestamp)
+                $0.append(limit)
+            }.affectedRows
+        } catch let error where error.sqlState == "42P01" {
+            // Dropped meanwhile by another replica's retention: nothing left to delete here.
+            return 0
         }
     }
 

@@ -16,6 +16,16 @@ struct PostgresParameters {
     /// as U+FFFD, visibly replaced, rather than cutting the value short or refusing the row.
     mutating func append(_ text: String) {
         starts.append(bytes.count)
+        // Fast path: native strings hand over their UTF-8 in one piece.
+        let copied: Bool? = text.utf8.withContiguousStorageIfAvailable { utf8 in
+            guard !utf8.contains(0) else { return false }
+            bytes.append(contentsOf: utf8)
+            return true
+        }
+        if copied == true {
+            bytes.append(0)
+            return
+        }
         for byte in text.utf8 {
             if byte == 0 {
                 bytes.append(contentsOf: [0xEF, 0xBF, 0xBD] as [UInt8])
