@@ -122,12 +122,15 @@ async function load(token, signal) {
   }
 }
 
+// Not `disabled` while loading: a disabled button drops the keyboard's focus to the page.
+let loadingMore = false;
+
 async function loadMore() {
-  if (!current || !current.next) return;
+  if (!current || !current.next || loadingMore) return;
+  loadingMore = true;
   const token = openCount;
   const button = $("history-more");
-  button.disabled = true;
-  button.setAttribute("aria-busy", "true");
+  button.setAttribute("aria-disabled", "true");
   setStatus("Loading more listens…");
   setProblem(null);
   try {
@@ -143,10 +146,8 @@ async function loadMore() {
     setStatus("");
     setProblem("Could not load more listens.", problemText(err), false);
   } finally {
-    if (token === openCount) {
-      button.disabled = false;
-      button.removeAttribute("aria-busy");
-    }
+    loadingMore = false;
+    button.removeAttribute("aria-disabled");
   }
 }
 
