@@ -1,8 +1,9 @@
 // A listen's detail: a click on a table row, or Enter / Space on a focused one, opens a modal
 // drawer (a native <dialog>) with every field of the event, where the server read it in Kafka
-// (GET /api/events/{id}), "Copy as JSON", and links that narrow the page to this user, artist or
-// track. Rows are replaced many times a second at high rates, so the drawer holds its own copy of
-// the event, never a reference to a row; rows are found by event id through delegation on #rows.
+// (GET /api/events/{id}), "Copy as JSON", links that narrow the page to this user, artist or
+// track, and "History of this listener" (js/user-history.js, opened over this drawer). Rows are
+// replaced many times a second at high rates, so the drawer holds its own copy of the event,
+// never a reference to a row; rows are found by event id through delegation on #rows.
 // Event data reaches the DOM only through textContent and setAttribute.
 import { state } from "./state.js";
 import { $, rowsEl } from "./dom.js";
@@ -10,6 +11,7 @@ import { fmtDuration } from "./format.js";
 import { getJSON } from "./api.js";
 import { filtersFromForm, pageQuery, setForm } from "./filters.js";
 import { applyNow } from "./refresh.js";
+import { isUserButton, openUserHistory } from "./user-history.js";
 
 // The drawer's filter links: the page filter each sets and the event field it takes.
 const FILTER_LINKS = [
@@ -113,6 +115,7 @@ function renderEvent(ev, id) {
   }
   updateFilterLinks(ev);
   $("detail-copy").disabled = !ev;
+  $("detail-history").disabled = !ev || ev.user_id == null || String(ev.user_id) === "";
 }
 
 // ---------- where it came from ----------
@@ -235,7 +238,7 @@ function onRowsKey(e) {
 
 function onRowsClick(e) {
   const tr = rowOf(e.target);
-  if (!tr) return;
+  if (!tr || isUserButton(e.target)) return;   // a username opens the listener's history instead
   // Selecting text in a row (to copy a value) is not a request to open it.
   const selection = window.getSelection();
   if (selection && !selection.isCollapsed && tr.contains(selection.anchorNode)) return;
@@ -256,5 +259,9 @@ export function initDetail() {
     current = null;
   });
   $("detail-copy").addEventListener("click", copyJSON);
+  // The history opens over this drawer; closing it comes back here, to this button.
+  $("detail-history").addEventListener("click", (e) => {
+    if (current && current.event) openUserHistory(current.event.user_id, current.event.username, e.currentTarget, null);
+  });
   FILTER_LINKS.forEach(({ id }) => $(id).addEventListener("click", onFilterLink));
 }

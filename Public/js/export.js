@@ -2,9 +2,22 @@
 // from the events behind the rows (state.events by each row's event id), so the file holds the
 // full events, not the cells' display text. The download is a Blob behind an object URL clicked
 // through an <a download>: a navigation, which the page's CSP (default-src 'self') does not limit.
+//
+// "Download all matching": every listen the history store holds that matches the applied
+// filters, GET /api/export as a plain <a download href>, so the browser streams it to disk and
+// the page never holds it. Before it goes, a HEAD of the same URL checks that the server will
+// serve it (403 with --no-export, 404 without a history, 400 for a filter it refuses): an error
+// would otherwise be saved as the "export".
 import { state } from "./state.js";
 import { $, rowsEl } from "./dom.js";
 import { numberFmt } from "./format.js";
+import { failure } from "./api.js";
+import { apiQuery } from "./filters.js";
+
+const DOWNLOADS = [
+  { id: "download-csv", format: "csv", label: "CSV" },
+  { id: "download-ndjson", format: "ndjson", label: "NDJSON" },
+];
 
 // The event's fields in the API's order; keys an event has beyond these follow, then a
 // readable copy of the timestamp for spreadsheets.
@@ -81,18 +94,100 @@ function download(name, type, text) {
 
 function exportAs(format) {
   const events = shownEvents();
-  const status = $("export-status");
   if (!events.length) {
-    status.textContent = "No rows to export.";
+    setStatus("No rows to export.", false);
     return;
   }
   if (format === "csv") download(fileName("csv"), "text/csv;charset=utf-8", toCSV(events));
   else download(fileName("json"), "application/json", toJSON(events));
   const n = events.length;
-  status.textContent = "Exported " + numberFmt.format(n) + (n === 1 ? " row" : " rows") + " as " + format.toUpperCase() + ".";
+  setStatus("Exported " + numberFmt.format(n) + (n === 1 ? " row" : " rows") + " as " + format.toUpperCase() + ".", false);
+}
+
+// ---------- "Download all matching" ----------
+
+// The export's URL for the filters the table shows now (a rolling range is taken from now).
+function exportURL(format) {
+  return "/api/export" + apiQuery(state.filters, { format });
+}
+
+// Kept in line with the filters on every applied change (refresh.js), so the links can be
+// copied or opened elsewhere too; a click takes a fresh URL anyway.
+export function updateDownloadLinks() {
+  DOWNLOADS.forEach(({ id, format }) => {
+    const link = $(id);
+    const url = exportURL(format);
+    if (link.getAttribute("href") !== url) link.setAttribute("href", url);
+  });
+}
+
+function setStatus(message, failed) {
+  const status = $("export-status");
+  status.textContent = message;
+  if (failed) status.dataset.state = "error";
+  else delete status.dataset.state;
+}
+
+// HEAD has no body to say why: the refusal is asked for again with GET (a problem+json a few
+// hundred bytes long). Should that one be a 200 after all, it is cut off at the headers.
+async function refusal(url, res) {
+  const ctrl = new AbortController();
+  try {
+    const again = await fetch(url, { headers: { Accept: "application/problem+json, application/json" }, cache: "no-store", signal: ctrl.signal });
+    if (again.ok) {
+      ctrl.abort();
+      return "HTTP " + res.status;
+    }
+    const err = await failure(again);
+    return err.message + " (HTTP " + again.status + ")";
+  } catch (_) {
+    return "HTTP " + res.status;
+  }
+}
+
+// The one click a check has approved: it is let through to the browser's own download.
+let approved = null;
+let checking = false;
+
+async function onDownload(e) {
+  const link = e.currentTarget;
+  const spec = DOWNLOADS.find((d) => d.id === link.id);
+  const url = exportURL(spec.format);
+  link.setAttribute("href", url);
+  if (approved === link) {
+    approved = null;
+    return;
+  }
+  e.preventDefault();
+  if (checking) return;
+  checking = true;
+  link.setAttribute("aria-busy", "true");
+  setStatus("Checking that the server can export…", false);
+  try {
+    let res;
+    try {
+      res = await fetch(url, { method: "HEAD", cache: "no-store" });
+    } catch (_) {
+      setStatus("Download not started: the server could not be reached.", true);
+      return;
+    }
+    if (res.status === 200) {
+      setStatus("Downloading every stored listen that matches the filters as " + spec.label +
+        "; your browser shows its progress.", false);
+      approved = link;
+      link.click();
+      approved = null;
+      return;
+    }
+    setStatus("Download refused: " + await refusal(url, res), true);
+  } finally {
+    checking = false;
+    link.removeAttribute("aria-busy");
+  }
 }
 
 export function initExport() {
   $("export-csv").addEventListener("click", () => exportAs("csv"));
   $("export-json").addEventListener("click", () => exportAs("json"));
+  DOWNLOADS.forEach(({ id }) => $(id).addEventListener("click", onDownload));
 }

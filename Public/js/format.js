@@ -13,6 +13,15 @@ export const stampFullFmt = new Intl.DateTimeFormat(undefined, {
   fractionalSecondDigits: 3, hourCycle: "h23", timeZoneName: "long",
 });
 const zoneFmt = new Intl.DateTimeFormat(undefined, { timeZoneName: "short" });
+// A stored listen may be days old: the history's table puts the day before the table's time.
+const dayFmt = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
+const dayYearFmt = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "short", day: "numeric" });
+
+// "Dec 4 21:25:27.142" (the year too when it is not this one), in the page's zone.
+export function dayStamp(date) {
+  const day = date.getFullYear() === new Date().getFullYear() ? dayFmt : dayYearFmt;
+  return day.format(date) + " " + stampFmt.format(date) + millis(date);
+}
 
 // The time zone's short name at that moment ("UTC", "CET", "GMT+1", "PST"), as the browser shows times.
 export function zoneName(date) {

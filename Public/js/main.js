@@ -21,6 +21,7 @@ import { initTheme } from "./theme-toggle.js";
 import { initAddForm } from "./add-form.js";
 import { initDetail } from "./detail.js";
 import { initExport } from "./export.js";
+import { initUserHistory } from "./user-history.js";
 import { apply, applyAgain, applyDebounced, applyNow, markApplied, refresh } from "./refresh.js";
 
 function init() {
@@ -86,6 +87,7 @@ function init() {
   initTheme();
   initAddForm();
   initDetail();
+  initUserHistory();
   initExport();
   document.querySelectorAll("th[data-sort] > .app-sort").forEach((btn) => {
     btn.addEventListener("click", () => {

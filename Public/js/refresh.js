@@ -13,6 +13,7 @@ import { loadTimeline } from "./charts.js";
 import { closeStream, openStream, scheduleRetry, setConnection, tick } from "./stream.js";
 import { afterNextFrame, requestRender } from "./frame.js";
 import { resetArrivals } from "./arrivals.js";
+import { updateDownloadLinks } from "./export.js";
 
 const TEXT_DEBOUNCE_MS = 100;
 
@@ -35,6 +36,7 @@ export async function refresh(updateURL) {
   performance.mark("musicstream:refresh");
   state.filters = filters;
   state.invalid = false;
+  updateDownloadLinks();
   closeStream();
   state.loaded = false;
   state.inbox = [];

@@ -19,13 +19,13 @@ function td(child, className) {
   return cell;
 }
 
-function yesNo(value, yesClass) {
+export function yesNo(value, yesClass) {
   if (value === true) return span("app-flag app-flag-yes " + (yesClass || ""), "Yes");
   if (value === false) return span("app-flag app-flag-no", "No");
   return span("app-muted", "—");
 }
 
-function ratingCell(rating) {
+export function ratingCell(rating) {
   const r = Number(rating);
   if (!Number.isFinite(r)) return span("app-muted", "—");
   const n = Math.max(0, Math.min(5, Math.round(r)));
@@ -80,6 +80,20 @@ function timeCell(ms) {
   return el;
 }
 
+// The username opens that listener's history (js/user-history.js, by delegation on #rows): a real
+// button, so it is reached by Tab and pressed with Enter or Space like any other.
+function userButton(ev) {
+  const name = text(ev.username);
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "app-user app-user-link";
+  button.textContent = name;
+  button.title = name + ": history of this listener";
+  button.setAttribute("aria-label", "History of " + name);
+  if (ev.user_id != null) button.dataset.userId = String(ev.user_id);
+  return button;
+}
+
 export function buildRow(ev) {
   const tr = document.createElement("tr");
   tr.dataset.eventId = String(ev.event_id);
@@ -96,8 +110,7 @@ export function buildRow(ev) {
   const title = span("app-title", text(ev.title));
   title.title = text(ev.title); // full text when the cell is truncated
   const genre = span("app-chip", text(ev.genre));
-  const user = span("app-user", text(ev.username));
-  user.title = text(ev.username);
+  const user = userButton(ev);
   const artist = span("app-artist", text(ev.artist));
   artist.title = text(ev.artist);
 

@@ -139,6 +139,12 @@ def test_axe_finds_no_serious_violation(driver, server, axe_js, theme):
         wait(driver, lambda b: b.find_element(By.ID, "add-title-error").text, "no inline error shown")
         found += serious_violations(driver, axe_js, "form error shown")
         click(driver, driver.find_element(By.ID, "add-cancel"))
+        # A listener's history, open over the page (js/user-history.js).
+        click(driver, driver.find_element(By.CSS_SELECTOR, "#rows .app-user-link"))
+        wait(driver, lambda b: b.find_element(By.ID, "history-count").text, "the history never showed")
+        found += serious_violations(driver, axe_js, "history open")
+        assert_unique_landmarks(driver)
+        click(driver, driver.find_element(By.ID, "history-close"))
     with screen(driver, 390, 844, mobile=True):
         open_with_theme(driver, server, theme)
         click(driver, driver.find_element(By.ID, "pause"))
@@ -152,14 +158,23 @@ def test_axe_finds_no_serious_violation(driver, server, axe_js, theme):
 LANDMARK_ROLES = {"banner", "main", "contentinfo", "region", "form", "search", "navigation", "complementary"}
 
 
+def landmarks_of(browser):
+    nodes = browser.execute_cdp_cmd("Accessibility.getFullAXTree", {})["nodes"]
+    return [(n["role"]["value"], str(n.get("name", {}).get("value", "")).strip()) for n in nodes
+            if not n.get("ignored") and n.get("role", {}).get("value") in LANDMARK_ROLES]
+
+
+def assert_unique_landmarks(browser):
+    names = [name for _, name in landmarks_of(browser) if name]
+    assert sorted(names) == sorted(set(names)), "landmark names repeat: %s" % names
+
+
 def test_one_h1_and_unique_landmark_names(driver, server):
     open_page(driver, server)
     click(driver, driver.find_element(By.ID, "add-toggle"))  # its form is a landmark too
     headings = driver.find_elements(By.TAG_NAME, "h1")
     assert [h.text for h in headings] == ["musicstream"]
-    nodes = driver.execute_cdp_cmd("Accessibility.getFullAXTree", {})["nodes"]
-    landmarks = [(n["role"]["value"], str(n.get("name", {}).get("value", "")).strip()) for n in nodes
-                 if not n.get("ignored") and n.get("role", {}).get("value") in LANDMARK_ROLES]
+    landmarks = landmarks_of(driver)
     names = [name for _, name in landmarks if name]
     assert len(landmarks) >= 8, landmarks
     assert sorted(names) == sorted(set(names)), "landmark names repeat: %s" % landmarks
