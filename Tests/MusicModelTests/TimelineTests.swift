@@ -15,8 +15,8 @@ import Testing
     }
 
     @Test func bucketWidths() {
-        #expect(TimelineBucket.allCases.map(\.rawValue) == ["1s", "10s", "1m"])
-        #expect(TimelineBucket.allCases.map(\.milliseconds) == [1_000, 10_000, 60_000])
+        #expect(TimelineBucket.allCases.map(\.rawValue) == ["1s", "10s", "1m", "1h", "1d"])
+        #expect(TimelineBucket.allCases.map(\.milliseconds) == [1_000, 10_000, 60_000, 3_600_000, 86_400_000])
         #expect(TimelineBucket(rawValue: "10s") == .tenSeconds)
         #expect(Timeline.bucketStart(1_700_000_012_345, 10_000) == 1_700_000_010_000)
         #expect(Timeline.bucketStart(60_000, 60_000) == 60_000)

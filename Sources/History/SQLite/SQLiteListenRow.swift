@@ -4,15 +4,15 @@ import MusicModel
 /// reader's selects, so the column order cannot drift between them.
 enum SQLiteListenRow {
     /// The event's columns in `ListenEvent`'s order: the select list, and the insert's first
-    /// parameters (then completed, kafka_partition, kafka_offset).
+    /// parameters (then completed, kafka_partition, kafka_offset, ascii_mask).
     static let eventColumns = """
         event_id, user_id, username, email, track_id, title, artist, genre, platform, mood, city, country, \
         duration, listen_position, rating, timestamp
         """
 
     static let insert = """
-        INSERT INTO listens (\(eventColumns), completed, kafka_partition, kafka_offset)
-        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+        INSERT INTO listens (\(eventColumns), completed, kafka_partition, kafka_offset, ascii_mask)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
         ON CONFLICT (event_id) DO NOTHING
         """
 
@@ -39,6 +39,7 @@ enum SQLiteListenRow {
         try statement.bind(event.completed ? 1 : 0, at: 17)
         try statement.bind(Int64(record.partition), at: 18)
         try statement.bind(record.offset, at: 19)
+        try statement.bind(SQLiteTextMask.of(event), at: 20)
     }
 
     /// The event in the current row of a statement that selected `eventColumns` first.

@@ -1,17 +1,36 @@
 import EventHTTP
+import History
 import MusicAPI
+import MusicModel
 
 /// `GET /api/events`, `/api/facets` and `/api/timeline`: answers computed from the live window
 /// (the loop thread owns it, so handlers read it directly) and kept in the response cache until
 /// the window moves on. `GET /api/events/{event_id}` is one O(1) lookup and is not cached.
+///
+/// With a history store, a range reaching before what the window holds completely (`since`
+/// before `EventWindow.completeSince`, or without `since` an `until` at or before it, or an
+/// empty window) is answered from the store instead: the same filters and the same shapes,
+/// computed by a job on the query pool (never on the loop), `"source": "history"`. A request
+/// without since/until skips the check altogether, so the window's path costs nothing more.
 struct ReadEndpoints {
     let live: LiveWindow
     let cache: ResponseCache
     /// The topic the window's events were consumed from, named in an event's detail.
     let topic: String
+    /// The history's query pool; nil with `--history none`.
+    var queries: HistoryQueries? = nil
+
+    /// Rows a history page examines at most per call (`HistoryReader.listens`), and calls per
+    /// request: a sparse filter then returns a short page with a `next` rather than running long.
+    static let historyScanLimit = 50_000
+    static let historyCallsPerPage = 20
 
     func events(_ request: HTTPRequest) throws(ProblemDetails) -> RouteResult {
-        .respond(try cached(request) { () throws(ProblemDetails) in try EventsRequest(request).response(from: live.window) })
+        if let queries, mayReachHistory(request) {
+            let parsed = try EventsRequest(request)
+            if reachesBeforeWindow(parsed.page.filter) { return try historyEvents(parsed, queries) }
+        }
+        return .respond(try cached(request) { () throws(ProblemDetails) in try EventsRequest(request).response(from: live.window) })
     }
 
     func event(_ request: HTTPRequest) throws(ProblemDetails) -> RouteResult {
@@ -19,11 +38,95 @@ struct ReadEndpoints {
     }
 
     func facets(_ request: HTTPRequest) throws(ProblemDetails) -> RouteResult {
-        .respond(try cached(request) { () throws(ProblemDetails) in try FacetsRequest(request).response(from: live.window) })
+        if let queries, mayReachHistory(request) {
+            let parsed = try FacetsRequest(request)
+            if reachesBeforeWindow(parsed.filter) { return historyFacets(parsed, queries) }
+        }
+        return .respond(try cached(request) { () throws(ProblemDetails) in try FacetsRequest(request).response(from: live.window) })
     }
 
     func timeline(_ request: HTTPRequest) throws(ProblemDetails) -> RouteResult {
-        .respond(try cached(request) { () throws(ProblemDetails) in try TimelineRequest(request).response(from: live.window) })
+        if let queries, mayReachHistory(request) {
+            let parsed = try TimelineRequest(request)
+            if reachesBeforeWindow(parsed.filter) { return historyTimeline(parsed, queries) }
+        }
+        return .respond(try cached(request) { () throws(ProblemDetails) in try TimelineRequest(request).response(from: live.window) })
+    }
+
+    /// A cheap first look: only a query naming since or until can reach before the window.
+    private func mayReachHistory(_ request: HTTPRequest) -> Bool {
+        request.rawQuery.contains("since") || request.rawQuery.contains("until")
+    }
+
+    /// Whether the window may lack listens of the filter's range (see the type's comment).
+    private func reachesBeforeWindow(_ filter: EventFilter) -> Bool {
+        guard let complete = live.window.completeSince else { return true }
+        if let since = filter.since { return since < complete }
+        if let until = filter.until { return until <= complete }
+        return false
+    }
+
+    private func historyEvents(_ request: EventsRequest, _ queries: HistoryQueries) throws(ProblemDetails) -> RouteResult {
+        let start = try request.historyCursor()
+        let page = request.page
+        let order: HistoryOrder = page.order == .desc ? .newestFirst : .oldestFirst
+        let limit = min(max(page.limit, 1), Pager.maxLimit)
+        let windowCount = live.window.count
+        return .deferred { pending in
+            queries.respond(pending) { reader throws(ProblemDetails) in
+                var listens: [ListenEvent] = []
+                var after = start.map { HistoryCursor(timestamp: $0.timestamp, eventID: $0.eventID) }
+                let matching: Int
+                do throws(HistoryError) {
+                    var calls = 0
+                    repeat {
+                        let chunk = try reader.listens(
+                            matching: page.filter, order: order, after: after, limit: limit - listens.count,
+                            scanLimit: Self.historyScanLimit)
+                        listens += chunk.listens
+                        after = chunk.next
+                        calls += 1
+                    } while after != nil && listens.count < limit && calls < Self.historyCallsPerPage
+                    matching = try reader.count(matching: page.filter)
+                } catch {
+                    throw .history(error)
+                }
+                let next = after.map {
+                    HistoryEventsCursor(order: page.order, filterFingerprint: page.filter.fingerprint,
+                                        timestamp: $0.timestamp, eventID: $0.eventID).encoded
+                }
+                return .json(EventsRequest.historyBody(listens: listens, matching: matching, window: windowCount, next: next))
+            }
+        }
+    }
+
+    private func historyFacets(_ request: FacetsRequest, _ queries: HistoryQueries) -> RouteResult {
+        let filter = request.filter
+        return .deferred { pending in
+            queries.respond(pending) { reader throws(ProblemDetails) in
+                do throws(HistoryError) {
+                    let summary = try reader.facets(matching: filter)
+                    let total = try reader.count(matching: EventFilter(since: filter.since, until: filter.until))
+                    return .json(FacetsRequest.body(total: total, summary: summary, source: "history"))
+                } catch {
+                    throw .history(error)
+                }
+            }
+        }
+    }
+
+    private func historyTimeline(_ request: TimelineRequest, _ queries: HistoryQueries) -> RouteResult {
+        .deferred { pending in
+            queries.respond(pending) { reader throws(ProblemDetails) in
+                let counts: [Int64: (count: Int, skipped: Int)]
+                do throws(HistoryError) {
+                    counts = try reader.timeline(matching: request.filter, bucketMilliseconds: request.bucket.milliseconds)
+                } catch {
+                    throw .history(error)
+                }
+                return .json(try request.historyBody(counts: counts))
+            }
+        }
     }
 
     /// `compute`'s answer for this window and query, computed once per window change.
