@@ -57,6 +57,15 @@ public protocol HistoryReader: AnyObject {
     /// Matching listens per bucket of `bucketMilliseconds` (keyed by the bucket's start,
     /// `Timeline.bucketStart`), and how many of them were skipped; only non-empty buckets.
     func timeline(matching filter: EventFilter, bucketMilliseconds: Int64) throws(HistoryError) -> [Int64: (count: Int, skipped: Int)]
+
+    /// Past `deadline` (nil: none) the reader's running query is abandoned with an error, so a
+    /// query the client was already answered 503 for does not hold its worker any longer.
+    /// The default does nothing: the query then runs to its end (or its own bounds).
+    func limitQueries(until deadline: ContinuousClock.Instant?)
+}
+
+extension HistoryReader {
+    public func limitQueries(until deadline: ContinuousClock.Instant?) {}
 }
 
 /// A listen with where it was read from Kafka.

@@ -136,6 +136,25 @@ import Testing
         #expect(SQLiteFilter(EventFilter(minRating: 3, skipped: true, since: 1)).needed == 0)
     }
 
+    /// Past its deadline a query is abandoned (the pool has answered 503 by then), and the
+    /// reader works again once the limit is lifted.
+    @Test func aQueryPastItsDeadlineIsInterrupted() throws {
+        try withStore { store in
+            _ = try store.openWriter().write(records(Self.events), topic: "t", nextOffsets: [:])
+            let reader = try store.openReader()
+            reader.limitQueries(until: ContinuousClock.now - .seconds(1))
+            #expect {
+                _ = try reader.facets(matching: EventFilter(genres: ["pop"]))
+            } throws: { error in
+                (error as? HistoryError)?.isUnavailable == true
+            }
+            reader.limitQueries(until: ContinuousClock.now + .seconds(60))
+            #expect(try reader.count(matching: EventFilter()) == Self.events.count)
+            reader.limitQueries(until: nil)
+            #expect(try reader.count(matching: EventFilter()) == Self.events.count)
+        }
+    }
+
     @Test func anEmptyRangeCountsNothing() throws {
         try withStore { store in
             _ = try store.openWriter().write(records(Self.events), topic: "t", nextOffsets: [:])

@@ -17,6 +17,10 @@ final class SQLiteHistoryReader: HistoryReader {
         return statement
     }
 
+    func limitQueries(until deadline: ContinuousClock.Instant?) {
+        connection.limit(until: deadline)
+    }
+
     /// Reads rows in SQL order and keeps those `filter.matches`. The query asks for one row
     /// more than `scanLimit`: reaching it (or reaching `limit` matches with a row still to
     /// come) means more may follow, and the walk continues after the last row examined,
