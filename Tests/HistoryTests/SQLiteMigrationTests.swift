@@ -48,6 +48,8 @@ import Testing
                 #expect(masks[event.eventID] == SQLiteTextMask.of(event))
             }
             try SQLiteAggregateTests.check(reader, rounds: 40, seed: 5)
+            // The roll-ups were built from the rows.
+            try SQLiteRollupTests.check(reader, SQLiteAggregateTests.events, rounds: 20, seed: 6)
             // And the writer goes on writing schema 2 rows.
             let more = listens(10, seed: 77)
             #expect(try store.openWriter().write(records(more, firstOffset: 10_000), topic: "t", nextOffsets: [:]) == 10)

@@ -48,9 +48,10 @@ enum SQLiteSchema {
         """
 
     /// Version 2 adds `ascii_mask` (`SQLiteTextMask`): which text columns are ASCII, so
-    /// aggregates decide those rows' filters in SQL exactly as `EventFilter` would. A version 1
-    /// file is migrated in place: the column is added with 0 ("decide in Swift", correct for
-    /// any row) and then filled from the rows' own text, in batches by rowid.
+    /// aggregates decide those rows' filters in SQL exactly as `EventFilter` would; and the
+    /// per-minute and per-hour roll-ups (`SQLiteRollup`). A version 1 file is migrated in
+    /// place: the column is added with 0 ("decide in Swift", correct for any row) and then
+    /// filled from the rows' own text, in batches by rowid; the roll-ups are built from the rows.
     private static func upgradeTo2(_ connection: SQLiteConnection) throws(HistoryError) {
         try connection.exec(
             "ALTER TABLE listens ADD COLUMN ascii_mask INTEGER NOT NULL DEFAULT 0",
@@ -74,7 +75,7 @@ enum SQLiteSchema {
                     username: select.text(at: 7))))
             }
             select.reset()
-            guard let end = batch.last else { return }
+            guard let end = batch.last else { break }
             for row in batch where row.mask != 0 {
                 defer { update.reset() }
                 try update.bind(row.mask, at: 1)
@@ -83,6 +84,8 @@ enum SQLiteSchema {
             }
             last = end.rowid
         }
+        try connection.exec(SQLiteRollup.schema, doing: "creating the roll-ups (schema 2)")
+        try SQLiteRollup.fill(connection)
     }
 
     /// The file's schema version.
