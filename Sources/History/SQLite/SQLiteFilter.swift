@@ -52,6 +52,20 @@ struct SQLiteFilter {
         self.needed = needed
     }
 
+    /// Whether `facet` has a criterion of its own here (so it is counted without it).
+    func constrains(_ facet: Facet) -> Bool {
+        switch facet {
+        case .genre: !filter.genres.isEmpty
+        case .platform: !filter.platforms.isEmpty
+        case .mood: !filter.moods.isEmpty
+        case .country: !filter.countries.isEmpty
+        case .artist: filter.artist != nil
+        case .rating: filter.minRating != nil
+        case .skipped: filter.skipped != nil
+        case .completed: filter.completed != nil
+        }
+    }
+
     /// Whether the range is empty (since ≥ until): nothing to read.
     var isEmptyRange: Bool {
         if let since = filter.since, let until = filter.until { return since >= until }
