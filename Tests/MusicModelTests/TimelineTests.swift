@@ -118,3 +118,13 @@ import Testing
         }
     }
 }
+
+@Suite struct TimelineContinuousTests {
+    @Test func sparseCountsBecomeAContinuousSeriesOrNilPastTheCap() {
+        let points = Timeline.continuous([120_000: (3, 1), 0: (1, 0)], bucketMilliseconds: 60_000, maxPoints: 3)
+        #expect(points == [TimelinePoint(t: 0, count: 1, skipped: 0), TimelinePoint(t: 60_000, count: 0, skipped: 0),
+                           TimelinePoint(t: 120_000, count: 3, skipped: 1)])
+        #expect(Timeline.continuous([120_000: (3, 1), 0: (1, 0)], bucketMilliseconds: 60_000, maxPoints: 2) == nil)
+        #expect(Timeline.continuous([:], bucketMilliseconds: 60_000, maxPoints: 2) == [])
+    }
+}
