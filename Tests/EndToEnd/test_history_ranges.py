@@ -257,3 +257,17 @@ def test_other_sorts_and_oversized_timelines_over_the_history_are_400(ranged):
     assert "3600" in body["detail"]
     problem(server.get("/api/timeline", params={"since": since, "bucket": "2h"}), 400, "bucket")
     problem(server.get("/api/timeline", params={"bucket": "1w"}), 400, "bucket")
+
+
+def test_identical_history_requests_at_once_all_get_the_answer(ranged):
+    """Identical requests in flight share one store query; each still gets the whole answer."""
+    from concurrent.futures import ThreadPoolExecutor
+    server, events = ranged
+    since = min(e["timestamp"] for e in events) + 7 * HOUR
+    query = {"since": since, "genre": "rock", "bucket": "1h"}
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(lambda _: server.get("/api/timeline", params=query), range(24)))
+    assert {a.status_code for a in answers} == {200}
+    bodies = [a.json() for a in answers]
+    assert all(b == bodies[0] for b in bodies) and bodies[0]["source"] == "history"
+    assert bodies[0]["points"] == expected_timeline(events, dict(query, since=str(since)), HOUR)

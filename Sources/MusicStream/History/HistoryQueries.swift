@@ -87,11 +87,16 @@ final class HistoryQueries {
     func respond(_ pending: PendingResponse, timeLimit: Double = HistoryQueries.defaultTimeLimit, _ job: @escaping Job) {
         submit(timeLimit: timeLimit, job) { answer in
             guard pending.isConnected else { return }
-            switch answer {
-            case .json(let body): pending.respond(.json(body))
-            case .problem(let problem): pending.respond(problem.response)
-            case .value: pending.respond(ProblemDetails(status: 500, title: "Internal error").response)
-            }
+            pending.respond(Self.response(for: answer))
+        }
+    }
+
+    /// The HTTP answer of a job's JSON or problem.
+    static func response(for answer: Answer) -> HTTPResponse {
+        switch answer {
+        case .json(let body): .json(body)
+        case .problem(let problem): problem.response
+        case .value: ProblemDetails(status: 500, title: "Internal error").response
         }
     }
 

@@ -19,6 +19,8 @@ struct ReadEndpoints {
     let topic: String
     /// The history's query pool; nil with `--history none`.
     var queries: HistoryQueries? = nil
+    /// Identical history requests in flight share one job.
+    let shared = SharedHistoryAnswers()
 
     /// Rows a history page examines at most per call (`HistoryReader.listens`), and calls per
     /// request: a sparse filter then returns a short page with a `next` rather than running long.
@@ -28,7 +30,7 @@ struct ReadEndpoints {
     func events(_ request: HTTPRequest) throws(ProblemDetails) -> RouteResult {
         if let queries, mayReachHistory(request) {
             let parsed = try EventsRequest(request)
-            if reachesBeforeWindow(parsed.page.filter) { return try historyEvents(parsed, queries) }
+            if reachesBeforeWindow(parsed.page.filter) { return try historyEvents(parsed, queries, key: key(request)) }
         }
         return .respond(try cached(request) { () throws(ProblemDetails) in try EventsRequest(request).response(from: live.window) })
     }
@@ -40,7 +42,7 @@ struct ReadEndpoints {
     func facets(_ request: HTTPRequest) throws(ProblemDetails) -> RouteResult {
         if let queries, mayReachHistory(request) {
             let parsed = try FacetsRequest(request)
-            if reachesBeforeWindow(parsed.filter) { return historyFacets(parsed, queries) }
+            if reachesBeforeWindow(parsed.filter) { return historyFacets(parsed, queries, key: key(request)) }
         }
         return .respond(try cached(request) { () throws(ProblemDetails) in try FacetsRequest(request).response(from: live.window) })
     }
@@ -48,7 +50,7 @@ struct ReadEndpoints {
     func timeline(_ request: HTTPRequest) throws(ProblemDetails) -> RouteResult {
         if let queries, mayReachHistory(request) {
             let parsed = try TimelineRequest(request)
-            if reachesBeforeWindow(parsed.filter) { return historyTimeline(parsed, queries) }
+            if reachesBeforeWindow(parsed.filter) { return historyTimeline(parsed, queries, key: key(request)) }
         }
         return .respond(try cached(request) { () throws(ProblemDetails) in try TimelineRequest(request).response(from: live.window) })
     }
@@ -66,14 +68,18 @@ struct ReadEndpoints {
         return false
     }
 
-    private func historyEvents(_ request: EventsRequest, _ queries: HistoryQueries) throws(ProblemDetails) -> RouteResult {
+    private func key(_ request: HTTPRequest) -> String { request.path + "?" + request.rawQuery }
+
+    private func historyEvents(
+        _ request: EventsRequest, _ queries: HistoryQueries, key: String
+    ) throws(ProblemDetails) -> RouteResult {
         let start = try request.historyCursor()
         let page = request.page
         let order: HistoryOrder = page.order == .desc ? .newestFirst : .oldestFirst
         let limit = min(max(page.limit, 1), Pager.maxLimit)
         let windowCount = live.window.count
-        return .deferred { pending in
-            queries.respond(pending) { reader throws(ProblemDetails) in
+        return .deferred { [shared] pending in
+            shared.respond(pending, key: key, queries: queries) { reader throws(ProblemDetails) in
                 var listens: [ListenEvent] = []
                 var after = start.map { HistoryCursor(timestamp: $0.timestamp, eventID: $0.eventID) }
                 let matching: Int
@@ -100,10 +106,10 @@ struct ReadEndpoints {
         }
     }
 
-    private func historyFacets(_ request: FacetsRequest, _ queries: HistoryQueries) -> RouteResult {
+    private func historyFacets(_ request: FacetsRequest, _ queries: HistoryQueries, key: String) -> RouteResult {
         let filter = request.filter
-        return .deferred { pending in
-            queries.respond(pending) { reader throws(ProblemDetails) in
+        return .deferred { [shared] pending in
+            shared.respond(pending, key: key, queries: queries) { reader throws(ProblemDetails) in
                 do throws(HistoryError) {
                     let summary = try reader.facets(matching: filter)
                     let total = try reader.count(matching: EventFilter(since: filter.since, until: filter.until))
@@ -115,9 +121,9 @@ struct ReadEndpoints {
         }
     }
 
-    private func historyTimeline(_ request: TimelineRequest, _ queries: HistoryQueries) -> RouteResult {
-        .deferred { pending in
-            queries.respond(pending) { reader throws(ProblemDetails) in
+    private func historyTimeline(_ request: TimelineRequest, _ queries: HistoryQueries, key: String) -> RouteResult {
+        .deferred { [shared] pending in
+            shared.respond(pending, key: key, queries: queries) { reader throws(ProblemDetails) in
                 let counts: [Int64: (count: Int, skipped: Int)]
                 do throws(HistoryError) {
                     counts = try reader.timeline(matching: request.filter, bucketMilliseconds: request.bucket.milliseconds)
@@ -133,6 +139,6 @@ struct ReadEndpoints {
     private func cached(
         _ request: HTTPRequest, _ compute: () throws(ProblemDetails) -> HTTPResponse
     ) throws(ProblemDetails) -> HTTPResponse {
-        try cache.response(for: request.path + "?" + request.rawQuery, version: live.window.lastSequence, compute: compute)
+        try cache.response(for: key(request), version: live.window.lastSequence, compute: compute)
     }
 }
