@@ -10,8 +10,10 @@ import MusicModel
 /// With a history store, a range reaching before what the window holds completely (`since`
 /// before `EventWindow.completeSince`, or without `since` an `until` at or before it, or an
 /// empty window) is answered from the store instead: the same filters and the same shapes,
-/// computed by a job on the query pool (never on the loop), `"source": "history"`. A request
-/// without since/until skips the check altogether, so the window's path costs nothing more.
+/// computed by a job on the query pool (never on the loop), `"source": "history"`. Facets and
+/// timelines take the part of the range the window holds completely from the window (`split`);
+/// an events page is the store's alone (one keyset walk). A request without since/until skips
+/// the check altogether, so the window's path costs nothing more.
 struct ReadEndpoints {
     let live: LiveWindow
     let cache: ResponseCache
@@ -106,14 +108,38 @@ struct ReadEndpoints {
         }
     }
 
+    /// A range reaching before the window split where the window becomes complete: the store
+    /// answers [since, completeSince), the window [completeSince, until) (nil when the range
+    /// ends before it). Facets and timelines add up over disjoint ranges, so the newest listens
+    /// come from the window, which has them before the sink's next batch reaches the store.
+    private func split(_ filter: EventFilter) -> (history: EventFilter, window: EventFilter?) {
+        guard let complete = live.window.completeSince else { return (filter, nil) }
+        if let until = filter.until, until <= complete { return (filter, nil) }
+        var history = filter
+        history.until = complete
+        var window = filter
+        window.since = complete
+        return (history, window)
+    }
+
     private func historyFacets(_ request: FacetsRequest, _ queries: HistoryQueries, key: String) -> RouteResult {
-        let filter = request.filter
+        let (filter, windowFilter) = split(request.filter)
+        let windowPart = windowFilter.map { windowFilter in
+            (total: FacetSummary.compute(over: live.window, filter: EventFilter(since: windowFilter.since, until: windowFilter.until)).matching,
+             summary: FacetSummary.compute(over: live.window, filter: windowFilter))
+        }
+        let windowTallies = windowPart?.summary.tallies ?? [:]
+        let windowMatching = windowPart?.summary.matching ?? 0
+        let windowTotal = windowPart?.total ?? 0
         return .deferred { [shared] pending in
             shared.respond(pending, key: key, queries: queries) { reader throws(ProblemDetails) in
                 do throws(HistoryError) {
                     let summary = try reader.facets(matching: filter)
                     let total = try reader.count(matching: EventFilter(since: filter.since, until: filter.until))
-                    return .json(FacetsRequest.body(total: total, summary: summary, source: "history"))
+                    var tallies = summary.tallies
+                    for (facet, counts) in windowTallies { tallies[facet, default: [:]].merge(counts, uniquingKeysWith: +) }
+                    let merged = FacetSummary(matching: summary.matching + windowMatching, tallies: tallies)
+                    return .json(FacetsRequest.body(total: total + windowTotal, summary: merged, source: "history"))
                 } catch {
                     throw .history(error)
                 }
@@ -122,13 +148,23 @@ struct ReadEndpoints {
     }
 
     private func historyTimeline(_ request: TimelineRequest, _ queries: HistoryQueries, key: String) -> RouteResult {
-        .deferred { [shared] pending in
+        let (filter, windowFilter) = split(request.filter)
+        var windowCounts: [Int64: (count: Int, skipped: Int)] = [:]
+        if let windowFilter {
+            let points = Timeline.points(live.window, filter: windowFilter, bucket: request.bucket, maxPoints: Timeline.maxPointsLimit)
+            for point in points where point.count > 0 { windowCounts[point.t] = (point.count, point.skipped) }
+        }
+        return .deferred { [shared, windowCounts] pending in
             shared.respond(pending, key: key, queries: queries) { reader throws(ProblemDetails) in
-                let counts: [Int64: (count: Int, skipped: Int)]
+                var counts: [Int64: (count: Int, skipped: Int)]
                 do throws(HistoryError) {
-                    counts = try reader.timeline(matching: request.filter, bucketMilliseconds: request.bucket.milliseconds)
+                    counts = try reader.timeline(matching: filter, bucketMilliseconds: request.bucket.milliseconds)
                 } catch {
                     throw .history(error)
+                }
+                for (t, figures) in windowCounts {
+                    counts[t, default: (0, 0)].count += figures.count
+                    counts[t, default: (0, 0)].skipped += figures.skipped
                 }
                 return .json(try request.historyBody(counts: counts))
             }
