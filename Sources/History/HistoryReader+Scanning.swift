@@ -16,11 +16,16 @@ extension HistoryReader {
     }
 
     public func facets(matching filter: EventFilter) throws(HistoryError) -> FacetSummary {
-        var listens: [ListenEvent] = []
+        var matching = 0
+        var tallies: [Facet: [String: Int]] = [:]
         // Only the criteria that exclude a listen from every facet narrow the read; the facets'
-        // own are decided per listen by the verdicts.
-        try scan(Self.facetBase(filter)) { listens.append($0) }
-        return FacetSummary.compute(overListens: listens, filter: filter)
+        // own are decided per listen by the verdicts. Counted page by page: memory stays one page.
+        try scanPages(Self.facetBase(filter)) { page in
+            let summary = FacetSummary.compute(overListens: page, filter: filter)
+            matching += summary.matching
+            for (facet, counts) in summary.tallies { tallies[facet, default: [:]].merge(counts, uniquingKeysWith: +) }
+        }
+        return FacetSummary(matching: matching, tallies: tallies)
     }
 
     public func timeline(
@@ -44,6 +49,11 @@ extension HistoryReader {
 
     /// Calls `body` with every listen matching `filter`, oldest first.
     private func scan(_ filter: EventFilter, _ body: (ListenEvent) -> Void) throws(HistoryError) {
+        try scanPages(filter) { page in for event in page { body(event) } }
+    }
+
+    /// Calls `body` with every page of listens matching `filter`, oldest first.
+    private func scanPages(_ filter: EventFilter, _ body: ([ListenEvent]) -> Void) throws(HistoryError) {
         var cursor: HistoryCursor?
         var read = 0
         repeat {
@@ -54,7 +64,7 @@ extension HistoryReader {
                     "this history store aggregates by reading every matching listen, and more than "
                         + "\(Self.scanningLimit) match: narrow since/until or the filters", isUnavailable: true)
             }
-            for event in page.listens { body(event) }
+            body(page.listens)
             cursor = page.next
         } while cursor != nil
     }
