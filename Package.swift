@@ -87,7 +87,7 @@ let package = Package(
         .testTarget(
             name: "MusicStreamTests",
             dependencies: [
-                "JSON", "MusicStream", "MusicModel", "KafkaClient", "EventHTTP", "EventHTTPTesting",
+                "JSON", "MusicStream", "MusicModel", "MusicAPI", "KafkaClient", "EventHTTP", "EventHTTPTesting",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

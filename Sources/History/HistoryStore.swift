@@ -43,6 +43,29 @@ public protocol HistoryReader: AnyObject {
     func userSummary(userID: String, since: Int64?, until: Int64?, top: Int) throws(HistoryError) -> UserSummary?
     /// Listens stored, and the oldest and newest timestamps (nil when empty).
     func extent() throws(HistoryError) -> HistoryExtent
+
+    // The aggregates behind /api/events, /api/facets and /api/timeline over ranges older than
+    // the window. Each has a default (`HistoryReader+Scanning`): correct, built on `listens`,
+    // bounded, slow; a store overrides them with its own SQL when it can say exactly what
+    // `EventFilter.matches` says.
+
+    /// Listens matching `filter` (every criterion, since/until included).
+    func count(matching filter: EventFilter) throws(HistoryError) -> Int
+    /// What /api/facets reports for these listens: each facet counted under every criterion
+    /// of `filter` except its own (`FacetSummary.compute`'s verdicts), `matching` under all.
+    func facets(matching filter: EventFilter) throws(HistoryError) -> FacetSummary
+    /// Matching listens per bucket of `bucketMilliseconds` (keyed by the bucket's start,
+    /// `Timeline.bucketStart`), and how many of them were skipped; only non-empty buckets.
+    func timeline(matching filter: EventFilter, bucketMilliseconds: Int64) throws(HistoryError) -> [Int64: (count: Int, skipped: Int)]
+
+    /// Past `deadline` (nil: none) the reader's running query is abandoned with an error, so a
+    /// query the client was already answered 503 for does not hold its worker any longer.
+    /// The default does nothing: the query then runs to its end (or its own bounds).
+    func limitQueries(until deadline: ContinuousClock.Instant?)
+}
+
+extension HistoryReader {
+    public func limitQueries(until deadline: ContinuousClock.Instant?) {}
 }
 
 /// A listen with where it was read from Kafka.

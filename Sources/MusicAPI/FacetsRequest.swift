@@ -4,7 +4,7 @@ import MusicModel
 
 /// `GET /api/facets`: value counts per facet under the filters. Each facet is counted under every
 /// filter except its own, so a filter form can still offer the other values.
-public struct FacetsRequest {
+public struct FacetsRequest: Sendable {
     public let filter: EventFilter
 
     public init(_ request: HTTPRequest) throws(ProblemDetails) {
@@ -20,10 +20,15 @@ public struct FacetsRequest {
     }
 
     public func response(from window: EventWindow) -> HTTPResponse {
-        let summary = summary(of: window)
+        .json(Self.body(total: window.count, summary: summary(of: window), source: "window"))
+    }
+
+    /// The answer's JSON; `total` is the window's size, or from the history the listens
+    /// stored in since..until; `source` says which (`window`, `history`).
+    public static func body(total: Int, summary: FacetSummary, source: String) -> [UInt8] {
         var writer = JSONWriter(capacity: 4096)
         writer.beginObject()
-        writer.key("total"); writer.int(window.count)
+        writer.key("total"); writer.int(total)
         writer.key("matching"); writer.int(summary.matching)
         writer.key("facets")
         writer.beginObject()
@@ -39,7 +44,8 @@ public struct FacetsRequest {
             writer.endArray()
         }
         writer.endObject()
+        writer.key("source"); writer.string(source)
         writer.endObject()
-        return .json(writer.bytes)
+        return writer.bytes
     }
 }

@@ -1,6 +1,6 @@
 """Schemathesis hooks for the contract run (loaded through SCHEMATHESIS_HOOKS).
 
-The contract has three rules that JSON Schema cannot state, so a schema-valid request can still
+The contract has five rules that JSON Schema cannot state, so a schema-valid request can still
 be refused for them; each is tolerated only for a 400 problem that names exactly that rule's
 parameter or field, on a request that really breaks the rule:
 
@@ -8,6 +8,11 @@ parameter or field, on a request that really breaks the rule:
   is never one the server issued.
 - `until` must be greater than `since` (400 on `until`).
 - `listen_position` must not exceed `duration` in POST /api/events (400 on `listen_position`).
+- a range reaching before the window (since or until given) is answered from the history,
+  where GET /api/events sorts only by timestamp (400 on `sort_by` for another sort), and
+- where GET /api/timeline refuses a series of more than 3600 buckets (400 on `bucket`); whether
+  a range reaches before the window depends on the server's state, so any request with since
+  or until may meet these two.
 
 A method libevent does not recognise at all (e.g. QUERY) is answered 501 by libevent itself,
 as RFC 9110 prescribes for unrecognised methods; those 501s are tolerated too.
@@ -82,6 +87,11 @@ def _explained_by_an_unstatable_rule(case, response):
     if parameter == "until":
         since, until = _int(query.get("since")), _int(query.get("until"))
         return since is not None and until is not None and since >= until
+    ranged = any(str(query.get(name, "")).strip(" \t") != "" for name in ("since", "until"))
+    if parameter == "sort_by" and case.method.upper() == "GET" and case.path == "/api/events" and ranged:
+        return str(query.get("sort_by", "")).strip(" \t").lower() not in ("", "timestamp")
+    if parameter == "bucket" and case.method.upper() == "GET" and case.path == "/api/timeline" and ranged:
+        return "3600" in str(problem.get("detail", ""))
     if problem.get("field") == "listen_position" and case.method.upper() == "POST":
         body = case.body if isinstance(case.body, dict) else {}
         position, duration = body.get("listen_position"), body.get("duration")

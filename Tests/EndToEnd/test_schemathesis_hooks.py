@@ -70,3 +70,20 @@ def test_other_checks_are_kept():
     failure = _failure("Invalid component: parameter `user_id` in query", check="not_a_server_error")
     assert schemathesis_hooks.filter_failure(None, failure, _case({}),
                                              _response("http://127.0.0.1:1/api/events?user_id="))
+
+
+def _problem_response(parameter, detail="x"):
+    body = ('{"status": 400, "parameter": "%s", "detail": "%s"}' % (parameter, detail)).encode()
+    return SimpleNamespace(status_code=400, content=body, request=SimpleNamespace(url="http://127.0.0.1:1/"))
+
+
+def test_history_only_rules_are_tolerated_only_on_ranged_requests():
+    explained = schemathesis_hooks._explained_by_an_unstatable_rule
+    ranged = {"since": "1764172800000", "sort_by": "rating"}
+    assert explained(_case(ranged), _problem_response("sort_by"))
+    assert not explained(_case({"sort_by": "rating"}), _problem_response("sort_by"))
+    assert not explained(_case({"since": "1", "sort_by": "timestamp"}), _problem_response("sort_by"))
+    timeline = _case({"until": "1764172800000", "bucket": "1s"}, path="/api/timeline")
+    assert explained(timeline, _problem_response("bucket", "more than 3600 buckets"))
+    assert not explained(timeline, _problem_response("bucket", "bucket must be one of"))
+    assert not explained(_case({"bucket": "1s"}, path="/api/timeline"), _problem_response("bucket", "3600"))

@@ -283,3 +283,32 @@ import Testing
         #expect(FacetSummary.compute(over: w, filter: EventFilter(genres: [events[0].genre])).matching == 0)
     }
 }
+
+/// `completeSince`: from where the window holds every listen it has read.
+@Suite struct EventWindowCompletenessTests {
+    @Test func completeSinceFollowsTheOldestAndTheNewestEvicted() {
+        let events = simulatedEvents(6, seed: 3)
+        var window = EventWindow(capacity: 3)
+        #expect(window.completeSince == nil)
+        var early = events[0]
+        early.timestamp = 5_000
+        window.append(early)
+        #expect(window.completeSince == 5_000)
+        var late = events[1]
+        late.timestamp = 9_000
+        window.append(late)
+        for (i, t) in [(2, 6_000), (3, 7_000)] as [(Int, Int64)] {
+            var event = events[i]
+            event.timestamp = t
+            window.append(event)
+        }
+        // 5,000 was evicted: the oldest held arrived with 9,000, after older ones it still holds.
+        #expect(window.completeSince == 9_000)
+        var next = events[4]
+        next.timestamp = 8_000
+        window.append(next)
+        // 9,000 was evicted too: only from 9,001 on is nothing missing.
+        #expect(window.newestEvictedTimestamp == 9_000)
+        #expect(window.completeSince == 9_001)
+    }
+}

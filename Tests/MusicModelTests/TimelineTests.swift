@@ -15,8 +15,8 @@ import Testing
     }
 
     @Test func bucketWidths() {
-        #expect(TimelineBucket.allCases.map(\.rawValue) == ["1s", "10s", "1m"])
-        #expect(TimelineBucket.allCases.map(\.milliseconds) == [1_000, 10_000, 60_000])
+        #expect(TimelineBucket.allCases.map(\.rawValue) == ["1s", "10s", "1m", "1h", "1d"])
+        #expect(TimelineBucket.allCases.map(\.milliseconds) == [1_000, 10_000, 60_000, 3_600_000, 86_400_000])
         #expect(TimelineBucket(rawValue: "10s") == .tenSeconds)
         #expect(Timeline.bucketStart(1_700_000_012_345, 10_000) == 1_700_000_010_000)
         #expect(Timeline.bucketStart(60_000, 60_000) == 60_000)
@@ -116,5 +116,15 @@ import Testing
                 #expect(points == expected, "\(bucket) \(filter)")
             }
         }
+    }
+}
+
+@Suite struct TimelineContinuousTests {
+    @Test func sparseCountsBecomeAContinuousSeriesOrNilPastTheCap() {
+        let points = Timeline.continuous([120_000: (3, 1), 0: (1, 0)], bucketMilliseconds: 60_000, maxPoints: 3)
+        #expect(points == [TimelinePoint(t: 0, count: 1, skipped: 0), TimelinePoint(t: 60_000, count: 0, skipped: 0),
+                           TimelinePoint(t: 120_000, count: 3, skipped: 1)])
+        #expect(Timeline.continuous([120_000: (3, 1), 0: (1, 0)], bucketMilliseconds: 60_000, maxPoints: 2) == nil)
+        #expect(Timeline.continuous([:], bucketMilliseconds: 60_000, maxPoints: 2) == [])
     }
 }

@@ -7,6 +7,8 @@ final class SQLiteConnection {
     private let handle: OpaquePointer
     /// The database file, for error messages.
     let path: String
+    /// When set, statements running past it are interrupted (`limit(until:)`).
+    private var deadline: ContinuousClock.Instant?
 
     /// Opens `path`: read-write (creating the file when missing) or read-only. A locked database
     /// is retried for up to `busyTimeout` ms before the call fails with SQLITE_BUSY.
@@ -30,6 +32,24 @@ final class SQLiteConnection {
         // close_v2: if a statement were still alive the handle would close when it is finalized,
         // but statements hold their connection, so by now none is left.
         sqlite3_close_v2(handle)
+    }
+
+    /// Interrupts any statement still running at `deadline` (it fails with SQLITE_INTERRUPT),
+    /// checked by SQLite's progress handler every few thousand virtual-machine steps, so a
+    /// long aggregate stops within about a millisecond of it; nil removes the limit.
+    func limit(until deadline: ContinuousClock.Instant?) {
+        self.deadline = deadline
+        guard deadline != nil else {
+            sqlite3_progress_handler(handle, 0, nil, nil)
+            return
+        }
+        // Unretained: the handler belongs to this connection's handle, which dies with it.
+        sqlite3_progress_handler(handle, 4_000, { context in
+            guard let context else { return 0 }
+            let connection = Unmanaged<SQLiteConnection>.fromOpaque(context).takeUnretainedValue()
+            guard let deadline = connection.deadline else { return 0 }
+            return ContinuousClock.now >= deadline ? 1 : 0
+        }, Unmanaged.passUnretained(self).toOpaque())
     }
 
     /// Runs SQL without results (one or more statements separated by semicolons).
@@ -92,6 +112,8 @@ final class SQLiteConnection {
         let unavailable: Set<Int32> = [
             SQLITE_BUSY, SQLITE_LOCKED, SQLITE_NOMEM, SQLITE_READONLY, SQLITE_IOERR, SQLITE_CORRUPT,
             SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_PROTOCOL, SQLITE_NOTADB, SQLITE_PERM,
+            // Past its time limit (`limit(until:)`): the store could not answer in time.
+            SQLITE_INTERRUPT,
         ]
         return HistoryError(
             "sqlite \(path): \(doing): \(message) (code \(code))", isUnavailable: unavailable.contains(code & 0xFF))

@@ -3,18 +3,22 @@ import MusicModel
 /// A query worker's read-only connection. Statements are prepared on first use and kept,
 /// keyed by their SQL (a page query has a few dozen shapes at most).
 final class SQLiteHistoryReader: HistoryReader {
-    private let connection: SQLiteConnection
+    let connection: SQLiteConnection
     private var statements: [String: SQLiteStatement] = [:]
 
     init(connection: SQLiteConnection) {
         self.connection = connection
     }
 
-    private func statement(_ sql: String, doing: String) throws(HistoryError) -> SQLiteStatement {
+    func statement(_ sql: String, doing: String) throws(HistoryError) -> SQLiteStatement {
         if let statement = statements[sql] { return statement }
         let statement = try connection.prepare(sql, doing: doing, persistent: true)
         statements[sql] = statement
         return statement
+    }
+
+    func limitQueries(until deadline: ContinuousClock.Instant?) {
+        connection.limit(until: deadline)
     }
 
     /// Reads rows in SQL order and keeps those `filter.matches`. The query asks for one row

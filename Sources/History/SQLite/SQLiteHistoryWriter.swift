@@ -5,7 +5,9 @@ final class SQLiteHistoryWriter: HistoryWriter {
     private let insertListen: SQLiteStatement
     private let upsertOffset: SQLiteStatement
     private let selectOffsets: SQLiteStatement
-    private let deleteOlder: SQLiteStatement
+    private let selectOlder: SQLiteStatement
+    private let deleteRow: SQLiteStatement
+    private let rollup: SQLiteRollup.Statements
 
     init(connection: SQLiteConnection) throws(HistoryError) {
         self.connection = connection
@@ -18,13 +20,16 @@ final class SQLiteHistoryWriter: HistoryWriter {
         selectOffsets = try connection.prepare(
             "SELECT kafka_partition, next_offset FROM sink_offsets WHERE topic = ?1",
             doing: "reading the next offsets", persistent: true)
-        // Oldest first through the time index; by rowid so the delete touches exactly the rows
-        // the subquery chose, at most `limit` of them.
-        deleteOlder = try connection.prepare(
+        // Oldest first through the time index; each row read (the roll-ups must lose exactly
+        // what goes) and then deleted by rowid, at most `limit` of them.
+        selectOlder = try connection.prepare(
             """
-            DELETE FROM listens WHERE rowid IN
-                (SELECT rowid FROM listens WHERE timestamp < ?1 ORDER BY timestamp LIMIT ?2)
-            """, doing: "deleting old listens", persistent: true)
+            SELECT rowid, \(SQLiteListenRow.eventColumns) FROM listens WHERE timestamp < ?1
+            ORDER BY timestamp LIMIT ?2
+            """, doing: "reading old listens", persistent: true)
+        deleteRow = try connection.prepare(
+            "DELETE FROM listens WHERE rowid = ?1", doing: "deleting an old listen", persistent: true)
+        rollup = try SQLiteRollup.Statements(connection)
     }
 
     func nextOffsets(topic: String) throws(HistoryError) -> [Int32: Int64] {
@@ -46,6 +51,7 @@ final class SQLiteHistoryWriter: HistoryWriter {
         return try connection.transaction(immediate: true, doing: "writing \(records.count) listens of \(topic)") {
             () throws(HistoryError) -> Int in
             var added = 0
+            var delta = SQLiteRollup.Delta()
             for record in records {
                 defer { insertListen.reset() }
                 do throws(HistoryError) {
@@ -58,8 +64,12 @@ final class SQLiteHistoryWriter: HistoryWriter {
                         isUnavailable: error.isUnavailable)
                 }
                 // 0 when the event_id was already stored: the conflict clause skipped it.
-                added += connection.changes
+                if connection.changes > 0 {
+                    added += 1
+                    delta.add(record.event)
+                }
             }
+            try rollup.apply(delta)
             for (partition, offset) in nextOffsets {
                 defer { upsertOffset.reset() }
                 try upsertOffset.bind(topic, at: 1)
@@ -75,11 +85,27 @@ final class SQLiteHistoryWriter: HistoryWriter {
         guard limit > 0 else { return 0 }
         return try connection.transaction(immediate: true, doing: "deleting listens before \(timestamp)") {
             () throws(HistoryError) -> Int in
-            defer { deleteOlder.reset() }
-            try deleteOlder.bind(timestamp, at: 1)
-            try deleteOlder.bind(limit, at: 2)
-            try deleteOlder.run()
-            return connection.changes
+            var rows: [Int64] = []
+            var delta = SQLiteRollup.Delta()
+            try selectOlder.bind(timestamp, at: 1)
+            try selectOlder.bind(limit, at: 2)
+            do throws(HistoryError) {
+                while try selectOlder.step() {
+                    rows.append(selectOlder.int64(at: 0))
+                    delta.add(SQLiteListenRow.event(from: selectOlder, firstColumn: 1), sign: -1)
+                }
+            } catch {
+                selectOlder.reset()
+                throw error
+            }
+            selectOlder.reset()
+            for row in rows {
+                defer { deleteRow.reset() }
+                try deleteRow.bind(row, at: 1)
+                try deleteRow.run()
+            }
+            try rollup.apply(delta)
+            return rows.count
         }
     }
 }

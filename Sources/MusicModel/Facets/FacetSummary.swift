@@ -13,6 +13,43 @@ public struct FacetSummary: Sendable {
         self.lists = Facet.allCases.map { counts.entries($0) }
     }
 
+    /// A summary from counts by value (a store's GROUP BY results, merged): ranked here, in the
+    /// order every facet list is served in. Zero counts are left out.
+    public init(matching: Int, tallies: [Facet: [String: Int]]) {
+        self.matching = matching
+        self.lists = Facet.allCases.map { facet in
+            FacetEntry.ranked((tallies[facet] ?? [:]).filter { $0.value > 0 }.map { FacetEntry(value: $0.key, count: $0.value) })
+        }
+    }
+
+    /// Counts by value per facet, for merging with other counts (`init(matching:tallies:)`).
+    public var tallies: [Facet: [String: Int]] {
+        var result: [Facet: [String: Int]] = [:]
+        for (index, facet) in Facet.allCases.enumerated() {
+            result[facet] = Dictionary(lists[index].map { ($0.value, $0.count) }, uniquingKeysWith: +)
+        }
+        return result
+    }
+
+    /// The same over listens that are not in a window (a history store's rows), with the same
+    /// verdicts as the window's scan.
+    public static func compute(overListens events: some Sequence<ListenEvent>, filter: EventFilter) -> FacetSummary {
+        var counts = FacetCounts()
+        var matching = 0
+        for event in events {
+            switch filter.verdict(event) {
+            case .matches:
+                counts.add(event)
+                matching += 1
+            case .failsOnly(let facet):
+                counts.add(event, only: facet)
+            case .fails:
+                break
+            }
+        }
+        return FacetSummary(matching: matching, counts: counts)
+    }
+
     private init(matching: Int, lists: [[FacetEntry]]) {
         self.matching = matching
         self.lists = lists

@@ -234,6 +234,9 @@ public struct EventFilter: Sendable, Equatable {
         return copy
     }
 
+    /// `canonicalHash` for other modules: the history's cursors are bound to their filter too.
+    public var fingerprint: UInt64 { canonicalHash }
+
     /// A stable 64-bit hash of what the filter selects, independent of spelling that does not
     /// change the result (case of case-insensitive values, order and duplicates of repeated
     /// values). Pagination cursors carry it so a cursor cannot be replayed under another filter.

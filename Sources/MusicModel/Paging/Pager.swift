@@ -13,6 +13,10 @@
 public enum Pager {
     /// Largest page; larger limits are clamped to it, limits below 1 are raised to 1.
     public static let maxLimit = 1_000
+    /// Whether `token` is a well-formed cursor of the window's pager (whatever it was made
+    /// for): lets a history request say "this is a window cursor" rather than "garbage".
+    public static func isWindowCursor(_ token: String) -> Bool { PageCursor.decode(token) != nil }
+
     /// The query parameters `parseSort` reads.
     public static let parameterNames: Set<String> = ["sort_by", "sort_order"]
 

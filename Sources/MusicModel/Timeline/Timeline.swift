@@ -92,10 +92,30 @@ public enum Timeline {
         }
     }
 
+    /// Continuous points from sparse bucket totals (`counts`: bucket start -> figures, as a
+    /// store's GROUP BY returns them): every bucket from the oldest to the newest, empty ones as
+    /// zeros, the same series `points` builds from a window. nil when that takes more than
+    /// `maxPoints` buckets: a history range is refused rather than cut, so a client never
+    /// mistakes a clipped series for the whole range.
+    public static func continuous(
+        _ counts: [Int64: (count: Int, skipped: Int)], bucketMilliseconds size: Int64, maxPoints: Int
+    ) -> [TimelinePoint]? {
+        guard let oldest = counts.keys.min(), let newest = counts.keys.max() else { return [] }
+        let (span, overflow) = newest.subtractingReportingOverflow(oldest)
+        guard !overflow, span / size < Int64(max(1, maxPoints)) else { return nil }
+        var points = (0...Int(span / size)).map { TimelinePoint(t: oldest + Int64($0) * size, count: 0, skipped: 0) }
+        for (t, figures) in counts {
+            let i = Int((t - oldest) / size)
+            points[i].count += figures.count
+            points[i].skipped += figures.skipped
+        }
+        return points
+    }
+
     /// floor(timestamp / size) * size; nil if that does not fit in Int64 (only for timestamps
     /// near Int64.min, which the decoder never admits).
     @inline(__always)
-    static func bucketStart(_ timestamp: Int64, _ size: Int64) -> Int64? {
+    public static func bucketStart(_ timestamp: Int64, _ size: Int64) -> Int64? {
         var q = timestamp / size
         if timestamp % size < 0 { q -= 1 }
         let (start, overflow) = q.multipliedReportingOverflow(by: size)

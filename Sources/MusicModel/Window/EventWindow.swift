@@ -10,6 +10,10 @@ public struct EventWindow: Sendable {
     public private(set) var lastSequence: UInt64
     /// Sequence of each held event by event_id, so a redelivered record is recognised.
     private var sequenceByEventID: [EventIDKey: UInt64] = [:]
+    /// The newest timestamp of any event evicted so far (Int64.min before the first eviction):
+    /// events arrive only roughly in time order, so the window is complete for a range only
+    /// above this. One comparison per eviction.
+    public private(set) var newestEvictedTimestamp = Int64.min
 
     /// A capacity below 1 is treated as 1. Sequences start at `startingAbove + 1` rounded down
     /// to the next number of the form k × capacity + 1 (so that sequence s still lives at slot
@@ -62,6 +66,7 @@ public struct EventWindow: Sendable {
                 let evicted = base + slot
                 if let event = evicted.pointer(to: \.event) {
                     facets.remove(keys: evicted.pointee.keys, at: event)
+                    if event.pointee.timestamp > newestEvictedTimestamp { newestEvictedTimestamp = event.pointee.timestamp }
                 }
                 if sequenceByEventID[evicted.pointee.id] == evicted.pointee.sequence {
                     sequenceByEventID[evicted.pointee.id] = nil
@@ -113,6 +118,16 @@ public struct EventWindow: Sendable {
     /// Sequence of the oldest stored event (lastSequence + 1 when empty).
     public var oldestSequence: UInt64 {
         lastSequence - UInt64(storage.count) + 1
+    }
+
+    /// The earliest `since` the window answers completely: every listen this window has seen
+    /// with a timestamp at or after it is still held. It is the later of the oldest held
+    /// event's timestamp (the first to arrive: listens from before it, e.g. before a restart's
+    /// refill, were never read into this window) and just after the newest evicted timestamp
+    /// (arrival order is only roughly time order). nil when the window is empty. O(1).
+    public var completeSince: Int64? {
+        guard let oldest = event(withSequence: oldestSequence)?.event.timestamp else { return nil }
+        return newestEvictedTimestamp == Int64.min ? oldest : max(oldest, newestEvictedTimestamp &+ 1)
     }
 
     /// Whether the event with this sequence number is still in the window.

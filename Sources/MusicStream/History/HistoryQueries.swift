@@ -22,6 +22,8 @@ final class HistoryQueries {
     private struct Queued: Sendable {
         var ticket: UInt64
         var job: Job
+        /// When the loop answers 503 for it: the worker's reader abandons the query then.
+        var deadline: ContinuousClock.Instant
     }
 
     /// Shared with the workers: the jobs waiting and whether to stop.
@@ -76,7 +78,8 @@ final class HistoryQueries {
                 detail: "the history store did not answer within \(Int(timeLimit)) s; narrow the range or filters, or retry")))
         }
         waiting[ticket] = Waiting(completion: completion, timer: timer)
-        work.queue.withLock { $0.jobs.append(Queued(ticket: ticket, job: job)) }
+        let deadline = ContinuousClock.now + .milliseconds(Int64(timeLimit * 1_000))
+        work.queue.withLock { $0.jobs.append(Queued(ticket: ticket, job: job, deadline: deadline)) }
         work.ready.signal()
     }
 
@@ -84,11 +87,16 @@ final class HistoryQueries {
     func respond(_ pending: PendingResponse, timeLimit: Double = HistoryQueries.defaultTimeLimit, _ job: @escaping Job) {
         submit(timeLimit: timeLimit, job) { answer in
             guard pending.isConnected else { return }
-            switch answer {
-            case .json(let body): pending.respond(.json(body))
-            case .problem(let problem): pending.respond(problem.response)
-            case .value: pending.respond(ProblemDetails(status: 500, title: "Internal error").response)
-            }
+            pending.respond(Self.response(for: answer))
+        }
+    }
+
+    /// The HTTP answer of a job's JSON or problem.
+    static func response(for answer: Answer) -> HTTPResponse {
+        switch answer {
+        case .json(let body): .json(body)
+        case .problem(let problem): problem.response
+        case .value: ProblemDetails(status: 500, title: "Internal error").response
         }
     }
 
@@ -132,6 +140,9 @@ final class HistoryQueries {
                         throw ProblemDetails.historyUnavailable(error)
                     }
                 }
+                // Already answered 503 while it waited: not worth starting.
+                guard ContinuousClock.now < next.deadline else { continue }
+                reader!.limitQueries(until: next.deadline)
                 answer = try next.job(reader!)
             } catch {
                 // A store that went away is reopened for the next job.

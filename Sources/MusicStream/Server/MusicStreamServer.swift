@@ -82,7 +82,7 @@ public final class MusicStreamServer: Sendable {
         let metricsSources: [any MetricsSource] = [kafka.stats, live, kafkaStatus, live.hub, cache, httpMetrics]
             + (historyStatus.map { [$0] } ?? [])
         return Routes(
-            read: ReadEndpoints(live: live, cache: cache, topic: config.topic),
+            read: ReadEndpoints(live: live, cache: cache, topic: config.topic, queries: history?.queries),
             status: StatusEndpoints(
                 live: live, stats: kafka.stats, kafka: kafkaStatus, startedAt: startedAt, history: historyStatus,
                 metricsSources: metricsSources),
