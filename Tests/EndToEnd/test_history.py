@@ -339,3 +339,38 @@ def test_kill_9_during_ingest_loses_and_doubles_nothing(tmp_path):
     finally:
         tansu.stop()
 
+
+
+def test_records_the_broker_removed_before_the_sink_read_them_are_counted_not_silent(tmp_path):
+    """The embedded broker keeps about 10,000 records a partition. With the store locked (by
+    this test, as another process holding SQLite's write lock would) the sink cannot write, so
+    it stops reading; 30,000 listens later the broker has dropped the oldest (the consumers'
+    prefetch is kept small here, or librdkafka would hold them all). Once the lock goes, the
+    sink stores what is left and counts what it never saw: stored + missed = produced."""
+    data = tmp_path / "data"
+    server = RunningServer(["--no-simulate", "--partitions", "1", "--window", "100", "--data-dir", str(data),
+                            "--kafka-config", "queued.max.messages.kbytes=512",
+                            "--kafka-config", "queued.min.messages=500"], cwd=str(tmp_path))
+    try:
+        rng = random.Random(11)
+        first = make_events([str(uuid.uuid4())], 10, int(time.time() * 1000), 1, rng)
+        produce(server.bootstrap, first)
+        wait_stored(server, 10)
+        lock = sqlite3.connect(os.path.join(data, "history.sqlite3"), timeout=10, isolation_level=None)
+        lock.execute("BEGIN EXCLUSIVE")
+        try:
+            produce(server.bootstrap, make_events([str(uuid.uuid4())], 30, int(time.time() * 1000), 1, rng))
+            assert wait_until(lambda: status(server)["state"] == "failing", timeout=30), status(server)
+            produce(server.bootstrap, make_events([str(uuid.uuid4()) for _ in range(50)], 30_000,
+                                                  int(time.time() * 1000), 1, rng))
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        total = 10 + 30 + 30_000
+        assert wait_until(lambda: status(server)["stored"] + status(server)["missed"] >= total, timeout=120), status(server)
+        history = status(server)
+        assert history["missed"] > 0 and history["stored"] + history["missed"] == total, history
+        assert history["state"] == "running" and history["duplicates_skipped"] == 0
+        assert any("records were gone before the sink read them" in line for line in server.stderr_lines + server.stdout_lines)
+    finally:
+        assert server.stop() == 0

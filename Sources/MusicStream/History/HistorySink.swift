@@ -10,8 +10,8 @@ import Synchronization
 /// offsets in one transaction: after a crash the sink resumes exactly where the store left
 /// off, so every listen is stored once (the store's unique event_id is the second guard). When
 /// the store fails, the sink holds its batch and retries with backoff, polling nothing
-/// meanwhile; the window and the stream never wait for it, nor share the CPU with it on equal
-/// terms: the thread runs at a lower priority (`BackgroundPriority`).
+/// meanwhile; the window and the stream never wait for it, nor (with a real cluster) share the
+/// CPU with it on equal terms: the thread runs at a lower priority (`BackgroundPriority`).
 final class HistorySink: Sendable {
     /// A batch is written once it holds this many listens...
     static let batchSize = 2_000
@@ -26,6 +26,10 @@ final class HistorySink: Sendable {
     /// earlier run name records that no longer exist (or, worse, other records); the sink then
     /// reads the new log from its start.
     private let resume: Bool
+    /// Whether the thread yields the CPU to the live path. Not with the embedded broker: it keeps
+    /// only about 10,000 records a partition, so a sink that falls behind in a burst would find
+    /// the records it has not read gone; a real cluster keeps them for days.
+    private let background: Bool
     private let retention: Duration?
     let stats = HistorySinkStats()
     private let running = Atomic<Bool>(true)
@@ -33,17 +37,21 @@ final class HistorySink: Sendable {
     private let logger: Logger
     private let errorLog: RateLimitedLog
     private let rejectionLog: RateLimitedLog
+    private let gapLog: RateLimitedLog
     /// Partition count once assigned; 0 before.
     let partitions = Atomic<Int>(0)
 
-    init(store: any HistoryStore, consumer: PartitionConsumer, resume: Bool, retention: Duration?, logger: Logger) {
+    init(store: any HistoryStore, consumer: PartitionConsumer, embeddedBroker: Bool, retention: Duration?,
+         logger: Logger) {
         self.store = store
         self.consumer = consumer
-        self.resume = resume
+        resume = !embeddedBroker
+        background = !embeddedBroker
         self.retention = retention
         self.logger = logger
         errorLog = RateLimitedLog(interval: .seconds(5), logger: logger)
         rejectionLog = RateLimitedLog(interval: .seconds(5), logger: logger)
+        gapLog = RateLimitedLog(interval: .seconds(5), logger: logger)
     }
 
     var topic: String { consumer.topic }
@@ -53,7 +61,7 @@ final class HistorySink: Sendable {
 
     func start() {
         let thread = Thread { [self] in
-            BackgroundPriority.lowerCurrentThread()
+            if background { BackgroundPriority.lowerCurrentThread() }
             run()
             stats.set(.stopped)
             finished.signal()
@@ -110,6 +118,13 @@ final class HistorySink: Sendable {
                 if !unsaved {
                     unsaved = true
                     batchStarted = .now
+                }
+                // Records the sink never saw (the broker removed them before it got there, or
+                // transaction markers): counted and logged, never silent.
+                if let expected = next[partition], offset > expected {
+                    stats.recordGap(offset - expected)
+                    gapLog.warning("history: \(topic)[\(partition)] jumped from offset \(expected) to \(offset): "
+                        + "\(offset - expected) records were gone before the sink read them")
                 }
                 // Every record moves its partition on, the rejected ones too: they are skipped for good.
                 next[partition] = offset + 1

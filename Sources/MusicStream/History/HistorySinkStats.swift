@@ -24,6 +24,8 @@ final class HistorySinkStats: Sendable {
         var log: String?
         /// Listens read from Kafka but not yet stored (the batch being filled, or being retried).
         var held = 0
+        /// Offsets the sink found missing: records the broker removed before the sink read them.
+        var gaps: Int64 = 0
     }
 
     private let snapshot = Mutex(Snapshot())
@@ -58,6 +60,8 @@ final class HistorySinkStats: Sendable {
     }
 
     func setLog(_ log: String) { snapshot.withLock { $0.log = log } }
+
+    func recordGap(_ records: Int64) { snapshot.withLock { $0.gaps += records } }
 
     func setHeld(_ count: Int) { snapshot.withLock { $0.held = count } }
 

@@ -23,6 +23,7 @@ struct HistoryStatus: MetricsSource {
         writer.key("newest_stored")
         if let newest = stats.newestStored { writer.int64(newest) } else { writer.null() }
         writer.key("retention_deleted"); writer.int(stats.retentionDeleted)
+        writer.key("missed"); writer.int64(stats.gaps)
         writer.key("last_error")
         if let error = stats.lastError { writer.string(error) } else { writer.null() }
         writer.endObject()
@@ -45,6 +46,9 @@ struct HistoryStatus: MetricsSource {
         output.sample("musicstream_history_write_seconds_total", stats.writeSeconds)
         output.family("musicstream_history_retention_deleted_total", "counter", "Listens removed by retention.")
         output.sample("musicstream_history_retention_deleted_total", stats.retentionDeleted)
+        output.family("musicstream_history_missed_total", "counter",
+                      "Records the history sink never saw: the broker removed them before it read them.")
+        output.sample("musicstream_history_missed_total", Int(stats.gaps))
         output.family("musicstream_history_held", "gauge", "Listens the history sink has read but not stored yet (its batch).")
         output.sample("musicstream_history_held", stats.held)
         output.family("musicstream_history_lag", "gauge", "Records of the topic not yet read by the history sink, per partition.")

@@ -78,8 +78,8 @@ final class KafkaSide {
         let consumer = try PartitionConsumer(
             config: consumerConfig.withDefaults(["group.id": "musicstream-history"]), topic: topic,
             name: "history", logger: logger)
-        return HistorySink(store: store, consumer: consumer, resume: cluster == nil, retention: retention.duration,
-                           logger: logger)
+        return HistorySink(store: store, consumer: consumer, embeddedBroker: cluster != nil,
+                           retention: retention.duration, logger: logger)
     }
 
     /// What `/api/status`, `/readyz` and `/metrics` report about Kafka.
