@@ -14,6 +14,7 @@ import { filtersFromURL, rowsFromURL, setForm, showCustomRange, toLocalInput, up
 import { initMultis } from "./pickers.js";
 import { renderSortHeaders, sortBy, sortFromURL } from "./sort.js";
 import { togglePause } from "./table.js";
+import { mergeArrivals } from "./frame.js";
 import { loadFacets, FACETS_INTERVAL_MS } from "./facets.js";
 import { initCharts, loadTimeline, TIMELINE_INTERVAL_MS } from "./charts.js";
 import { closeStream, tick, watchStream } from "./stream.js";
@@ -59,7 +60,10 @@ function init() {
     apply();
     fields.q.focus();
   });
-  $("pause").addEventListener("click", togglePause);
+  $("pause").addEventListener("click", () => {
+    mergeArrivals();
+    togglePause();
+  });
   $("filters-more").addEventListener("click", () => {
     form.classList.toggle("is-expanded");
     updateMoreFilters(state.filters);
