@@ -20,8 +20,9 @@ public protocol HistoryWriter: AnyObject {
     /// Empty for a topic never stored.
     func nextOffsets(topic: String) throws(HistoryError) -> [Int32: Int64]
     /// Stores `records` and moves the partitions' next offsets to `nextOffsets` in ONE
-    /// transaction, so a crash leaves either both or neither. A record whose event_id is
-    /// already stored is skipped (the second guard against duplicates). Returns the rows added.
+    /// transaction, so a crash leaves either both or neither. A record whose
+    /// (timestamp, event_id) is already stored is skipped (the second guard against duplicates:
+    /// a record read twice carries the same listen, timestamp included). Returns the rows added.
     func write(_ records: [HistoryRecord], topic: String, nextOffsets: [Int32: Int64]) throws(HistoryError) -> Int
     /// Deletes up to `limit` listens older than `timestamp` (ms) in one short transaction, so
     /// readers are never blocked for long; returns how many went. Retention calls it repeatedly.

@@ -6,7 +6,7 @@ import Testing
 /// filters, `count`, `facets` and `timeline` must equal what `EventFilter.matches` and
 /// `FacetSummary.compute` say. The listens carry the text corners where SQL and Swift could
 /// differ (case, non-ASCII case, canonically equivalent spellings, combining marks), so a
-/// semantic slip in `SQLiteFilter` or the ASCII split shows up as a difference.
+/// semantic slip in `SQLiteFilter` or `SQLiteTextLookup` shows up as a difference.
 @Suite struct SQLiteAggregateTests {
     /// Spellings SQL must not decide on its own: precomposed and decomposed é, non-ASCII case,
     /// the Kelvin sign (lowercases to ASCII k), a Greek question mark (canonically ";").
@@ -122,18 +122,24 @@ import Testing
         }
     }
 
-    /// Which rows SQL decides: ASCII text only, one bit per column.
-    @Test func theASCIIMaskMarksEachColumn() {
-        var event = Self.events[0]
-        event.genre = "Pop"; event.platform = "Spotify"; event.mood = "Chill"; event.country = "Japan"
-        event.artist = "Joji"; event.title = "Glimpse"; event.username = "haruto"
-        #expect(SQLiteTextMask.of(event) == 127)
-        event.artist = "Beyoncé"
-        #expect(SQLiteTextMask.of(event) == 127 & ~SQLiteTextMask.artist)
-        #expect(SQLiteFilter(EventFilter(genres: ["pop"])).needed == SQLiteTextMask.genre)
-        #expect(SQLiteFilter(EventFilter(q: "x")).needed == SQLiteTextMask.title | SQLiteTextMask.artist | SQLiteTextMask.username)
-        #expect(SQLiteFilter(EventFilter(artist: "é")).needed & SQLiteTextMask.never != 0)
-        #expect(SQLiteFilter(EventFilter(minRating: 3, skipped: true, since: 1)).needed == 0)
+    /// A reader keeps what each criterion accepted and looks only at values added since: a
+    /// value first written after the reader's first answer is still matched (or refused).
+    @Test func aReaderMatchesValuesWrittenAfterItsFirstAnswer() throws {
+        try withStore { store in
+            let writer = try store.openWriter()
+            var first = Self.events[0], second = Self.events[1], third = Self.events[2]
+            first.genre = "Pop"
+            second.genre = "PÖP"
+            third.genre = "Cafe\u{301}"
+            _ = try writer.write(records([first]), topic: "t", nextOffsets: [:])
+            let reader = try store.openReader()
+            #expect(try reader.count(matching: EventFilter(genres: ["pop", "café"])) == 1)
+            #expect(try reader.count(matching: EventFilter(q: "zzz")) == 0)
+            _ = try writer.write(records([second, third], firstOffset: 10), topic: "t", nextOffsets: [:])
+            // "Café" equals the decomposed spelling as Swift compares; "PÖP" is not "pop".
+            #expect(try reader.count(matching: EventFilter(genres: ["pop", "café"])) == 2)
+            #expect(try reader.facets(matching: EventFilter(genres: ["pöp"])).matching == 1)
+        }
     }
 
     /// Past its deadline a query is abandoned (the pool has answered 503 by then), and the

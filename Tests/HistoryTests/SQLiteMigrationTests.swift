@@ -2,13 +2,13 @@ import MusicModel
 import Testing
 @testable import History
 
-/// Schema 1 files (written before `ascii_mask`) open and are brought to schema 2 in place.
+/// Files of schema 1 (text columns) and 2 (text columns, `ascii_mask`, roll-ups) open and are
+/// brought to schema 3 (texts by id) in place, answering exactly as a new file would.
 @Suite struct SQLiteMigrationTests {
-    /// A schema 1 file holding `events`, written as the version 1 writer wrote it.
-    private func writeVersion1(_ store: SQLiteHistoryStore, _ events: [ListenEvent]) throws {
+    /// A schema 1 or 2 file holding `events`, written as those versions' writers wrote it.
+    private func writeOld(_ version: Int, _ store: SQLiteHistoryStore, _ events: [ListenEvent]) throws {
         let connection = try rawConnection(store)
         try connection.exec(SQLiteSchema.version1, doing: "creating schema 1")
-        try connection.exec("PRAGMA user_version = 1", doing: "marking schema 1")
         let insert = try connection.prepare(
             """
             INSERT INTO listens (\(SQLiteListenRow.eventColumns), completed, kafka_partition, kafka_offset)
@@ -30,35 +30,48 @@ import Testing
                 try insert.run()
             }
         }
+        if version == 2 {
+            // Schema 2's additions; its writer kept ascii_mask and the roll-ups up to date.
+            try connection.exec(
+                "ALTER TABLE listens ADD COLUMN ascii_mask INTEGER NOT NULL DEFAULT 0", doing: "adding schema 2's column")
+            try connection.exec(SQLiteRollup.schema, doing: "creating schema 2's roll-ups")
+            try SQLiteRollup.fill(connection)
+        }
+        try connection.exec("PRAGMA user_version = \(version)", doing: "marking the version")
     }
 
-    @Test func aVersion1FileIsMigratedAndAnswersExactly() throws {
+    @Test(arguments: [1, 2]) func anOlderFileIsMigratedAndAnswersExactly(version: Int) throws {
         try withStore { store in
-            try writeVersion1(store, SQLiteAggregateTests.events)
-            // A reader first: it finds schema 1, has a writer migrate, then reads.
+            try writeOld(version, store, SQLiteAggregateTests.events)
+            // A reader first: it finds the old schema, has a writer migrate, then reads.
             let reader = try store.openReader()
             let connection = try rawConnection(store, readOnly: true)
             #expect(try SQLiteSchema.storedVersion(connection) == SQLiteSchema.version)
-            let rows = try connection.prepare("SELECT event_id, ascii_mask FROM listens", doing: "reading masks")
-            var masks: [String: Int64] = [:]
-            while try rows.step() { masks[rows.text(at: 0)] = rows.int64(at: 1) }
-            rows.reset()
-            #expect(masks.count == SQLiteAggregateTests.events.count)
-            for event in SQLiteAggregateTests.events {
-                #expect(masks[event.eventID] == SQLiteTextMask.of(event))
+            // Each column's distinct values, once each.
+            let texts = try connection.prepare("SELECT kind, COUNT(*) FROM texts GROUP BY kind", doing: "counting texts")
+            var kinds: [Int64: Int] = [:]
+            while try texts.step() { kinds[texts.int64(at: 0)] = texts.int(at: 1) }
+            texts.reset()
+            for column in SQLiteTextColumn.allCases {
+                // Distinct as bytes: SQLite keeps "Café" and "Cafe\u{301}" apart, as Swift's Set would not.
+                #expect(kinds[column.rawValue] == Set(SQLiteAggregateTests.events.map { Array(column.value(in: $0).utf8) }).count)
             }
+            // Every listen reads back as it was written, in the store's order.
+            let all = try walk(reader, .oldestFirst, limit: 500)
+            #expect(all.listens == sorted(SQLiteAggregateTests.events, .oldestFirst))
             try SQLiteAggregateTests.check(reader, rounds: 40, seed: 5)
-            // The roll-ups were built from the rows.
             try SQLiteRollupTests.check(reader, SQLiteAggregateTests.events, rounds: 20, seed: 6)
-            // And the writer goes on writing schema 2 rows.
+            // The writer goes on writing, and a listen read again is still stored once.
+            let writer = try store.openWriter()
             let more = listens(10, seed: 77)
-            #expect(try store.openWriter().write(records(more, firstOffset: 10_000), topic: "t", nextOffsets: [:]) == 10)
+            #expect(try writer.write(records(more, firstOffset: 10_000), topic: "t", nextOffsets: [:]) == 10)
+            #expect(try writer.write(records(Array(SQLiteAggregateTests.events.prefix(5))), topic: "t", nextOffsets: [:]) == 0)
         }
     }
 
     @Test func anEmptyVersion1FileIsMigratedToo() throws {
         try withStore { store in
-            try writeVersion1(store, [])
+            try writeOld(1, store, [])
             _ = try store.openWriter()
             #expect(try SQLiteSchema.storedVersion(try rawConnection(store)) == SQLiteSchema.version)
         }

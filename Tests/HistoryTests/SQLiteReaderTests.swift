@@ -155,19 +155,26 @@ import Testing
                 (EventFilter(since: baseTime, until: baseTime + 90_000), nil, "USING INDEX listens_by_time (timestamp>? AND timestamp<?)"),
                 (EventFilter(since: baseTime, until: baseTime + 90_000), cursor, "(timestamp,event_id)"),
                 (EventFilter(userID: user), nil, "SEARCH listens USING INDEX listens_by_user (user_id=?)"),
-                (EventFilter(userID: user), cursor, "USING INDEX listens_by_user (user_id=? AND (timestamp,event_id)"),
+                (EventFilter(userID: user), cursor, "USING INDEX listens_by_user (user_id=? AND timestamp"),
                 (EventFilter(userID: user, since: baseTime, until: baseTime + 90_000), cursor, "listens_by_user (user_id=? AND"),
             ]
             for order in [HistoryOrder.newestFirst, .oldestFirst] {
                 for (filter, cursor, expected) in cases {
-                    let query = SQLiteListenQuery(filter: filter, order: order, after: cursor, rowLimit: 10)
+                    let id = try filter.userID.flatMap { try SQLiteTextLookup(connection).id(of: $0, in: .userID) }
+                    let query = SQLiteListenQuery(filter: filter, user: id, order: order, after: cursor, rowLimit: 10)
                     let explain = try connection.prepare("EXPLAIN QUERY PLAN " + query.sql, doing: "explaining")
                     try query.bind(to: explain)
                     var plan: [String] = []
                     while try explain.step() { plan.append(explain.text(at: 3)) }
                     let text = plan.joined(separator: " | ")
                     #expect(text.contains(expected), "\(order) \(query.sql): \(text)")
-                    #expect(!text.contains("TEMP B-TREE"), "\(order) \(query.sql): \(text)")
+                    // A user's index orders by time; the ties of one millisecond (a handful of
+                    // rows at most) are put in event_id order as they are met, never the whole range.
+                    if filter.userID == nil {
+                        #expect(!text.contains("TEMP B-TREE"), "\(order) \(query.sql): \(text)")
+                    } else {
+                        #expect(!text.contains("TEMP B-TREE FOR ORDER BY"), "\(order) \(query.sql): \(text)")
+                    }
                     // Both bounds of the range are in the index search, none tested row by row.
                     if cursor != nil && filter.since != nil {
                         #expect(text.contains("timestamp>?") && text.contains("timestamp<?")

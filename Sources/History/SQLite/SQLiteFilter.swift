@@ -1,21 +1,17 @@
 import MusicModel
 
-/// `EventFilter` as SQL for aggregates, deciding in SQL only what SQL decides exactly as
-/// `EventFilter.matches` does, and saying which rows must be read back and decided in Swift.
+/// `EventFilter` as SQL over schema 3's integer columns, exact for every criterion:
 ///
-/// - since, until: integer comparisons. user_id and track_id: `=`, byte equality, as the page
-///   query has always pushed user_id (ids are ASCII UUIDs; Swift's `==` would also equate two
-///   canonically equivalent non-ASCII spellings, a corner left as the page query left it).
+/// - since, until: integer comparisons on `timestamp`.
+/// - user_id, track_id: the id of exactly that text (`=`, byte equality, as the page query has
+///   always pushed user_id; Swift's `==` would also equate two canonically equivalent non-ASCII
+///   spellings, a corner ids do not reach). A value no listen has matches nothing.
 /// - rating: `rating >= ?`; skipped/completed: the stored `completed` flag, written from
 ///   `ListenEvent.completed`, the model's own 80 % rule.
-/// - genre, platform, mood (case-insensitive equality, any of): `lower(col) IN (?...)` with
-///   the values lowercased in Swift; country (substring, any of), artist (substring) and q
-///   (substring of title, artist or username): `instr(lower(col), ?) > 0`.
-///
-/// The text tests are exact only on ASCII (`SQLiteTextMask` says why), so they decide in SQL
-/// only the rows whose constrained columns are ASCII (`ascii_mask & needed = needed`); the
-/// other rows (`inexact`) are read and decided by `EventFilter` itself. A filter value that
-/// is not ASCII once lowercased sends every row of the range to Swift (slow but exact).
+/// - genre, platform, mood, country, artist and q: the ids of the distinct values the filter's
+///   own criterion accepts (`SQLiteTextLookup`, which asks `EventFilter`), as `IN` lists. So
+///   case folding, substrings and Unicode are decided by the window's code, once per distinct
+///   value, and the scan compares integers.
 struct SQLiteFilter {
     /// A WHERE clause under construction: conditions joined by AND, `?` placeholders bound in
     /// the order they appear.
@@ -32,24 +28,49 @@ struct SQLiteFilter {
     }
 
     let filter: EventFilter
-    /// The `ascii_mask` bits a row needs for SQL to decide it; 0 when every row can be.
-    let needed: Int64
+    /// Conditions every facet shares: the range, user and track.
+    private let shared: Clause
+    /// Per text facet (and q, under nil) its condition, when the filter constrains it.
+    private let textConditions: [(facet: Facet?, clause: Clause)]
 
-    init(_ filter: EventFilter) {
+    init(_ filter: EventFilter, lookup: SQLiteTextLookup) throws(HistoryError) {
         self.filter = filter
-        var needed: Int64 = 0
-        func need(_ bits: Int64, _ values: [String]) {
-            guard !values.isEmpty else { return }
-            needed |= bits
-            if values.contains(where: { !SQLiteTextMask.isASCII($0.lowercased()) }) { needed |= SQLiteTextMask.never }
+        var shared = Clause()
+        if let since = filter.since { shared.add("timestamp >= ?", .integer(since)) }
+        if let until = filter.until { shared.add("timestamp < ?", .integer(until)) }
+        if let userID = filter.userID { Self.exact(.userID, try lookup.id(of: userID, in: .userID), into: &shared) }
+        if let trackID = filter.trackID { Self.exact(.trackID, try lookup.id(of: trackID, in: .trackID), into: &shared) }
+        self.shared = shared
+
+        var texts: [(Facet?, Clause)] = []
+        func criterion(_ facet: Facet?, _ columns: [SQLiteTextColumn], _ values: [String], _ single: EventFilter)
+            throws(HistoryError) {
+            // No values, or an empty one (which matches anything): no criterion.
+            guard !values.isEmpty, !values.contains("") else { return }
+            let key = (facet?.rawValue ?? "q") + "=" + values.map { $0.lowercased() }.joined(separator: "\u{1F}")
+            let ids = try lookup.acceptedIDs(.init(columns: columns, filter: single, key: key))
+            var clause = Clause()
+            if ids.isEmpty {
+                clause.add("0")
+            } else {
+                let list = "[" + ids.sorted().map(String.init).joined(separator: ",") + "]"
+                let tests = columns.map { "\($0.name) IN (SELECT value FROM json_each(?))" }
+                clause.conditions.append(tests.count == 1 ? tests[0] : "(" + tests.joined(separator: " OR ") + ")")
+                clause.values += Array(repeating: .text(list), count: columns.count)
+            }
+            texts.append((facet, clause))
         }
-        need(SQLiteTextMask.genre, filter.genres)
-        need(SQLiteTextMask.platform, filter.platforms)
-        need(SQLiteTextMask.mood, filter.moods)
-        need(SQLiteTextMask.country, filter.countries)
-        need(SQLiteTextMask.artist, filter.artist.map { [$0] } ?? [])
-        need(SQLiteTextMask.title | SQLiteTextMask.artist | SQLiteTextMask.username, filter.q.map { [$0] } ?? [])
-        self.needed = needed
+        try criterion(.genre, [.genre], filter.genres, EventFilter(genres: filter.genres))
+        try criterion(.platform, [.platform], filter.platforms, EventFilter(platforms: filter.platforms))
+        try criterion(.mood, [.mood], filter.moods, EventFilter(moods: filter.moods))
+        try criterion(.country, [.country], filter.countries, EventFilter(countries: filter.countries))
+        if let artist = filter.artist { try criterion(.artist, [.artist], [artist], EventFilter(artist: artist)) }
+        if let q = filter.q { try criterion(nil, [.title, .artist, .username], [q], EventFilter(q: q)) }
+        textConditions = texts
+    }
+
+    private static func exact(_ column: SQLiteTextColumn, _ id: Int64?, into clause: inout Clause) {
+        if let id { clause.add("\(column.name) = ?", .integer(id)) } else { clause.add("0") }
     }
 
     /// Whether `facet` has a criterion of its own here (so it is counted without it).
@@ -67,71 +88,21 @@ struct SQLiteFilter {
     }
 
     /// Whether the range is empty (since ≥ until): nothing to read.
-    var isEmptyRange: Bool {
+    static func isEmptyRange(_ filter: EventFilter) -> Bool {
         if let since = filter.since, let until = filter.until { return since >= until }
         return false
     }
 
-    /// The rows SQL decides, under every criterion except `facet`'s own (all when nil).
-    func exactRows(except facet: Facet?) -> Clause {
-        var clause = range()
-        if needed != 0 { clause.add("(ascii_mask & \(needed)) = \(needed)") }
-        criteria(except: facet, into: &clause)
-        return clause
-    }
-
-    /// The rows of the range that must be decided in Swift; nil when there are none.
-    func inexactRows() -> Clause? {
-        guard needed != 0 else { return nil }
-        var clause = range()
-        clause.add("(ascii_mask & \(needed)) != \(needed)")
-        return clause
-    }
-
-    /// The criteria that exclude a listen from every facet and are exact on any row.
-    private func range() -> Clause {
-        var clause = Clause()
-        if let since = filter.since { clause.add("timestamp >= ?", .integer(since)) }
-        if let until = filter.until { clause.add("timestamp < ?", .integer(until)) }
-        if let userID = filter.userID { clause.add("user_id = ?", .text(userID)) }
-        if let trackID = filter.trackID { clause.add("track_id = ?", .text(trackID)) }
-        return clause
-    }
-
-    private func criteria(except facet: Facet?, into clause: inout Clause) {
+    /// The rows matching every criterion except `facet`'s own (all of them when nil).
+    func rows(except facet: Facet?) -> Clause {
+        var clause = shared
         if facet != .rating, let minRating = filter.minRating { clause.add("rating >= ?", .integer(Int64(minRating))) }
         if facet != .skipped, let skipped = filter.skipped { clause.add(skipped ? "completed = 0" : "completed = 1") }
         if facet != .completed, let completed = filter.completed { clause.add(completed ? "completed = 1" : "completed = 0") }
-        if facet != .genre { anyEqual("genre", filter.genres, into: &clause) }
-        if facet != .platform { anyEqual("platform", filter.platforms, into: &clause) }
-        if facet != .mood { anyEqual("mood", filter.moods, into: &clause) }
-        if facet != .country { anyContaining(["country"], filter.countries, into: &clause) }
-        if facet != .artist, let artist = filter.artist { anyContaining(["artist"], [artist], into: &clause) }
-        if let q = filter.q { anyContaining(["title", "artist", "username"], [q], into: &clause) }
-    }
-
-    /// Any of `values` equal to the column, case-insensitively. An empty value equals anything
-    /// (`FoldedNeedle.isEqual`), so it makes the criterion no criterion.
-    private func anyEqual(_ column: String, _ values: [String], into clause: inout Clause) {
-        guard !values.isEmpty else { return }
-        let folded = values.map { $0.lowercased() }
-        if folded.contains("") { return }
-        let marks = Array(repeating: "?", count: folded.count).joined(separator: ", ")
-        clause.conditions.append("lower(\(column)) IN (\(marks))")
-        clause.values += folded.map { .text($0) }
-    }
-
-    /// Any of `values` a substring of any of `columns`, case-insensitively (`instr` with an
-    /// empty needle is 1, as `FoldedNeedle.isContained` is true).
-    private func anyContaining(_ columns: [String], _ values: [String], into clause: inout Clause) {
-        guard !values.isEmpty else { return }
-        var tests: [String] = []
-        for value in values {
-            for column in columns {
-                tests.append("instr(lower(\(column)), ?) > 0")
-                clause.values.append(.text(value.lowercased()))
-            }
+        for (owner, condition) in textConditions where owner == nil || owner != facet {
+            clause.conditions += condition.conditions
+            clause.values += condition.values
         }
-        clause.conditions.append(tests.count == 1 ? tests[0] : "(" + tests.joined(separator: " OR ") + ")")
+        return clause
     }
 }

@@ -1,8 +1,7 @@
 import MusicModel
 
-/// The aggregates in SQL (`SQLiteFilter` says what SQL decides and why that is exact), plus
-/// the rows SQL cannot decide exactly read back and decided by `EventFilter`, the window's
-/// code. Each answer comes from one read transaction, so its figures describe one snapshot.
+/// The aggregates in SQL (`SQLiteFilter` says how every criterion is decided exactly there).
+/// Each answer comes from one read transaction, so its figures describe one snapshot.
 ///
 /// A filter of nothing but since/until is answered from the roll-ups (`SQLiteRollup`): whole
 /// hours and minutes from their tables, the partial minutes at the ends from the rows.
@@ -10,7 +9,7 @@ import MusicModel
 /// a user_id), linear in the listens of the range; facets run one grouped query per facet.
 extension SQLiteHistoryReader {
     func count(matching filter: EventFilter) throws(HistoryError) -> Int {
-        if SQLiteFilter(filter).isEmptyRange { return 0 }
+        if SQLiteFilter.isEmptyRange(filter) { return 0 }
         return try connection.transaction(immediate: false, doing: "counting listens") { () throws(HistoryError) -> Int in
             guard let plan = try rollupPlan(filter, useHours: true) else { return try exactCount(filter) }
             var count = 0
@@ -25,7 +24,7 @@ extension SQLiteHistoryReader {
     }
 
     func facets(matching filter: EventFilter) throws(HistoryError) -> FacetSummary {
-        if SQLiteFilter(filter).isEmptyRange { return FacetSummary(matching: 0, tallies: [:]) }
+        if SQLiteFilter.isEmptyRange(filter) { return FacetSummary(matching: 0, tallies: [:]) }
         return try connection.transaction(immediate: false, doing: "counting facets") {
             () throws(HistoryError) -> FacetSummary in
             guard let plan = try rollupPlan(filter, useHours: true) else {
@@ -62,7 +61,7 @@ extension SQLiteHistoryReader {
     func timeline(
         matching filter: EventFilter, bucketMilliseconds: Int64
     ) throws(HistoryError) -> [Int64: (count: Int, skipped: Int)] {
-        if SQLiteFilter(filter).isEmptyRange { return [:] }
+        if SQLiteFilter.isEmptyRange(filter) { return [:] }
         let size = max(1, bucketMilliseconds)
         return try connection.transaction(immediate: false, doing: "counting listens per bucket") {
             () throws(HistoryError) -> [Int64: (count: Int, skipped: Int)] in
@@ -127,10 +126,7 @@ extension SQLiteHistoryReader {
     }
 
     private func exactCount(_ filter: EventFilter) throws(HistoryError) -> Int {
-        let sql = SQLiteFilter(filter)
-        var count = try countRows(sql.exactRows(except: nil))
-        try forEachInexact(sql) { event in if filter.matches(event) { count += 1 } }
-        return count
+        try countRows(try SQLiteFilter(filter, lookup: lookup).rows(except: nil))
     }
 
     /// Facets in 1 + k scans of the range for a filter constraining k facets: one grouped by
@@ -138,12 +134,12 @@ extension SQLiteHistoryReader {
     /// constrain, which is counted under all criteria), then one per constrained facet without
     /// its own criterion. Nine single-facet scans would cost three times as much for two filters.
     private func exactFacets(_ filter: EventFilter) throws(HistoryError) -> (Int, [Facet: [String: Int]]) {
-        let sql = SQLiteFilter(filter)
+        let sql = try SQLiteFilter(filter, lookup: lookup)
         let constrained = Facet.allCases.filter { sql.constrains($0) }
         let free = Facet.allCases.filter { !sql.constrains($0) }
         var matching = 0
         var tallies: [Facet: [String: Int]] = [:]
-        let all = sql.exactRows(except: nil)
+        let all = sql.rows(except: nil)
         let columns = "genre, platform, mood, country, artist, rating, completed"
         let combined = try statement(
             "SELECT \(columns), COUNT(*) FROM listens\(all.sql) GROUP BY \(columns)", doing: "counting facets")
@@ -154,13 +150,13 @@ extension SQLiteHistoryReader {
             matching += count
             for facet in free {
                 // Merged by Swift's String equality, as the window's value tables count.
-                tallies[facet, default: [:]][Self.value(of: facet, in: combined, column: Self.combinedColumn(facet)),
+                tallies[facet, default: [:]][try value(of: facet, in: combined, column: Self.combinedColumn(facet)),
                                              default: 0] += count
             }
         }
         for facet in constrained {
             let column = Self.column(of: facet)
-            let clause = sql.exactRows(except: facet)
+            let clause = sql.rows(except: facet)
             let statement = try statement(
                 "SELECT \(column), COUNT(*) FROM listens\(clause.sql) GROUP BY \(column)",
                 doing: "counting the \(facet.rawValue) facet")
@@ -168,18 +164,9 @@ extension SQLiteHistoryReader {
             try bind(clause.values, to: statement)
             var counts: [String: Int] = [:]
             while try statement.step() {
-                counts[Self.value(of: facet, in: statement, column: 0), default: 0] += statement.int(at: 1)
+                counts[try value(of: facet, in: statement, column: 0), default: 0] += statement.int(at: 1)
             }
             tallies[facet] = counts
-        }
-        var inexact: [ListenEvent] = []
-        try forEachInexact(sql) { inexact.append($0) }
-        if !inexact.isEmpty {
-            let swift = FacetSummary.compute(overListens: inexact, filter: filter)
-            matching += swift.matching
-            for (facet, counts) in swift.tallies {
-                tallies[facet, default: [:]].merge(counts, uniquingKeysWith: +)
-            }
         }
         return (matching, tallies)
     }
@@ -198,8 +185,7 @@ extension SQLiteHistoryReader {
     }
 
     private func exactTimeline(_ filter: EventFilter, _ size: Int64) throws(HistoryError) -> [Int64: (count: Int, skipped: Int)] {
-        let sql = SQLiteFilter(filter)
-        let clause = sql.exactRows(except: nil)
+        let clause = try SQLiteFilter(filter, lookup: lookup).rows(except: nil)
         // floor(timestamp / size) * size for negative timestamps too (SQLite's % truncates).
         let statement = try statement(
             """
@@ -212,11 +198,6 @@ extension SQLiteHistoryReader {
         while try statement.step() {
             counts[statement.int64(at: 0)] = (statement.int(at: 1), statement.int(at: 2))
         }
-        try forEachInexact(sql) { event in
-            guard filter.matches(event), let start = Timeline.bucketStart(event.timestamp, size) else { return }
-            counts[start, default: (0, 0)].count += 1
-            if event.skipped { counts[start, default: (0, 0)].skipped += 1 }
-        }
         return counts
     }
 
@@ -225,16 +206,6 @@ extension SQLiteHistoryReader {
         defer { statement.reset() }
         try bind(clause.values, to: statement)
         return try statement.step() ? statement.int(at: 0) : 0
-    }
-
-    /// Every listen of the range SQL cannot decide exactly, for `EventFilter` to decide.
-    private func forEachInexact(_ sql: SQLiteFilter, _ body: (ListenEvent) -> Void) throws(HistoryError) {
-        guard let clause = sql.inexactRows() else { return }
-        let statement = try statement(
-            "SELECT \(SQLiteListenRow.eventColumns) FROM listens\(clause.sql)", doing: "reading listens to filter")
-        defer { statement.reset() }
-        try bind(clause.values, to: statement)
-        while try statement.step() { body(SQLiteListenRow.event(from: statement)) }
     }
 
     private func bind(_ values: [SQLiteListenQuery.Value], to statement: SQLiteStatement) throws(HistoryError) {
@@ -255,9 +226,9 @@ extension SQLiteHistoryReader {
     }
 
     /// The facet value in `column` of a grouped row, spelled as /api/facets spells it.
-    private static func value(of facet: Facet, in statement: SQLiteStatement, column: Int32) -> String {
+    private func value(of facet: Facet, in statement: SQLiteStatement, column: Int32) throws(HistoryError) -> String {
         switch facet {
-        case .genre, .platform, .mood, .country, .artist: statement.text(at: column)
+        case .genre, .platform, .mood, .country, .artist: try lookup.text(statement.int64(at: column))
         case .rating: String(statement.int(at: column))
         case .skipped: statement.int(at: column) == 0 ? "true" : "false"
         case .completed: statement.int(at: column) == 1 ? "true" : "false"

@@ -4,10 +4,12 @@ import MusicModel
 /// keyed by their SQL (a page query has a few dozen shapes at most).
 final class SQLiteHistoryReader: HistoryReader {
     let connection: SQLiteConnection
+    let lookup: SQLiteTextLookup
     private var statements: [String: SQLiteStatement] = [:]
 
-    init(connection: SQLiteConnection) {
+    init(connection: SQLiteConnection) throws(HistoryError) {
         self.connection = connection
+        lookup = try SQLiteTextLookup(connection)
     }
 
     func statement(_ sql: String, doing: String) throws(HistoryError) -> SQLiteStatement {
@@ -35,7 +37,13 @@ final class SQLiteHistoryReader: HistoryReader {
         if let since = filter.since, let until = filter.until, since >= until {
             return HistoryPage(listens: [], next: nil)
         }
-        let query = SQLiteListenQuery(filter: filter, order: order, after: cursor, rowLimit: scanLimit + 1)
+        var user: Int64?
+        if let userID = filter.userID {
+            // A user no listen names has no rows.
+            guard let id = try lookup.id(of: userID, in: .userID) else { return HistoryPage(listens: [], next: nil) }
+            user = id
+        }
+        let query = SQLiteListenQuery(filter: filter, user: user, order: order, after: cursor, rowLimit: scanLimit + 1)
         let statement = try statement(query.sql, doing: "reading listens")
         defer { statement.reset() }
         try query.bind(to: statement)
@@ -46,7 +54,7 @@ final class SQLiteHistoryReader: HistoryReader {
             if examined == scanLimit || listens.count == limit {
                 return HistoryPage(listens: listens, next: last)
             }
-            let event = SQLiteListenRow.event(from: statement)
+            let event = try SQLiteListenRow.event(from: statement, lookup: lookup)
             examined += 1
             last = HistoryCursor(timestamp: event.timestamp, eventID: event.eventID)
             if filter.matches(event) { listens.append(event) }
@@ -58,11 +66,12 @@ final class SQLiteHistoryReader: HistoryReader {
     /// Every query reads the `listens_by_user` range of this user only.
     func userSummary(userID: String, since: Int64?, until: Int64?, top: Int) throws(HistoryError) -> UserSummary? {
         if let since, let until, since >= until { return nil }
+        guard let user = try lookup.id(of: userID, in: .userID) else { return nil }
         var range = ""
         if since != nil { range += " AND timestamp >= ?2" }
         if until != nil { range += " AND timestamp < ?3" }
         func bind(_ statement: SQLiteStatement) throws(HistoryError) {
-            try statement.bind(userID, at: 1)
+            try statement.bind(user, at: 1)
             if let since { try statement.bind(since, at: 2) }
             if let until { try statement.bind(until, at: 3) }
         }
@@ -84,23 +93,23 @@ final class SQLiteHistoryReader: HistoryReader {
                 """, doing: "reading a user's latest name")
             defer { newest.reset() }
             try bind(newest)
-            let username = try newest.step() ? newest.text(at: 0) : ""
+            let username = try newest.step() ? try lookup.text(newest.int64(at: 0)) : ""
 
+            // Ranked in Swift: ties are broken by the text (as the summary promises), which the
+            // ids do not order; a user has few distinct values per column.
             func entries(_ column: String) throws(HistoryError) -> [UserSummary.Entry] {
                 guard top > 0 else { return [] }
                 let ranking = try statement(
-                    """
-                    SELECT \(column), COUNT(*) AS n FROM listens WHERE user_id = ?1\(range)
-                    GROUP BY \(column) ORDER BY n DESC, \(column) ASC LIMIT ?4
-                    """, doing: "ranking a user's \(column) values")
+                    "SELECT \(column), COUNT(*) FROM listens WHERE user_id = ?1\(range) GROUP BY \(column)",
+                    doing: "ranking a user's \(column) values")
                 defer { ranking.reset() }
                 try bind(ranking)
-                try ranking.bind(top, at: 4)
                 var entries: [UserSummary.Entry] = []
                 while try ranking.step() {
-                    entries.append(UserSummary.Entry(value: ranking.text(at: 0), count: ranking.int(at: 1)))
+                    entries.append(UserSummary.Entry(value: try lookup.text(ranking.int64(at: 0)), count: ranking.int(at: 1)))
                 }
-                return entries
+                entries.sort { $0.count != $1.count ? $0.count > $1.count : $0.value.utf8.lexicographicallyPrecedes($1.value.utf8) }
+                return Array(entries.prefix(top))
             }
 
             return UserSummary(

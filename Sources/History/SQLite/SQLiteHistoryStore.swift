@@ -34,10 +34,10 @@ public struct SQLiteHistoryStore: HistoryStore {
     /// first by a short-lived writing connection, so a reader never meets missing tables.
     public func openReader() throws(HistoryError) -> any HistoryReader {
         if let connection = try? readOnlyConnection() {
-            return SQLiteHistoryReader(connection: connection)
+            return try SQLiteHistoryReader(connection: connection)
         }
         _ = try openForWriting()
-        return SQLiteHistoryReader(connection: try readOnlyConnection())
+        return try SQLiteHistoryReader(connection: try readOnlyConnection())
     }
 
     private func readOnlyConnection() throws(HistoryError) -> SQLiteConnection {

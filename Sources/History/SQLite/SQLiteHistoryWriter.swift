@@ -8,6 +8,9 @@ final class SQLiteHistoryWriter: HistoryWriter {
     private let selectOlder: SQLiteStatement
     private let deleteRow: SQLiteStatement
     private let rollup: SQLiteRollup.Statements
+    private let dictionary: SQLiteTextDictionary
+    /// Texts of the rows retention reads (their roll-ups are subtracted by value).
+    private let lookup: SQLiteTextLookup
 
     init(connection: SQLiteConnection) throws(HistoryError) {
         self.connection = connection
@@ -30,6 +33,8 @@ final class SQLiteHistoryWriter: HistoryWriter {
         deleteRow = try connection.prepare(
             "DELETE FROM listens WHERE rowid = ?1", doing: "deleting an old listen", persistent: true)
         rollup = try SQLiteRollup.Statements(connection)
+        dictionary = try SQLiteTextDictionary(connection)
+        lookup = try SQLiteTextLookup(connection)
     }
 
     func nextOffsets(topic: String) throws(HistoryError) -> [Int32: Int64] {
@@ -48,14 +53,25 @@ final class SQLiteHistoryWriter: HistoryWriter {
 
     func write(_ records: [HistoryRecord], topic: String, nextOffsets: [Int32: Int64]) throws(HistoryError) -> Int {
         if records.isEmpty && nextOffsets.isEmpty { return 0 }
-        return try connection.transaction(immediate: true, doing: "writing \(records.count) listens of \(topic)") {
+        do throws(HistoryError) {
+            let added = try insert(records, topic: topic, nextOffsets: nextOffsets)
+            dictionary.committed()
+            return added
+        } catch {
+            dictionary.forgetUncommitted()
+            throw error
+        }
+    }
+
+    private func insert(_ records: [HistoryRecord], topic: String, nextOffsets: [Int32: Int64]) throws(HistoryError) -> Int {
+        try connection.transaction(immediate: true, doing: "writing \(records.count) listens of \(topic)") {
             () throws(HistoryError) -> Int in
             var added = 0
             var delta = SQLiteRollup.Delta()
             for record in records {
                 defer { insertListen.reset() }
                 do throws(HistoryError) {
-                    try SQLiteListenRow.bind(record, to: insertListen)
+                    try SQLiteListenRow.bind(record, to: insertListen, dictionary: dictionary)
                     try insertListen.run()
                 } catch {
                     // Which record, so a refused one can be found in Kafka.
@@ -63,7 +79,7 @@ final class SQLiteHistoryWriter: HistoryWriter {
                         "\(error.message) [event_id \(record.event.eventID) at \(topic)/\(record.partition)@\(record.offset)]",
                         isUnavailable: error.isUnavailable)
                 }
-                // 0 when the event_id was already stored: the conflict clause skipped it.
+                // 0 when the listen was already stored: the conflict clause skipped it.
                 if connection.changes > 0 {
                     added += 1
                     delta.add(record.event)
@@ -92,7 +108,7 @@ final class SQLiteHistoryWriter: HistoryWriter {
             do throws(HistoryError) {
                 while try selectOlder.step() {
                     rows.append(selectOlder.int64(at: 0))
-                    delta.add(SQLiteListenRow.event(from: selectOlder, firstColumn: 1), sign: -1)
+                    delta.add(try SQLiteListenRow.event(from: selectOlder, firstColumn: 1, lookup: lookup), sign: -1)
                 }
             } catch {
                 selectOlder.reset()

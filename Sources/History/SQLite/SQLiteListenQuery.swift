@@ -5,11 +5,10 @@ import MusicModel
 /// else is left to `EventFilter.matches` on each row read, the code the window uses, so the
 /// history and the window cannot disagree about what a filter means.
 ///
-/// Pushed into SQL: `userID` (exact, the `listens_by_user` index), `since` and `until` (a
-/// range on either index). Not pushed: `trackID`, though exact, has no index; in SQL it
-/// would make SQLite scan any number of rows inside one call, where decided in Swift it
-/// counts against the caller's `scanLimit`. The text criteria are case-insensitive or
-/// substrings by the model's own folding, which SQL's LIKE/NOCASE (ASCII only) do not repeat.
+/// Pushed into SQL: `userID` (its `texts` id, the `listens_by_user` index), `since` and `until`
+/// (a range on either index). Not pushed: the other criteria. In SQL they would make SQLite
+/// scan any number of rows inside one call, where decided in Swift each row counts against the
+/// caller's `scanLimit`, which bounds the work of a page.
 struct SQLiteListenQuery {
     /// A parameter's value, bound by position (`?1`, `?2`, ... in `sql`).
     enum Value {
@@ -22,7 +21,8 @@ struct SQLiteListenQuery {
     let values: [Value]
 
     /// At most `rowLimit` rows in `order`, strictly after `cursor`.
-    init(filter: EventFilter, order: HistoryOrder, after cursor: HistoryCursor?, rowLimit: Int) {
+    /// `user` is the `texts` id of `filter.userID` (the caller looks it up).
+    init(filter: EventFilter, user: Int64?, order: HistoryOrder, after cursor: HistoryCursor?, rowLimit: Int) {
         var conditions: [String] = []
         var values: [Value] = []
         func parameter(_ value: Value) -> String {
@@ -43,8 +43,8 @@ struct SQLiteListenQuery {
                 if let bound = since, bound > after.timestamp { cursor = nil } else { since = nil }
             }
         }
-        if let userID = filter.userID {
-            conditions.append("user_id = \(parameter(.text(userID)))")
+        if let user {
+            conditions.append("user_id = \(parameter(.integer(user)))")
         }
         if let since {
             conditions.append("timestamp >= \(parameter(.integer(since)))")
@@ -54,8 +54,9 @@ struct SQLiteListenQuery {
         }
         let direction = order == .newestFirst ? "DESC" : "ASC"
         if let cursor {
-            // A row value: SQLite turns it into a range on the index's (timestamp, event_id),
-            // so a page starts with a seek, never a scan of the rows before it.
+            // A row value: SQLite turns it into a range on `listens_by_time`'s (timestamp,
+            // event_id), or on `listens_by_user`'s timestamp, so a page starts with a seek,
+            // never a scan of the rows before it.
             let comparison = order == .newestFirst ? "<" : ">"
             let timestamp = parameter(.integer(cursor.timestamp))
             let eventID = parameter(.text(cursor.eventID))

@@ -1,36 +1,37 @@
 import MusicModel
 
-/// How a `ListenEvent` maps onto a `listens` row, in one place for the writer's insert and the
-/// reader's selects, so the column order cannot drift between them.
+/// How a `ListenEvent` maps onto a `listens` row (schema 3: text as `texts` ids), in one place
+/// for the writer's insert and the readers' selects, so the column order cannot drift.
 enum SQLiteListenRow {
     /// The event's columns in `ListenEvent`'s order: the select list, and the insert's first
-    /// parameters (then completed, kafka_partition, kafka_offset, ascii_mask).
+    /// parameters (then completed, kafka_partition, kafka_offset).
     static let eventColumns = """
         event_id, user_id, username, email, track_id, title, artist, genre, platform, mood, city, country, \
         duration, listen_position, rating, timestamp
         """
 
+    /// Every column, in the insert's order.
+    static let columns = eventColumns + ", completed, kafka_partition, kafka_offset"
+
+    /// Each column's value list position: the text columns in `SQLiteTextColumn`'s order.
+    private static let textColumns = SQLiteTextColumn.allCases
+
+    /// A conflict on `listens_by_time (timestamp, event_id)` is a listen stored before: skipped.
     static let insert = """
-        INSERT INTO listens (\(eventColumns), completed, kafka_partition, kafka_offset, ascii_mask)
-        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
-        ON CONFLICT (event_id) DO NOTHING
+        INSERT INTO listens (\(columns))
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+        ON CONFLICT DO NOTHING
         """
 
-    /// Binds one record to `insert`'s parameters.
-    static func bind(_ record: HistoryRecord, to statement: SQLiteStatement) throws(HistoryError) {
+    /// Binds one record to `insert`'s parameters, its texts as ids from `dictionary`.
+    static func bind(
+        _ record: HistoryRecord, to statement: SQLiteStatement, dictionary: SQLiteTextDictionary
+    ) throws(HistoryError) {
         let event = record.event
         try statement.bind(event.eventID, at: 1)
-        try statement.bind(event.userID, at: 2)
-        try statement.bind(event.username, at: 3)
-        try statement.bind(event.email, at: 4)
-        try statement.bind(event.trackID, at: 5)
-        try statement.bind(event.title, at: 6)
-        try statement.bind(event.artist, at: 7)
-        try statement.bind(event.genre, at: 8)
-        try statement.bind(event.platform, at: 9)
-        try statement.bind(event.mood, at: 10)
-        try statement.bind(event.city, at: 11)
-        try statement.bind(event.country, at: 12)
+        for (i, column) in textColumns.enumerated() {
+            try statement.bind(try dictionary.id(of: column.value(in: event), in: column), at: Int32(i + 2))
+        }
         try statement.bind(event.duration, at: 13)
         try statement.bind(event.listenPosition, at: 14)
         try statement.bind(event.rating, at: 15)
@@ -39,17 +40,18 @@ enum SQLiteListenRow {
         try statement.bind(event.completed ? 1 : 0, at: 17)
         try statement.bind(Int64(record.partition), at: 18)
         try statement.bind(record.offset, at: 19)
-        try statement.bind(SQLiteTextMask.of(event), at: 20)
     }
 
     /// The event in the current row of a statement that selected `eventColumns` starting at
-    /// column `firstColumn`.
-    static func event(from statement: SQLiteStatement, firstColumn c: Int32 = 0) -> ListenEvent {
-        ListenEvent(
-            eventID: statement.text(at: c), userID: statement.text(at: c + 1), username: statement.text(at: c + 2),
-            email: statement.text(at: c + 3), trackID: statement.text(at: c + 4), title: statement.text(at: c + 5),
-            artist: statement.text(at: c + 6), genre: statement.text(at: c + 7), platform: statement.text(at: c + 8),
-            mood: statement.text(at: c + 9), city: statement.text(at: c + 10), country: statement.text(at: c + 11),
+    /// column `firstColumn`, its texts looked up in `lookup`.
+    static func event(
+        from statement: SQLiteStatement, firstColumn c: Int32 = 0, lookup: SQLiteTextLookup
+    ) throws(HistoryError) -> ListenEvent {
+        func text(_ offset: Int32) throws(HistoryError) -> String { try lookup.text(statement.int64(at: c + offset)) }
+        return ListenEvent(
+            eventID: statement.text(at: c), userID: try text(1), username: try text(2), email: try text(3),
+            trackID: try text(4), title: try text(5), artist: try text(6), genre: try text(7), platform: try text(8),
+            mood: try text(9), city: try text(10), country: try text(11),
             duration: statement.int(at: c + 12), listenPosition: statement.int(at: c + 13),
             rating: statement.int(at: c + 14), timestamp: statement.int64(at: c + 15))
     }

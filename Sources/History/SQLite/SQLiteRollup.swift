@@ -68,39 +68,48 @@ enum SQLiteRollup {
     }
 
     /// Listens added to or taken from the roll-ups, gathered in Swift per batch so each
-    /// (unit, start, facet, value) is written once per transaction.
+    /// (unit, start, facet, value) is written once per transaction. Counted per minute only,
+    /// the hours summed from the minutes when applied: a listen costs one lookup of its minute
+    /// and one count per text facet (a batch spans a few minutes, so the sums are short).
     struct Delta {
-        struct FacetKey: Hashable {
-            var unit: Int64
-            var start: Int64
-            var facet: String
-            var value: String
+        /// One minute's changes. Rating, skipped and completed have a handful of values, so
+        /// they are counted by index rather than hashed.
+        struct Counts {
+            var listens = 0
+            var skipped = 0
+            var ratings = [Int](repeating: 0, count: 6)
+            /// Per text facet (`Delta.textFacets`' order): value -> listens.
+            var texts = [[String: Int]](repeating: [:], count: Delta.textFacets.count)
+
+            mutating func merge(_ other: Counts) {
+                listens += other.listens
+                skipped += other.skipped
+                for i in ratings.indices { ratings[i] += other.ratings[i] }
+                for i in texts.indices { texts[i].merge(other.texts[i], uniquingKeysWith: +) }
+            }
         }
 
-        struct UnitKey: Hashable {
-            var unit: Int64
-            var start: Int64
-        }
+        static let textFacets: [Facet] = [.genre, .platform, .mood, .country, .artist]
 
-        var listens: [UnitKey: (listens: Int, skipped: Int)] = [:]
-        var facets: [FacetKey: Int] = [:]
+        /// Minute start -> its changes.
+        private(set) var minutes: [Int64: Counts] = [:]
 
-        var isEmpty: Bool { listens.isEmpty }
+        var isEmpty: Bool { minutes.isEmpty }
 
         mutating func add(_ event: ListenEvent, sign: Int = 1) {
-            for unit in SQLiteRollup.units {
-                guard let start = Timeline.bucketStart(event.timestamp, unit) else { continue }
-                let key = UnitKey(unit: unit, start: start)
-                listens[key, default: (0, 0)].listens += sign
-                if event.skipped { listens[key, default: (0, 0)].skipped += sign }
-                for (facet, value) in [
-                    (Facet.genre, event.genre), (.platform, event.platform), (.mood, event.mood),
-                    (.country, event.country), (.artist, event.artist), (.rating, String(event.rating)),
-                    (.skipped, event.skipped ? "true" : "false"), (.completed, event.completed ? "true" : "false"),
-                ] {
-                    facets[FacetKey(unit: unit, start: start, facet: facet.rawValue, value: value), default: 0] += sign
-                }
+            guard let start = Timeline.bucketStart(event.timestamp, SQLiteRollup.minute) else { return }
+            minutes[start, default: Counts()].add(event, sign: sign)
+        }
+
+        /// The changes per (unit, start): the minutes as they are, and each hour as the sum of
+        /// its minutes.
+        func units() -> [(unit: Int64, start: Int64, counts: Counts)] {
+            var hours: [Int64: Counts] = [:]
+            for (start, counts) in minutes {
+                guard let hour = Timeline.bucketStart(start, SQLiteRollup.hour) else { continue }
+                hours[hour, default: Counts()].merge(counts)
             }
+            return minutes.map { (SQLiteRollup.minute, $0.key, $0.value) } + hours.map { (SQLiteRollup.hour, $0.key, $0.value) }
         }
     }
 
@@ -133,23 +142,35 @@ enum SQLiteRollup {
         /// reached zero are removed (a rolled-up value with no listen must not be listed).
         func apply(_ delta: Delta) throws(HistoryError) {
             var subtracted = false
-            for (key, figures) in delta.listens where figures.listens != 0 || figures.skipped != 0 {
-                defer { addListens.reset() }
-                try addListens.bind(key.unit, at: 1)
-                try addListens.bind(key.start, at: 2)
-                try addListens.bind(figures.listens, at: 3)
-                try addListens.bind(figures.skipped, at: 4)
-                try addListens.run()
-                if figures.listens < 0 { subtracted = true }
-            }
-            for (key, count) in delta.facets where count != 0 {
-                defer { addFacet.reset() }
-                try addFacet.bind(key.unit, at: 1)
-                try addFacet.bind(key.start, at: 2)
-                try addFacet.bind(key.facet, at: 3)
-                try addFacet.bind(key.value, at: 4)
-                try addFacet.bind(count, at: 5)
-                try addFacet.run()
+            for (unit, start, counts) in delta.units() {
+                if counts.listens != 0 || counts.skipped != 0 {
+                    defer { addListens.reset() }
+                    try addListens.bind(unit, at: 1)
+                    try addListens.bind(start, at: 2)
+                    try addListens.bind(counts.listens, at: 3)
+                    try addListens.bind(counts.skipped, at: 4)
+                    try addListens.run()
+                    if counts.listens < 0 { subtracted = true }
+                }
+                func add(_ facet: Facet, _ value: String, _ count: Int) throws(HistoryError) {
+                    guard count != 0 else { return }
+                    defer { addFacet.reset() }
+                    try addFacet.bind(unit, at: 1)
+                    try addFacet.bind(start, at: 2)
+                    try addFacet.bind(facet.rawValue, at: 3)
+                    try addFacet.bind(value, at: 4)
+                    try addFacet.bind(count, at: 5)
+                    try addFacet.run()
+                }
+                for (i, facet) in Delta.textFacets.enumerated() {
+                    for (value, count) in counts.texts[i] { try add(facet, value, count) }
+                }
+                for (rating, count) in counts.ratings.enumerated() { try add(.rating, String(rating), count) }
+                let completed = counts.listens - counts.skipped
+                try add(.skipped, "true", counts.skipped)
+                try add(.skipped, "false", completed)
+                try add(.completed, "true", completed)
+                try add(.completed, "false", counts.skipped)
             }
             if subtracted {
                 defer { dropEmpty.reset(); dropEmptyFacets.reset() }
@@ -196,5 +217,20 @@ enum SQLiteRollup {
             let (up, overflow) = down.addingReportingOverflow(unit)
             return overflow ? nil : up
         }
+    }
+}
+
+extension SQLiteRollup.Delta.Counts {
+    /// Counts (or with `sign` -1 uncounts) one listen.
+    mutating func add(_ event: ListenEvent, sign: Int) {
+        listens += sign
+        if event.skipped { skipped += sign }
+        // Ratings outside 0...5 are refused by the decoder (and by the table's CHECK).
+        if ratings.indices.contains(event.rating) { ratings[event.rating] += sign }
+        texts[0][event.genre, default: 0] += sign
+        texts[1][event.platform, default: 0] += sign
+        texts[2][event.mood, default: 0] += sign
+        texts[3][event.country, default: 0] += sign
+        texts[4][event.artist, default: 0] += sign
     }
 }

@@ -2,7 +2,7 @@
 /// connection that needs them. Bump `version` and add a step to `migrate` when they change.
 enum SQLiteSchema {
     /// The schema this build reads and writes. 0 is SQLite's value for a new file.
-    static let version: Int64 = 2
+    static let version: Int64 = 3
 
     /// Version 1. `listens` holds every field of `ListenEvent`, in its order, plus the derived
     /// `completed` (stored so aggregates need not repeat the 80 % rule) and where the record
@@ -47,43 +47,10 @@ enum SQLiteSchema {
         ) STRICT;
         """
 
-    /// Version 2 adds `ascii_mask` (`SQLiteTextMask`): which text columns are ASCII, so
-    /// aggregates decide those rows' filters in SQL exactly as `EventFilter` would; and the
-    /// per-minute and per-hour roll-ups (`SQLiteRollup`). A version 1 file is migrated in
-    /// place: the column is added with 0 ("decide in Swift", correct for any row) and then
-    /// filled from the rows' own text, in batches by rowid; the roll-ups are built from the rows.
+    /// Version 2 added the per-minute and per-hour roll-ups (`SQLiteRollup`), built here from
+    /// the rows. (It also added an `ascii_mask` column, which schema 3's integer columns made
+    /// unnecessary: a version 1 file goes on to version 3 without it.)
     private static func upgradeTo2(_ connection: SQLiteConnection) throws(HistoryError) {
-        try connection.exec(
-            "ALTER TABLE listens ADD COLUMN ascii_mask INTEGER NOT NULL DEFAULT 0",
-            doing: "adding ascii_mask (schema 2)")
-        let select = try connection.prepare(
-            """
-            SELECT rowid, genre, platform, mood, country, artist, title, username FROM listens
-            WHERE rowid > ?1 ORDER BY rowid LIMIT 10000
-            """, doing: "reading listens to fill ascii_mask")
-        let update = try connection.prepare(
-            "UPDATE listens SET ascii_mask = ?1 WHERE rowid = ?2", doing: "filling ascii_mask")
-        var last: Int64 = Int64.min
-        while true {
-            // Read a batch, then update it: the select is reset before any row changes.
-            var batch: [(rowid: Int64, mask: Int64)] = []
-            try select.bind(last, at: 1)
-            while try select.step() {
-                batch.append((select.int64(at: 0), SQLiteTextMask.of(
-                    genre: select.text(at: 1), platform: select.text(at: 2), mood: select.text(at: 3),
-                    country: select.text(at: 4), artist: select.text(at: 5), title: select.text(at: 6),
-                    username: select.text(at: 7))))
-            }
-            select.reset()
-            guard let end = batch.last else { break }
-            for row in batch where row.mask != 0 {
-                defer { update.reset() }
-                try update.bind(row.mask, at: 1)
-                try update.bind(row.rowid, at: 2)
-                try update.run()
-            }
-            last = end.rowid
-        }
         try connection.exec(SQLiteRollup.schema, doing: "creating the roll-ups (schema 2)")
         try SQLiteRollup.fill(connection)
     }
@@ -106,8 +73,14 @@ enum SQLiteSchema {
             let stored = try storedVersion(connection)
             if stored == version { return }
             guard stored < version else { throw newer(stored, connection) }
-            if stored == 0 { try connection.exec(version1, doing: "creating the tables of schema 1") }
-            if stored < 2 { try upgradeTo2(connection) }
+            if stored == 0 {
+                // A new file: schema 3's tables as they are, no steps through the older ones.
+                try connection.exec(version3, doing: "creating the tables of schema 3")
+                try connection.exec(SQLiteRollup.schema, doing: "creating the roll-ups")
+            } else {
+                if stored < 2 { try upgradeTo2(connection) }
+                if stored < 3 { try upgradeTo3(connection) }
+            }
             try connection.exec("PRAGMA user_version = \(version)", doing: "setting the schema version")
         }
     }

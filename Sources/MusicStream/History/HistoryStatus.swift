@@ -36,7 +36,7 @@ struct HistoryStatus: MetricsSource {
         output.family("musicstream_history_listens_stored_total", "counter", "Listens written to the history store.")
         output.sample("musicstream_history_listens_stored_total", stats.stored)
         output.family("musicstream_history_duplicates_skipped_total", "counter",
-                      "Listens the store already held (its unique event_id refused them).")
+                      "Listens the store already held (its unique (timestamp, event_id) refused them).")
         output.sample("musicstream_history_duplicates_skipped_total", stats.duplicates)
         output.family("musicstream_history_rejected_total", "counter", "Kafka records the history sink skipped as invalid.")
         output.sample("musicstream_history_rejected_total", stats.rejected)
