@@ -5,13 +5,15 @@ import Logging
 import MusicModel
 import Synchronization
 
-/// Reads the topic on its own thread with its own consumer (never the loop's) and writes every
-/// listen to the history store in batches, each batch together with the partitions' next
-/// offsets in one transaction: after a crash the sink resumes exactly where the store left
-/// off, so every listen is stored once (the store's unique (timestamp, event_id) is the second guard). When
-/// the store fails, the sink holds its batch and retries with backoff, polling nothing
-/// meanwhile; the window and the stream never wait for it, nor (with a real cluster) share the
-/// CPU with it on equal terms: the thread runs at a lower priority (`BackgroundPriority`).
+/// Reads the topic with its own consumer (never the loop's) and writes every listen to the
+/// history store in batches, each batch together with the partitions' next offsets in one
+/// transaction: after a crash the sink resumes exactly where the store left off, so every
+/// listen is stored once (the store's unique (timestamp, event_id) is the second guard). Two
+/// threads of its own: "history-read" polls and decodes, "history-sink" writes
+/// (`HistoryBatchHandOff` between them). When the store fails, the writer holds its batch and
+/// retries with backoff while the reader waits, polling nothing; the window and the stream
+/// never wait for either, nor (with a real cluster) share the CPU with them on equal terms:
+/// both run at a lower priority (`BackgroundPriority`).
 final class HistorySink: Sendable {
     /// A batch is written once it holds this many listens... Large, for catching up: a commit
     /// rewrites every index page it touched, and a user's index is touched all over, so fewer,
@@ -43,6 +45,9 @@ final class HistorySink: Sendable {
     private let gapLog: RateLimitedLog
     /// Partition count once assigned; 0 before.
     let partitions = Atomic<Int>(0)
+    /// Listens in the batch being read, and in batches handed to the writing thread.
+    private let filling = Atomic<Int>(0)
+    private let queued = Atomic<Int>(0)
 
     init(store: any HistoryStore, consumer: PartitionConsumer, embeddedBroker: Bool, retention: Duration?,
          logger: Logger) {
@@ -73,7 +78,7 @@ final class HistorySink: Sendable {
         thread.start()
     }
 
-    /// Stops the thread (writing what it holds, if the store takes it) and closes the consumer.
+    /// Stops both threads (writing what they hold, if the store takes it) and closes the consumer.
     func stop() {
         guard running.exchange(false, ordering: .acquiringAndReleasing) else { return }
         finished.wait()
@@ -106,13 +111,55 @@ final class HistorySink: Sendable {
         let from = next.isEmpty ? "from the start of each partition" : "resuming at \(Self.describe(next))"
         logger.info("history: storing \(topic) in \(store.description), \(from)")
 
+        // This thread writes; another reads and decodes, so catching up uses two cores.
+        let handOff = HistoryBatchHandOff()
+        let reading = Thread { [self, next] in
+            if background { BackgroundPriority.lowerCurrentThread() }
+            read(startingAt: next, into: handOff)
+        }
+        reading.name = "history-read"
+        reading.start()
+        var nextRetention = ContinuousClock.now
+        while true {
+            switch handOff.take(timeout: .milliseconds(100)) {
+            case .batch(let batch):
+                var records = batch.records
+                write(&records, next: batch.next, log: log, with: writer)
+                queued.subtract(batch.records.count, ordering: .relaxed)
+                updateHeld()
+            case .idle:
+                break
+            case .finished:
+                return
+            }
+            if let retention, isRunning, ContinuousClock.now >= nextRetention {
+                removeExpired(olderThan: retention, with: writer)
+                nextRetention = ContinuousClock.now.advanced(by: .seconds(60))
+            }
+        }
+    }
+
+    /// The reading thread: polls and decodes into batches and hands each to the writing thread
+    /// once full or old enough; on stop, hands over what it holds and closes the hand-off.
+    private func read(startingAt start: [Int32: Int64], into handOff: HistoryBatchHandOff) {
+        var next = start
         var records: [HistoryRecord] = []
         records.reserveCapacity(Self.batchSize)
-        // Offsets moved since the last write (by listens, or by rejected records alone).
+        // Offsets moved since the last batch (by listens, or by rejected records alone).
         var unsaved = false
         var batchStarted = ContinuousClock.now
         var nextProbe = ContinuousClock.now.advanced(by: .seconds(5))
-        var nextRetention = ContinuousClock.now
+        func handOver(keepWaiting: () -> Bool) -> Bool {
+            queued.add(records.count, ordering: .relaxed)
+            guard handOff.put(.init(records: records, next: next), keepWaiting: keepWaiting) else {
+                queued.subtract(records.count, ordering: .relaxed)
+                return false
+            }
+            records = []
+            records.reserveCapacity(Self.batchSize)
+            unsaved = false
+            return true
+        }
         while isRunning {
             _ = consumer.pollBorrowing(
                 timeout: .milliseconds(100), limit: Self.batchSize - records.count,
@@ -140,26 +187,32 @@ final class HistorySink: Sendable {
                     rejectionLog.warning("history: skipped \(topic)[\(partition)]@\(offset): \(error.reason.rawValue)")
                 }
             }
-            stats.setHeld(records.count)
+            filling.store(records.count, ordering: .relaxed)
             if unsaved && (records.count >= Self.batchSize || ContinuousClock.now - batchStarted >= Self.flushInterval) {
-                write(&records, next: next, log: log, with: writer)
-                unsaved = !records.isEmpty   // still held only when stopping cut the retries short
+                // Waits while the writer is behind (polling nothing, so memory stays bounded).
+                _ = handOver(keepWaiting: { isRunning })
+                filling.store(records.count, ordering: .relaxed)
             }
+            updateHeld()
             let now = ContinuousClock.now
             if now >= nextProbe {
                 growIfNeeded()
                 nextProbe = now.advanced(by: .seconds(5))
             }
-            if let retention, now >= nextRetention {
-                removeExpired(olderThan: retention, with: writer)
-                nextRetention = now.advanced(by: .seconds(60))
-            }
         }
-        if unsaved { write(&records, next: next, log: log, with: writer, retrying: false) }
+        // Stopping: the writer makes one attempt at what is held, then finishes.
+        if unsaved { _ = handOver(keepWaiting: { true }) }
+        filling.store(0, ordering: .relaxed)
+        handOff.close()
     }
 
-    /// Writes the batch, retrying with backoff while the store refuses it (polling nothing
-    /// meanwhile, so memory stays bounded by one batch). Gives up only when stopping.
+    /// Listens read but not stored: the batch being filled and those handed over.
+    private func updateHeld() {
+        stats.setHeld(filling.load(ordering: .relaxed) + queued.load(ordering: .relaxed))
+    }
+
+    /// Writes the batch, retrying with backoff while the store refuses it (the reading thread
+    /// waits meanwhile, so memory stays bounded). Gives up only when stopping.
     private func write(_ records: inout [HistoryRecord], next: [Int32: Int64], log: String,
                        with writer: any HistoryWriter, retrying: Bool = true) {
         var delay: Duration = .milliseconds(100)
