@@ -33,14 +33,13 @@ public struct UserHistoryRequest: Sendable {
         userID = text
         let query = try EventQuery.parse(request, options: kind == .listens ? ["limit", "cursor"] : ["top"])
         // Only the range applies here: other filters belong to /api/events?user_id=...
-        var filter = EventFilter(userID: text, since: query.filter.since, until: query.filter.until)
+        let filter = EventFilter(userID: text, since: query.filter.since, until: query.filter.until)
         if let other = query.parameters.first(where: {
             EventFilter.parameterNames.contains($0.name) && $0.name != "since" && $0.name != "until"
         }) {
             throw .badParameter(other.name, "unknown query parameter '\(other.name)': this endpoint takes since and until"
                 + (kind == .listens ? ", limit and cursor" : " and top"))
         }
-        filter.userID = text
         self.filter = filter
         limit = try query.integer("limit", in: 1...Self.maxLimit, default: Self.defaultLimit)
         top = try query.integer("top", in: 1...Self.maxTop, default: Self.defaultTop)

@@ -142,6 +142,23 @@ import Testing
         }
     }
 
+    /// Every text comes back byte for byte as written, though Swift's String equality would
+    /// call "Café" and "Cafe\u{301}" one value (a dictionary keyed by String would merge them).
+    @Test func textComesBackByteForByte() throws {
+        try withStore { store in
+            _ = try store.openWriter().write(records(Self.events), topic: "t", nextOffsets: [:])
+            let stored = try walk(try store.openReader(), .oldestFirst, limit: 500).listens
+            let byID = Dictionary(uniqueKeysWithValues: stored.map { ($0.eventID, $0) })
+            let fields: [KeyPath<ListenEvent, String>] = [\.genre, \.platform, \.mood, \.country, \.artist, \.title, \.username]
+            #expect(byID.count == Self.events.count)
+            for event in Self.events {
+                for field in fields {
+                    #expect(byID[event.eventID].map { Array($0[keyPath: field].utf8) } == Array(event[keyPath: field].utf8))
+                }
+            }
+        }
+    }
+
     /// Past its deadline a query is abandoned (the pool has answered 503 by then), and the
     /// reader works again once the limit is lifted.
     @Test func aQueryPastItsDeadlineIsInterrupted() throws {

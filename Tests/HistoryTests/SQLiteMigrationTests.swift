@@ -52,7 +52,7 @@ import Testing
             var kinds: [Int64: Int] = [:]
             while try texts.step() { kinds[texts.int64(at: 0)] = texts.int(at: 1) }
             texts.reset()
-            for column in SQLiteTextColumn.allCases {
+            for column in ListenTextColumn.allCases {
                 // Distinct as bytes: SQLite keeps "Café" and "Cafe\u{301}" apart, as Swift's Set would not.
                 #expect(kinds[column.rawValue] == Set(SQLiteAggregateTests.events.map { Array(column.value(in: $0).utf8) }).count)
             }

@@ -2,12 +2,14 @@ import MusicModel
 
 /// A query worker's PostgreSQL connection.
 ///
-/// SQL narrows rows only by what it decides exactly as Swift does: since/until and the opaque
-/// ids (user_id, track_id, each with an index). Every other criterion (case-insensitive text,
-/// substrings, rating, skipped/completed) is decided by `EventFilter.matches` on each row read,
-/// the code the in-memory window runs, so history and window never disagree on a match.
+/// Pages: SQL narrows rows only by since/until and the opaque ids (user_id, track_id, each
+/// with an index); every other criterion is decided by `EventFilter.matches` on each row read,
+/// the code the in-memory window runs, so history and window never disagree on a match. The
+/// aggregates decide everything in SQL, exactly (`PostgresFilter`, `+Aggregates`).
 final class PostgresHistoryReader: HistoryReader {
-    private let connection: PostgresConnection
+    let connection: PostgresConnection
+    /// Set by `limitQueries`: an aggregate's statements are cancelled by PostgreSQL past it.
+    private var deadline: ContinuousClock.Instant?
 
     /// Rows fetched per round trip when Swift decides part of the filter: the first round trip
     /// asks for this many (or the page plus one, if more), later ones for twice the last.
@@ -16,6 +18,32 @@ final class PostgresHistoryReader: HistoryReader {
 
     init(connection: PostgresConnection) {
         self.connection = connection
+    }
+
+    func limitQueries(until deadline: ContinuousClock.Instant?) {
+        self.deadline = deadline
+    }
+
+    /// Runs `body` in one read-only snapshot, its statements limited to the time left before
+    /// the deadline (`SET LOCAL statement_timeout`, so only this transaction's).
+    func snapshot<T>(_ what: String, _ body: () throws(PostgresError) -> T) throws(HistoryError) -> T {
+        do {
+            return try connection.run(what) { () throws(PostgresError) -> T in
+                try connection.transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") { () throws(PostgresError) -> T in
+                    if let deadline {
+                        let left = (deadline - ContinuousClock.now).components
+                        let milliseconds = left.seconds * 1000 + left.attoseconds / 1_000_000_000_000_000
+                        guard milliseconds > 0 else {
+                            throw PostgresError(message: "past the query's time limit", sqlState: "57014", isUnavailable: true)
+                        }
+                        try connection.execute("SET LOCAL statement_timeout = \(milliseconds)")
+                    }
+                    return try body()
+                }
+            }
+        } catch {
+            throw error.historyError
+        }
     }
 
     func listens(

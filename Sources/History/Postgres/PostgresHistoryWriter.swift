@@ -10,6 +10,18 @@ final class PostgresHistoryWriter: HistoryWriter {
     /// Days whose partition this writer has created or seen: a day is created once per writer,
     /// not once per batch. Forgotten when a row finds no partition (dropped by another replica).
     private var knownDays: Set<DayPartition> = []
+    /// Values of the filterable columns this writer has stored in `listen_values` (committed):
+    /// each is sent once, not with every batch. Emptied when it grows past `knownValuesLimit`.
+    private var knownValues: Set<ListenValue> = []
+    private static let knownValuesLimit = 500_000
+    /// Pairs per INSERT into `listen_values` (two parameters each, under libpq's 65,535).
+    private static let valuesPerStatement = 10_000
+
+    /// By exact bytes, as the table's primary key (COLLATE "C") tells values apart.
+    private struct ListenValue: Hashable {
+        var kind: Int64
+        var value: ExactText
+    }
 
     init(connection: PostgresConnection, rowsPerStatement: Int) {
         self.connection = connection
@@ -54,7 +66,8 @@ final class PostgresHistoryWriter: HistoryWriter {
 
     private func writeOnce(_ records: [HistoryRecord], topic: String, nextOffsets: [Int32: Int64]) throws(PostgresError) -> Int {
         try createPartitions(for: records)
-        return try connection.transaction { () throws(PostgresError) in
+        let newValues = self.newValues(in: records)
+        let added = try connection.transaction { () throws(PostgresError) in
             var added = 0
             var start = records.startIndex
             while start < records.endIndex {
@@ -65,10 +78,45 @@ final class PostgresHistoryWriter: HistoryWriter {
                 added += try connection.execute(statement, parameters).affectedRows
                 start = end
             }
+            try storeValues(newValues)
             if !nextOffsets.isEmpty {
                 try storeOffsets(nextOffsets, topic: topic)
             }
             return added
+        }
+        if knownValues.count + newValues.count > Self.knownValuesLimit { knownValues.removeAll(keepingCapacity: true) }
+        knownValues.formUnion(newValues)
+        return added
+    }
+
+    /// The batch's values of the filterable columns this writer has not stored yet.
+    private func newValues(in records: [HistoryRecord]) -> [ListenValue] {
+        var found: Set<ListenValue> = []
+        for record in records {
+            for column in ListenTextColumn.filterable {
+                let value = ListenValue(kind: column.rawValue, value: ExactText(column.value(in: record.event)))
+                if !knownValues.contains(value) { found.insert(value) }
+            }
+        }
+        return Array(found)
+    }
+
+    /// Adds values to `listen_values` in the batch's transaction (one already there is skipped).
+    private func storeValues(_ values: [ListenValue]) throws(PostgresError) {
+        var start = 0
+        while start < values.count {
+            let end = min(start + Self.valuesPerStatement, values.count)
+            var sql = "INSERT INTO listen_values (kind, value) VALUES "
+            var parameters = PostgresParameters(capacity: (end - start) * 2)
+            for index in start..<end {
+                if index > start { sql += ", " }
+                let n = (index - start) * 2
+                sql += "($\(n + 1)::smallint, $\(n + 2))"
+                parameters.append(values[index].kind)
+                parameters.append(values[index].value.text)
+            }
+            try connection.execute(sql + " ON CONFLICT DO NOTHING", parameters)
+            start = end
         }
     }
 

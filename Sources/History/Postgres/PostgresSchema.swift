@@ -25,9 +25,15 @@ enum PostgresSchema {
         "event_id, user_id, username, email, track_id, title, artist, genre, platform, mood, city, country, "
         + "duration, listen_position, rating, \"timestamp\""
 
-    private static let objects = ["listens", "sink_offsets", "listens_by_user", "listens_by_time", "listens_by_track"]
+    private static let objects = [
+        "listens", "sink_offsets", "listens_by_user", "listens_by_time", "listens_by_track", "listen_values",
+    ]
 
-    private static let statements = [
+    /// The filterable columns' values as (kind, value) rows of one listen, for `listen_values`.
+    static let valuesOfRow = "(VALUES " + ListenTextColumn.filterable.map { "(\($0.rawValue), \($0.name))" }
+        .joined(separator: ", ") + ") AS v(kind, value)"
+
+    private static var statements: [String] { [
         """
         CREATE TABLE IF NOT EXISTS listens (
             event_id text COLLATE "C" NOT NULL,
@@ -58,6 +64,22 @@ enum PostgresSchema {
         #"CREATE INDEX IF NOT EXISTS listens_by_time ON listens ("timestamp", event_id)"#,
         // track_id is decided in SQL; without this a rare track would scan the whole history.
         #"CREATE INDEX IF NOT EXISTS listens_by_track ON listens (track_id, "timestamp", event_id)"#,
+        // Every value the filterable columns have held (`ListenTextColumn.filterable`), so a
+        // criterion is decided once per distinct value by `EventFilter` and the aggregates
+        // compare with `= ANY(values)` (`PostgresFilter`). Only grows: retention leaves values
+        // no listen has any more, which match nothing. Filled from the rows when it is new.
+        """
+        CREATE TABLE IF NOT EXISTS listen_values (
+            kind smallint NOT NULL,
+            value text COLLATE "C" NOT NULL,
+            PRIMARY KEY (kind, value)
+        )
+        """,
+        """
+        INSERT INTO listen_values (kind, value)
+        SELECT DISTINCT v.kind, v.value FROM listens, LATERAL \(valuesOfRow)
+        ON CONFLICT DO NOTHING
+        """,
         """
         CREATE TABLE IF NOT EXISTS sink_offsets (
             topic text NOT NULL,
@@ -66,7 +88,7 @@ enum PostgresSchema {
             PRIMARY KEY (topic, kafka_partition)
         )
         """,
-    ]
+    ] }
 
     /// Creates whatever is missing. When everything exists it only looks (one round trip, no
     /// lock), so readers on a read-only role open fine.

@@ -43,7 +43,7 @@ struct SQLiteFilter {
         self.shared = shared
 
         var texts: [(Facet?, Clause)] = []
-        func criterion(_ facet: Facet?, _ columns: [SQLiteTextColumn], _ values: [String], _ single: EventFilter)
+        func criterion(_ facet: Facet?, _ columns: [ListenTextColumn], _ values: [String], _ single: EventFilter)
             throws(HistoryError) {
             // No values, or an empty one (which matches anything): no criterion.
             guard !values.isEmpty, !values.contains("") else { return }
@@ -69,7 +69,7 @@ struct SQLiteFilter {
         textConditions = texts
     }
 
-    private static func exact(_ column: SQLiteTextColumn, _ id: Int64?, into clause: inout Clause) {
+    private static func exact(_ column: ListenTextColumn, _ id: Int64?, into clause: inout Clause) {
         if let id { clause.add("\(column.name) = ?", .integer(id)) } else { clause.add("0") }
     }
 

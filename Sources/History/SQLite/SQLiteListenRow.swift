@@ -13,8 +13,8 @@ enum SQLiteListenRow {
     /// Every column, in the insert's order.
     static let columns = eventColumns + ", completed, kafka_partition, kafka_offset"
 
-    /// Each column's value list position: the text columns in `SQLiteTextColumn`'s order.
-    private static let textColumns = SQLiteTextColumn.allCases
+    /// Each column's value list position: the text columns in `ListenTextColumn`'s order.
+    private static let textColumns = ListenTextColumn.allCases
 
     /// A conflict on `listens_by_time (timestamp, event_id)` is a listen stored before: skipped.
     static let insert = """

@@ -7,7 +7,7 @@
 /// batches of 2,000 (a throwaway program, 300,000 rows, this machine, 2026-12-04). With integer
 /// columns and these indexes: ~135 bytes a listen and 5-7x the rate. Filters compare integers.
 ///
-/// - `texts (id, kind, value)`: `kind` is the column (`SQLiteTextColumn`), so each column
+/// - `texts (id, kind, value)`: `kind` is the column (`ListenTextColumn`), so each column
 ///   has its own set of values; unique per (kind, value).
 /// - `listens`: `event_id` as text (cursors and answers carry it), the text columns as ids.
 /// - `listens_by_time (timestamp, event_id)`, UNIQUE: ranges, pages, exports, retention; and
@@ -66,14 +66,14 @@ extension SQLiteSchema {
             DROP INDEX IF EXISTS listens_by_time;
             """, doing: "setting the text columns' table aside (schema 3)")
         try connection.exec(version3, doing: "creating the tables of schema 3")
-        for column in SQLiteTextColumn.allCases {
+        for column in ListenTextColumn.allCases {
             try connection.exec(
                 """
                 INSERT OR IGNORE INTO texts (kind, value)
                 SELECT DISTINCT \(column.rawValue), \(column.name) FROM listens_text
                 """, doing: "collecting the \(column.name) values (schema 3)")
         }
-        let ids = SQLiteTextColumn.allCases.map { column in
+        let ids = ListenTextColumn.allCases.map { column in
             "(SELECT id FROM texts WHERE kind = \(column.rawValue) AND value = old.\(column.name))"
         }.joined(separator: ", ")
         try connection.exec(

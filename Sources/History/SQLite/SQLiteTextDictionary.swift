@@ -11,9 +11,10 @@ final class SQLiteTextDictionary {
     private let select: SQLiteStatement
     private let insert: SQLiteStatement
     private let connection: SQLiteConnection
-    private var ids: [[String: Int64]]
+    /// Per column, by exact bytes (two canonically equivalent spellings are two values).
+    private var ids: [[ExactText: Int64]]
     /// Values added to `ids` since the last commit, which a rollback would take away.
-    private var uncommitted: [(column: Int, value: String)] = []
+    private var uncommitted: [(column: Int, value: ExactText)] = []
 
     init(_ connection: SQLiteConnection) throws(HistoryError) {
         self.connection = connection
@@ -21,18 +22,19 @@ final class SQLiteTextDictionary {
             "SELECT id FROM texts WHERE kind = ?1 AND value = ?2", doing: "looking up a text", persistent: true)
         insert = try connection.prepare(
             "INSERT INTO texts (kind, value) VALUES (?1, ?2)", doing: "adding a text", persistent: true)
-        ids = Array(repeating: [:], count: SQLiteTextColumn.allCases.count + 1)
+        ids = Array(repeating: [:], count: ListenTextColumn.allCases.count + 1)
     }
 
     /// The id of `value` in `column`, added to `texts` when new (inside the caller's transaction).
-    func id(of value: String, in column: SQLiteTextColumn) throws(HistoryError) -> Int64 {
+    func id(of value: String, in column: ListenTextColumn) throws(HistoryError) -> Int64 {
         let slot = Int(column.rawValue)
-        if let id = ids[slot][value] { return id }
+        let key = ExactText(value)
+        if let id = ids[slot][key] { return id }
         let id: Int64
         if let known = try stored(value, column) { id = known } else { id = try added(value, column) }
         if ids[slot].count >= Self.capacity { ids[slot].removeAll(keepingCapacity: true) }
-        ids[slot][value] = id
-        uncommitted.append((slot, value))
+        ids[slot][key] = id
+        uncommitted.append((slot, key))
         return id
     }
 
@@ -45,14 +47,14 @@ final class SQLiteTextDictionary {
         uncommitted.removeAll(keepingCapacity: true)
     }
 
-    private func stored(_ value: String, _ column: SQLiteTextColumn) throws(HistoryError) -> Int64? {
+    private func stored(_ value: String, _ column: ListenTextColumn) throws(HistoryError) -> Int64? {
         defer { select.reset() }
         try select.bind(column.rawValue, at: 1)
         try select.bind(value, at: 2)
         return try select.step() ? select.int64(at: 0) : nil
     }
 
-    private func added(_ value: String, _ column: SQLiteTextColumn) throws(HistoryError) -> Int64 {
+    private func added(_ value: String, _ column: ListenTextColumn) throws(HistoryError) -> Int64 {
         defer { insert.reset() }
         try insert.bind(column.rawValue, at: 1)
         try insert.bind(value, at: 2)

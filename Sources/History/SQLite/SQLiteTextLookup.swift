@@ -29,7 +29,7 @@ final class SQLiteTextLookup {
 
     /// A criterion: the column(s) and the test. Kept by `key`, which names both.
     struct Criterion: Hashable {
-        var columns: [SQLiteTextColumn]
+        var columns: [ListenTextColumn]
         /// The filter that decides one value, with nothing but this criterion.
         var filter: EventFilter
         /// What the criterion is, as text: its kind and values ("genre=[pop, rock]").
@@ -67,7 +67,7 @@ final class SQLiteTextLookup {
     }
 
     /// The id of exactly `value` in `column`, or nil when no listen ever had it.
-    func id(of value: String, in column: SQLiteTextColumn) throws(HistoryError) -> Int64? {
+    func id(of value: String, in column: ListenTextColumn) throws(HistoryError) -> Int64? {
         defer { selectID.reset() }
         try selectID.bind(column.rawValue, at: 1)
         try selectID.bind(value, at: 2)
@@ -87,7 +87,7 @@ final class SQLiteTextLookup {
             while try selectNewer.step() {
                 let id = selectNewer.int64(at: 0)
                 newest = max(newest, id)
-                if criterion.filter.matches(Self.probe(column, selectNewer.text(at: 1))) { entry.ids.insert(id) }
+                if criterion.filter.matches(column.probe(selectNewer.text(at: 1))) { entry.ids.insert(id) }
             }
         }
         entry.through = newest
@@ -98,28 +98,5 @@ final class SQLiteTextLookup {
         }
         accepted[criterion] = entry
         return entry.ids
-    }
-
-    /// A listen whose only text is `value` in `column`: the criteria looked up here read one
-    /// column each (q reads three, each probed on its own), and empty text matches no non-empty
-    /// needle, so the filter's verdict on it is its verdict on the value.
-    private static func probe(_ column: SQLiteTextColumn, _ value: String) -> ListenEvent {
-        var event = ListenEvent(
-            eventID: "", userID: "", username: "", email: "", trackID: "", title: "", artist: "", genre: "",
-            platform: "", mood: "", city: "", country: "", duration: 1, listenPosition: 0, rating: 0, timestamp: 0)
-        switch column {
-        case .userID: event.userID = value
-        case .username: event.username = value
-        case .email: event.email = value
-        case .trackID: event.trackID = value
-        case .title: event.title = value
-        case .artist: event.artist = value
-        case .genre: event.genre = value
-        case .platform: event.platform = value
-        case .mood: event.mood = value
-        case .city: event.city = value
-        case .country: event.country = value
-        }
-        return event
     }
 }

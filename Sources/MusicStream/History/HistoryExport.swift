@@ -9,11 +9,6 @@ import MusicModel
 /// under `HistoryEndpoints.exportBacklog`), so the server holds about one chunk per download
 /// however many listens it sends: constant memory, whatever the range.
 final class HistoryExport {
-    private struct Chunk: Sendable {
-        var bytes: [UInt8]
-        var next: HistoryCursor?
-    }
-
     private let queries: HistoryQueries
     private let loop: EventLoop
     private let filter: EventFilter
@@ -47,19 +42,7 @@ final class HistoryExport {
         let after = cursor
         queries.submit({ reader throws(ProblemDetails) in
             do throws(HistoryError) {
-                let page = try reader.listens(matching: filter, order: .oldestFirst, after: after,
-                                              limit: HistoryEndpoints.exportChunk, scanLimit: HistoryEndpoints.scanLimit)
-                var bytes: [UInt8] = []
-                bytes.reserveCapacity(page.listens.count * 520)
-                for event in page.listens {
-                    switch format {
-                    case .csv: ListenCSV.append(event, to: &bytes)
-                    case .ndjson:
-                        bytes.append(contentsOf: event.canonicalJSON())
-                        bytes.append(0x0A)
-                    }
-                }
-                return .value(Chunk(bytes: bytes, next: page.next))
+                return .value(try ExportChunk.read(reader, filter: filter, format: format, after: after))
             } catch {
                 throw .history(error)
             }
@@ -68,7 +51,7 @@ final class HistoryExport {
 
     private func received(_ answer: HistoryQueries.Answer) {
         guard stream.isOpen else { return finish() }
-        guard case .value(let value) = answer, let chunk = value as? Chunk else {
+        guard case .value(let value) = answer, let chunk = value as? ExportChunk else {
             // The head is sent: a failure can only cut the body short, which the client sees as
             // a chunked body without its end (never as a complete file).
             stream.abort()

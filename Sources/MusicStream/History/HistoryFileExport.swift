@@ -42,20 +42,10 @@ public enum HistoryFileExport {
             var cursor: HistoryCursor?
             var written = 0
             repeat {
-                let page = try reader.listens(matching: filter, order: .oldestFirst, after: cursor,
-                                              limit: HistoryEndpoints.exportChunk, scanLimit: HistoryEndpoints.scanLimit)
-                var bytes: [UInt8] = []
-                for event in page.listens {
-                    switch format {
-                    case .csv: ListenCSV.append(event, to: &bytes)
-                    case .ndjson:
-                        bytes.append(contentsOf: event.canonicalJSON())
-                        bytes.append(0x0A)
-                    }
-                }
-                if !bytes.isEmpty, !write(bytes) { return written }
-                written += page.listens.count
-                cursor = page.next
+                let chunk = try ExportChunk.read(reader, filter: filter, format: format, after: cursor)
+                if !chunk.bytes.isEmpty, !write(chunk.bytes) { return written }
+                written += chunk.listens
+                cursor = chunk.next
             } while cursor != nil
             return written
         } catch {

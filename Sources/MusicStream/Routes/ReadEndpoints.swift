@@ -24,9 +24,9 @@ struct ReadEndpoints {
     /// Identical history requests in flight share one job.
     let shared = SharedHistoryAnswers()
 
-    /// Rows a history page examines at most per call (`HistoryReader.listens`), and calls per
-    /// request: a sparse filter then returns a short page with a `next` rather than running long.
-    static let historyScanLimit = 50_000
+    /// Calls of `HistoryReader.listens` per request (each examining at most
+    /// `HistoryEndpoints.scanLimit` rows): a sparse filter then returns a short page with a
+    /// `next` rather than running long.
     static let historyCallsPerPage = 20
 
     func events(_ request: HTTPRequest) throws(ProblemDetails) -> RouteResult {
@@ -90,7 +90,7 @@ struct ReadEndpoints {
                     repeat {
                         let chunk = try reader.listens(
                             matching: page.filter, order: order, after: after, limit: limit - listens.count,
-                            scanLimit: Self.historyScanLimit)
+                            scanLimit: HistoryEndpoints.scanLimit)
                         listens += chunk.listens
                         after = chunk.next
                         calls += 1
