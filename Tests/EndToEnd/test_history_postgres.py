@@ -1,9 +1,11 @@
 """The history in a real PostgreSQL 15 server (started by scripts/postgres on a loopback port, in
 a temp directory, stopped at the end): the same answers as with SQLite, and a store that goes
 down while the server runs costs the live side nothing; the sink reports it, holds its batch and
-catches up when the store returns, with nothing lost or doubled."""
+catches up when the store returns, with nothing lost or doubled; and a kill -9 mid-ingest loses and
+doubles nothing."""
 import os
 import random
+import signal
 import shutil
 import subprocess
 import tempfile
@@ -14,7 +16,7 @@ import pytest
 
 from conftest import RunningServer, wait_until
 from test_history import make_events, newest_first, produce, status, walk_listens
-from test_tansu import free_port
+from test_tansu import Tansu, free_port
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PSQL = "/usr/lib/postgresql/15/bin/psql"
@@ -38,8 +40,8 @@ class Postgres:
     def stop(self):
         subprocess.run([os.path.join(ROOT, "scripts", "postgres"), "stop", self.dir], check=True, timeout=60)
 
-    def query(self, sql):
-        done = subprocess.run([PSQL, "-h", "127.0.0.1", "-p", str(self.port), "-U", "musicstream", "-d", "musicstream",
+    def query(self, sql, database="musicstream"):
+        done = subprocess.run([PSQL, "-h", "127.0.0.1", "-p", str(self.port), "-U", "musicstream", "-d", database,
                                "-Atc", sql], capture_output=True, text=True, timeout=30)
         assert done.returncode == 0, done.stderr
         return done.stdout.strip()
@@ -123,6 +125,47 @@ def test_postgres_down_costs_the_live_side_nothing_and_the_history_catches_up(po
             [e for e in first + second if e["user_id"] == users[1]])
     finally:
         assert server.stop() == 0
+
+
+def test_kill_9_during_ingest_loses_and_doubles_nothing_in_postgres(postgres, tmp_path):
+    """test_history's kill -9 test with the rows and offsets in PostgreSQL: 60,000 listens on
+    Tansu (which outlives the server), the server killed with SIGKILL while its sink stores them,
+    then restarted: every listen exactly once, and the restarted sink resumed at the offsets
+    committed with the rows (nothing re-read, so nothing for the unique constraint to refuse)."""
+    postgres.query("CREATE DATABASE killed")
+    url = postgres.url.rsplit("/", 1)[0] + "/killed"
+    tansu = Tansu(tmp_path)
+    try:
+        tansu.create_topic("music-streams")
+        rng = random.Random(31)
+        users = [str(uuid.uuid4()) for _ in range(500)]
+        events = make_events(users, 60_000, int(time.time() * 1000) - 3_600_000, 1, rng)
+        produce(tansu.address, events)
+        args = ["--brokers", tansu.address, "--no-simulate", "--history", url, "--window", "1000"]
+        first = RunningServer(args, cwd=str(tmp_path))
+        assert wait_until(lambda: status(first)["stored"] >= 4_000, timeout=60, interval=0.01), status(first)
+        first.process.send_signal(signal.SIGKILL)
+        first.process.wait()
+
+        def rows():
+            count, distinct = postgres.query("SELECT COUNT(*), COUNT(DISTINCT event_id) FROM listens", "killed").split("|")
+            return int(count), int(distinct)
+        stored_before = rows()[0]
+        assert stored_before < len(events), "the sink finished before the kill: nothing was interrupted"
+        second = RunningServer(args, cwd=str(tmp_path))
+        try:
+            assert wait_until(lambda: rows()[0] >= len(events), timeout=120), rows()
+            time.sleep(1)   # anything doubled would have arrived by now
+            assert rows() == (len(events), len(events))
+            ids = set(postgres.query("SELECT event_id FROM listens", "killed").split("\n"))
+            assert ids == {e["event_id"] for e in events}
+            history = status(second)
+            assert history["duplicates_skipped"] == 0, history
+            assert history["stored"] == len(events) - stored_before   # resumed where the store ended
+        finally:
+            assert second.stop() == 0
+    finally:
+        tansu.stop()
 
 
 def test_a_store_down_at_start_does_not_keep_the_server_from_serving(tmp_path):
