@@ -33,11 +33,15 @@ struct SQLiteFilter {
     /// Per text facet (and q, under nil) its condition, when the filter constrains it.
     private let textConditions: [(facet: Facet?, clause: Clause)]
 
-    init(_ filter: EventFilter, lookup: SQLiteTextLookup) throws(HistoryError) {
+    /// `scanTable`: the range holds most of the listens, so the rows are read in table order
+    /// rather than through `listens_by_time` (the unary + keeps SQLite off the index): a
+    /// lookup per row through the index read a million listens 3-5x slower (measured).
+    init(_ filter: EventFilter, lookup: SQLiteTextLookup, scanTable: Bool = false) throws(HistoryError) {
         self.filter = filter
         var shared = Clause()
-        if let since = filter.since { shared.add("timestamp >= ?", .integer(since)) }
-        if let until = filter.until { shared.add("timestamp < ?", .integer(until)) }
+        let timestamp = scanTable ? "+timestamp" : "timestamp"
+        if let since = filter.since { shared.add("\(timestamp) >= ?", .integer(since)) }
+        if let until = filter.until { shared.add("\(timestamp) < ?", .integer(until)) }
         if let userID = filter.userID { Self.exact(.userID, try lookup.id(of: userID, in: .userID), into: &shared) }
         if let trackID = filter.trackID { Self.exact(.trackID, try lookup.id(of: trackID, in: .trackID), into: &shared) }
         self.shared = shared
