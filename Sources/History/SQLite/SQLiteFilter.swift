@@ -32,6 +32,8 @@ struct SQLiteFilter {
     private let shared: Clause
     /// Per text facet (and q, under nil) its condition, when the filter constrains it.
     private let textConditions: [(facet: Facet?, clause: Clause)]
+    /// Per constrained text facet, the ids of the values its criterion accepts.
+    let accepted: [Facet: Set<Int64>]
 
     /// `scanTable`: the range holds most of the listens, so the rows are read in table order
     /// rather than through `listens_by_time` (the unary + keeps SQLite off the index): a
@@ -47,12 +49,14 @@ struct SQLiteFilter {
         self.shared = shared
 
         var texts: [(Facet?, Clause)] = []
+        var accepted: [Facet: Set<Int64>] = [:]
         func criterion(_ facet: Facet?, _ columns: [ListenTextColumn], _ values: [String], _ single: EventFilter)
             throws(HistoryError) {
             // No values, or an empty one (which matches anything): no criterion.
             guard !values.isEmpty, !values.contains("") else { return }
             let key = (facet?.rawValue ?? "q") + "=" + values.map { $0.lowercased() }.joined(separator: "\u{1F}")
             let ids = try lookup.acceptedIDs(.init(columns: columns, filter: single, key: key))
+            if let facet { accepted[facet] = ids }
             var clause = Clause()
             if ids.isEmpty {
                 clause.add("0")
@@ -71,24 +75,11 @@ struct SQLiteFilter {
         if let artist = filter.artist { try criterion(.artist, [.artist], [artist], EventFilter(artist: artist)) }
         if let q = filter.q { try criterion(nil, [.title, .artist, .username], [q], EventFilter(q: q)) }
         textConditions = texts
+        self.accepted = accepted
     }
 
     private static func exact(_ column: ListenTextColumn, _ id: Int64?, into clause: inout Clause) {
         if let id { clause.add("\(column.name) = ?", .integer(id)) } else { clause.add("0") }
-    }
-
-    /// Whether `facet` has a criterion of its own here (so it is counted without it).
-    func constrains(_ facet: Facet) -> Bool {
-        switch facet {
-        case .genre: !filter.genres.isEmpty
-        case .platform: !filter.platforms.isEmpty
-        case .mood: !filter.moods.isEmpty
-        case .country: !filter.countries.isEmpty
-        case .artist: filter.artist != nil
-        case .rating: filter.minRating != nil
-        case .skipped: filter.skipped != nil
-        case .completed: filter.completed != nil
-        }
     }
 
     /// Whether the range is empty (since ≥ until): nothing to read.
@@ -97,13 +88,24 @@ struct SQLiteFilter {
         return false
     }
 
-    /// The rows matching every criterion except `facet`'s own (all of them when nil).
-    func rows(except facet: Facet?) -> Clause {
+    /// The rows matching the criteria that belong to no facet (range, user, track, q): failing
+    /// one of those excludes a listen from every facet's counts.
+    func baseRows() -> Clause {
         var clause = shared
-        if facet != .rating, let minRating = filter.minRating { clause.add("rating >= ?", .integer(Int64(minRating))) }
-        if facet != .skipped, let skipped = filter.skipped { clause.add(skipped ? "completed = 0" : "completed = 1") }
-        if facet != .completed, let completed = filter.completed { clause.add(completed ? "completed = 1" : "completed = 0") }
-        for (owner, condition) in textConditions where owner == nil || owner != facet {
+        for (owner, condition) in textConditions where owner == nil {
+            clause.conditions += condition.conditions
+            clause.values += condition.values
+        }
+        return clause
+    }
+
+    /// The rows matching every criterion.
+    func matchingRows() -> Clause {
+        var clause = baseRows()
+        if let minRating = filter.minRating { clause.add("rating >= ?", .integer(Int64(minRating))) }
+        if let skipped = filter.skipped { clause.add(skipped ? "completed = 0" : "completed = 1") }
+        if let completed = filter.completed { clause.add(completed ? "completed = 1" : "completed = 0") }
+        for (owner, condition) in textConditions where owner != nil {
             clause.conditions += condition.conditions
             clause.values += condition.values
         }
