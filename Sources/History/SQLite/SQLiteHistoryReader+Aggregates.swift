@@ -148,7 +148,10 @@ extension SQLiteHistoryReader {
         let minRating = filter.minRating
         let wantSkipped = filter.skipped
         let wantCompleted = filter.completed
-        var texts = [[Int64: Int]](repeating: [:], count: Self.textFacets.count)
+        var texts: [SQLiteIDCounter] = []
+        for facet in Self.textFacets {
+            texts.append(SQLiteIDCounter(maxID: try lookup.maxID(of: ListenTextColumn(facet)!)))
+        }
         var ratings = [Int](repeating: 0, count: 6)
         var skippedFacet = (yes: 0, no: 0)
         var completedFacet = (yes: 0, no: 0)
@@ -171,7 +174,7 @@ extension SQLiteHistoryReader {
             if let wantCompleted, wantCompleted != completed { failures += 1; failed = 7 }
             if failures > 1 { continue }
             if failures == 0 { matching += 1 }
-            for i in ids.indices where failures == 0 || failed == i { texts[i][ids[i], default: 0] += 1 }
+            for i in ids.indices where failures == 0 || failed == i { texts[i].add(ids[i]) }
             if (failures == 0 || failed == 5) && ratings.indices.contains(rating) { ratings[rating] += 1 }
             if failures == 0 || failed == 6 {
                 if completed { skippedFacet.no += 1 } else { skippedFacet.yes += 1 }
@@ -181,7 +184,7 @@ extension SQLiteHistoryReader {
             }
         }
         var tallies: [Facet: [String: Int]] = [:]
-        for (i, facet) in Self.textFacets.enumerated() { tallies[facet] = try merged(texts[i]) }
+        for (i, facet) in Self.textFacets.enumerated() { tallies[facet] = try merged(texts[i].counts) }
         tallies[.rating] = Self.ratingTally(ratings)
         tallies[.skipped] = Self.flagTally(true: skippedFacet.yes, false: skippedFacet.no)
         tallies[.completed] = Self.flagTally(true: completedFacet.yes, false: completedFacet.no)
@@ -190,11 +193,13 @@ extension SQLiteHistoryReader {
 
     private static let textFacets: [Facet] = [.genre, .platform, .mood, .country, .artist]
 
-    /// Whether the filter's range holds more than a quarter of the stored listens (estimated
-    /// from the per-minute roll-ups, a few thousand rows at most): then the table is scanned
-    /// in order instead of through the time index. A user's listens keep their own index.
+    /// Whether to scan the table rather than an index for `filter`'s range: when the query needs
+    /// columns `listens_facets` does not cover (q reads title and username, track_id) and the
+    /// range holds more than a quarter of the stored listens (estimated from the per-minute
+    /// roll-ups, a few thousand rows at most). A user's listens keep their own index.
     private func coversMostListens(_ filter: EventFilter) throws(HistoryError) -> Bool {
-        guard filter.userID == nil, filter.since != nil || filter.until != nil else { return false }
+        guard filter.userID == nil, filter.q != nil || filter.trackID != nil,
+              filter.since != nil || filter.until != nil else { return false }
         let statement = try statement(
             """
             SELECT COALESCE(SUM(listens), 0),

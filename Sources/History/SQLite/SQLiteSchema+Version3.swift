@@ -16,6 +16,9 @@
 ///   New listens arrive near the end of it, so inserts touch few of its pages.
 /// - `listens_by_user (user_id, timestamp)`: a user's history and summary. Ties of one user's
 ///   millisecond are put in event_id order by SQLite's sort of the (few) rows concerned.
+/// - `listens_facets (timestamp, genre, platform, mood, country, artist, rating, completed)`:
+///   covers what facets, timelines and counts read, so a range is aggregated from the index
+///   alone (~25 bytes a listen) instead of the rows. New listens land near its end.
 extension SQLiteSchema {
     static let version3 = """
         CREATE TABLE IF NOT EXISTS texts (
@@ -47,6 +50,8 @@ extension SQLiteSchema {
         ) STRICT;
         CREATE UNIQUE INDEX IF NOT EXISTS listens_by_time ON listens (timestamp, event_id);
         CREATE INDEX IF NOT EXISTS listens_by_user ON listens (user_id, timestamp);
+        CREATE INDEX IF NOT EXISTS listens_facets
+            ON listens (timestamp, genre, platform, mood, country, artist, rating, completed);
         CREATE TABLE IF NOT EXISTS sink_offsets (
             topic TEXT NOT NULL,
             kafka_partition INTEGER NOT NULL,
@@ -64,6 +69,7 @@ extension SQLiteSchema {
             ALTER TABLE listens RENAME TO listens_text;
             DROP INDEX IF EXISTS listens_by_user;
             DROP INDEX IF EXISTS listens_by_time;
+            DROP INDEX IF EXISTS listens_facets;
             """, doing: "setting the text columns' table aside (schema 3)")
         try connection.exec(version3, doing: "creating the tables of schema 3")
         for column in ListenTextColumn.allCases {

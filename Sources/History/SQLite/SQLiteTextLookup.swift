@@ -18,6 +18,7 @@ final class SQLiteTextLookup {
     private let selectText: SQLiteStatement
     private let selectID: SQLiteStatement
     private let selectNewer: SQLiteStatement
+    private let selectMaxID: SQLiteStatement
     private var texts: [Int64: String] = [:]
 
     /// What a criterion accepted so far, with the highest id it has looked at.
@@ -52,6 +53,9 @@ final class SQLiteTextLookup {
             "SELECT id FROM texts WHERE kind = ?1 AND value = ?2", doing: "looking up a text", persistent: true)
         selectNewer = try connection.prepare(
             "SELECT id, value FROM texts WHERE id > ?1 AND kind = ?2", doing: "reading new texts", persistent: true)
+        selectMaxID = try connection.prepare(
+            "SELECT COALESCE(MAX(id), 0) FROM texts WHERE kind = ?1", doing: "reading a column's largest text id",
+            persistent: true)
     }
 
     /// The text of `id` ("" for an id `texts` does not hold, which a CHECK-less row cannot
@@ -72,6 +76,13 @@ final class SQLiteTextLookup {
         try selectID.bind(column.rawValue, at: 1)
         try selectID.bind(value, at: 2)
         return try selectID.step() ? selectID.int64(at: 0) : nil
+    }
+
+    /// The largest id of `column`'s values (0 when it has none).
+    func maxID(of column: ListenTextColumn) throws(HistoryError) -> Int64 {
+        defer { selectMaxID.reset() }
+        try selectMaxID.bind(column.rawValue, at: 1)
+        return try selectMaxID.step() ? selectMaxID.int64(at: 0) : 0
     }
 
     /// The ids of the values of `criterion.columns` that `criterion.filter` accepts. An id
