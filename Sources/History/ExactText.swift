@@ -6,8 +6,11 @@ struct ExactText: Hashable {
 
     init(_ text: String) { self.text = text }
 
+    /// Over the contiguous bytes: `utf8.elementsEqual` iterates generically, which showed as 9 %
+    /// of the history writer's time (a lookup per text field per listen).
     static func == (a: ExactText, b: ExactText) -> Bool {
-        a.text.utf8.count == b.text.utf8.count && a.text.utf8.elementsEqual(b.text.utf8)
+        var a = a.text, b = b.text
+        return a.withUTF8 { x in b.withUTF8 { y in x.count == y.count && x.elementsEqual(y) } }
     }
 
     func hash(into hasher: inout Hasher) {
