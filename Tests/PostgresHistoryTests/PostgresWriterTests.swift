@@ -48,7 +48,29 @@ import MusicModel
         withExtendedLifetime(named) {}
         let indexes = try Fixtures.sql(url, "SELECT indexname FROM pg_indexes WHERE tablename = 'listens' ORDER BY 1")
         #expect((0..<indexes.rowCount).map { indexes.string($0, 0) }
-            == ["listens_by_time", "listens_by_track", "listens_by_user", "listens_event_once"])
+            == ["listens_by_track", "listens_by_user", "listens_event_once"])
+        #expect(try Fixtures.sql(url, "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'listens_event_once'")
+            .string(0, 0) == #"UNIQUE ("timestamp", event_id)"#)
+    }
+
+    /// A store made before the unique constraint put time first (event_id first, plus a separate
+    /// time index) is brought to the new layout on open, its rows intact and still guarded.
+    @Test func anOlderStoresUniqueConstraintIsReordered() throws {
+        let (url, store) = try Fixtures.freshStore()
+        let records = Fixtures.records(count: 30, days: 2, seed: 4)
+        _ = try store.openWriter().write(records, topic: Fixtures.topic, nextOffsets: [:])
+        // Back to the old layout, as an earlier build created it.
+        try Fixtures.sql(url, "ALTER TABLE listens DROP CONSTRAINT listens_event_once")
+        try Fixtures.sql(url, #"ALTER TABLE listens ADD CONSTRAINT listens_event_once UNIQUE (event_id, "timestamp")"#)
+        try Fixtures.sql(url, #"CREATE INDEX listens_by_time ON listens ("timestamp", event_id)"#)
+
+        let writer = try PostgresHistoryStore(url: url).openWriter()
+        #expect(try Fixtures.sql(url, "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'listens_event_once'")
+            .string(0, 0) == #"UNIQUE ("timestamp", event_id)"#)
+        #expect(try Fixtures.sql(url, "SELECT count(*) FROM pg_indexes WHERE indexname = 'listens_by_time'").string(0, 0) == "0")
+        #expect(try Fixtures.count(url) == 30)
+        #expect(try writer.write(records, topic: Fixtures.topic, nextOffsets: [:]) == 0)
+        #expect(try Fixtures.count(url) == 30)
     }
 
     @Test func writeStoresEveryFieldAndTheOffsets() throws {

@@ -4,8 +4,9 @@
 /// `ListenEvent.completed`, so SQL aggregates and the window agree) and where the record was read
 /// from Kafka. It is partitioned by UTC day on `timestamp` (ms), so retention drops whole days
 /// instead of deleting row by row. PostgreSQL wants a partitioned table's unique constraints to
-/// include the partition key: UNIQUE (event_id, timestamp) still stores each event once, since an
-/// event keeps its timestamp. `event_id`, `user_id` and `track_id` compare bytewise (COLLATE "C"),
+/// include the partition key: UNIQUE (timestamp, event_id) still stores each event once, since an
+/// event keeps its timestamp. Time first, so new listens land near the end of that index (with
+/// event_id first every insert went to a random page), and it serves the keyset pages too. `event_id`, `user_id` and `track_id` compare bytewise (COLLATE "C"),
 /// as the SQLite store and Swift do, so paging ties break in the same order everywhere.
 enum PostgresSchema {
     /// pg_advisory_xact_lock key serialising DDL between replicas ("musicshd" in ASCII): two
@@ -26,7 +27,7 @@ enum PostgresSchema {
         + "duration, listen_position, rating, \"timestamp\""
 
     private static let objects = [
-        "listens", "sink_offsets", "listens_by_user", "listens_by_time", "listens_by_track", "listen_values",
+        "listens", "sink_offsets", "listens_by_user", "listens_by_track", "listen_values",
     ]
 
     /// The filterable columns' values as (kind, value) rows of one listen, for `listen_values`.
@@ -55,13 +56,11 @@ enum PostgresSchema {
             completed boolean NOT NULL,
             kafka_partition integer NOT NULL,
             kafka_offset bigint NOT NULL,
-            CONSTRAINT listens_event_once UNIQUE (event_id, "timestamp")
+            CONSTRAINT listens_event_once UNIQUE ("timestamp", event_id)
         ) PARTITION BY RANGE ("timestamp")
         """,
         // The original project's music_streams_by_user key: a listener's history, in time order.
         #"CREATE INDEX IF NOT EXISTS listens_by_user ON listens (user_id, "timestamp", event_id)"#,
-        // Keyset pages over everything, in either direction.
-        #"CREATE INDEX IF NOT EXISTS listens_by_time ON listens ("timestamp", event_id)"#,
         // track_id is decided in SQL; without this a rare track would scan the whole history.
         #"CREATE INDEX IF NOT EXISTS listens_by_track ON listens (track_id, "timestamp", event_id)"#,
         // Every value the filterable columns have held (`ListenTextColumn.filterable`), so a
@@ -96,10 +95,34 @@ enum PostgresSchema {
         let present = try connection.execute(
             "SELECT count(*) FROM unnest($1::text[]) AS name WHERE to_regclass(name) IS NOT NULL"
         ) { $0.append("{" + objects.joined(separator: ",") + "}") }
-        if present.int(0, 0) == objects.count { return }
+        if present.int(0, 0) != objects.count {
+            try connection.transaction { () throws(PostgresError) in
+                try lockDDL(on: connection)
+                for statement in statements { try connection.execute(statement) }
+            }
+        }
+        try reorderUniqueConstraint(on: connection)
+    }
+
+    /// Stores created before the unique constraint put time first: it is rebuilt as
+    /// ("timestamp", event_id), which also makes the separate time index redundant (dropped).
+    /// One look at the catalogue when there is nothing to do.
+    private static func reorderUniqueConstraint(on connection: PostgresConnection) throws(PostgresError) {
+        let definition = #"UNIQUE ("timestamp", event_id)"#
+        let current = try connection.execute(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+                + "WHERE conname = 'listens_event_once' AND conrelid = 'listens'::regclass")
+        guard current.rowCount == 1, current.string(0, 0) != definition else { return }
         try connection.transaction { () throws(PostgresError) in
             try lockDDL(on: connection)
-            for statement in statements { try connection.execute(statement) }
+            // Read again under the lock: another replica may have done it meanwhile.
+            let again = try connection.execute(
+                "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+                    + "WHERE conname = 'listens_event_once' AND conrelid = 'listens'::regclass")
+            guard again.rowCount == 1, again.string(0, 0) != definition else { return }
+            try connection.execute("ALTER TABLE listens DROP CONSTRAINT listens_event_once")
+            try connection.execute("ALTER TABLE listens ADD CONSTRAINT listens_event_once \(definition)")
+            try connection.execute("DROP INDEX IF EXISTS listens_by_time")
         }
     }
 
