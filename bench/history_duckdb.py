@@ -56,18 +56,23 @@ class DuckDBReference:
     def facets(self, since, filters):
         """/api/facets?since=…&<filters> in one pass: GROUPING SETS over the facets, each set
         counting under the filters but its own (text filters compare case-insensitively, as the
-        server's do). Returns (seconds, {"total", "matching", "facets": {facet: {value: count}}})."""
+        server's do). With filters, each is decided once per row in a subquery (in the
+        aggregates' FILTER clauses DuckDB would decide it once per aggregate: twice as slow
+        here). Returns (seconds, {"total", "matching", "facets": {facet: {value: count}}})."""
         matches = {name: "lower(%s) = %s" % (name, literal(value.lower())) for name, value in filters.items()}
 
         def count_where(names):
-            conditions = [matches[name] for name in names]
-            return "count(*) FILTER (WHERE %s)" % " AND ".join(conditions) if conditions else "count(*)"
+            return "count(*) FILTER (WHERE %s)" % " AND ".join("f_" + name for name in names) if names else "count(*)"
         keys = ", ".join("CAST(%s AS VARCHAR) AS %s" % (facet, facet) for facet in FACETS)
         counts = ", ".join("%s AS n_%s" % (count_where([name for name in matches if name != facet]), facet)
                            for facet in FACETS)
         sets = ", ".join("(%s)" % facet for facet in FACETS) + ", ()"
-        sql = ('SELECT %s, %s, count(*) AS total, %s AS matching FROM listens WHERE "timestamp" >= %d '
-               "GROUP BY GROUPING SETS (%s)" % (keys, counts, count_where(list(matches)), since, sets))
+        source = "listens"
+        if matches:
+            flags = ", ".join("%s AS f_%s" % (condition, name) for name, condition in matches.items())
+            source = '(SELECT %s, %s, "timestamp" FROM listens)' % (", ".join(FACETS), flags)
+        sql = ('SELECT %s, %s, count(*) AS total, %s AS matching FROM %s WHERE "timestamp" >= %d '
+               "GROUP BY GROUPING SETS (%s)" % (keys, counts, count_where(list(matches)), source, since, sets))
         seconds, rows = self.timed(sql)
         answer = {"total": 0, "matching": 0, "facets": {facet: {} for facet in FACETS}}
         width = len(FACETS)
