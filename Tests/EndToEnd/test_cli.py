@@ -33,6 +33,37 @@ def test_produce_prints_each_event_and_the_server_shows_them(quiet_server):
     assert ids <= {event["event_id"] for event in served["events"]}
 
 
+def test_produce_spread_stamps_the_count_evenly_back_from_now(quiet_server):
+    """--spread (a day of history in one go, for the history benchmark): the same listens as
+    without it, oldest first, one span/count apart, the last stamped when produce started."""
+    import time
+    argv = [BINARY, "produce", "--brokers", quiet_server.bootstrap, "--rate", "1000", "--count", "60", "--seed", "9"]
+    before = int(time.time() * 1000)
+    spread = subprocess.run(argv + ["--spread", "1h"], capture_output=True, text=True, timeout=60)
+    after = int(time.time() * 1000)
+    assert spread.returncode == 0, spread.stderr
+    stamps = [json.loads(line)["timestamp"] for line in spread.stdout.splitlines() if line.strip()]
+    assert len(stamps) == 60
+    assert before <= stamps[-1] <= after
+    assert [later - earlier for earlier, later in zip(stamps, stamps[1:])] == [60_000] * 59
+    # Only the timestamps differ from the default (stamped as sent).
+    plain = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert plain.returncode == 0, plain.stderr
+    plain_events = [json.loads(line) for line in plain.stdout.splitlines() if line.strip()]
+    assert all(before <= event["timestamp"] for event in plain_events)
+    spread_events = [json.loads(line) for line in spread.stdout.splitlines() if line.strip()]
+    assert [{**event, "timestamp": 0} for event in spread_events] == [{**event, "timestamp": 0} for event in plain_events]
+
+
+def test_produce_spread_needs_a_count_and_a_span():
+    for extra, complaint in [(["--spread", "24h"], "--count"), (["--spread", "forever", "--count", "5"], "--spread"),
+                             (["--spread", "24", "--count", "5"], "--spread")]:
+        result = subprocess.run([BINARY, "produce", "--brokers", "127.0.0.1:9", *extra],
+                                capture_output=True, text=True, timeout=30)
+        assert result.returncode != 0
+        assert complaint in result.stderr, result.stderr
+
+
 def test_consume_prints_events_as_a_group_member(quiet_server):
     subprocess.run(
         [BINARY, "produce", "--brokers", quiet_server.bootstrap, "--rate", "500", "--count", "10", "--quiet"],
