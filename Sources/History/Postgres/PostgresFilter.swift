@@ -17,23 +17,12 @@ struct PostgresFilter {
     /// Reads the values the criteria need from `listen_values` (one round trip when any).
     init(_ filter: EventFilter, connection: PostgresConnection) throws(PostgresError) {
         self.filter = filter
-        var criteria: [(Facet?, [ListenTextColumn], EventFilter)] = []
-        func add(_ facet: Facet?, _ columns: [ListenTextColumn], _ values: [String], _ single: EventFilter) {
-            // No values, or an empty one (which matches anything): no criterion.
-            guard !values.isEmpty, !values.contains("") else { return }
-            criteria.append((facet, columns, single))
-        }
-        add(.genre, [.genre], filter.genres, EventFilter(genres: filter.genres))
-        add(.platform, [.platform], filter.platforms, EventFilter(platforms: filter.platforms))
-        add(.mood, [.mood], filter.moods, EventFilter(moods: filter.moods))
-        add(.country, [.country], filter.countries, EventFilter(countries: filter.countries))
-        if let artist = filter.artist { add(.artist, [.artist], [artist], EventFilter(artist: artist)) }
-        if let q = filter.q { add(nil, [.title, .artist, .username], [q], EventFilter(q: q)) }
+        let criteria = TextCriterion.all(of: filter)
         guard !criteria.isEmpty else {
             texts = []
             return
         }
-        let kinds = Set(criteria.flatMap { $0.1 }.map(\.rawValue)).sorted()
+        let kinds = Set(criteria.flatMap(\.columns).map(\.rawValue)).sorted()
         let result = try connection.execute("SELECT kind, value FROM listen_values WHERE kind = ANY($1::smallint[])") {
             $0.append("{" + kinds.map(String.init).joined(separator: ",") + "}")
         }
@@ -41,13 +30,13 @@ struct PostgresFilter {
         for row in 0..<result.rowCount {
             if let kind = result.int64(row, 0) { known[kind, default: []].append(result.string(row, 1)) }
         }
-        texts = criteria.map { facet, columns, single in
-            let accepted = columns.flatMap { column in
-                (known[column.rawValue] ?? []).filter { single.matches(column.probe($0)) }
+        texts = criteria.map { criterion in
+            let accepted = criterion.columns.flatMap { column in
+                (known[column.rawValue] ?? []).filter { criterion.single.matches(column.probe($0)) }
             }
             // Not deduplicated through Set<String>, which would merge canonically equivalent
             // spellings that the table (and the rows) keep apart.
-            return (facet, columns, accepted)
+            return (criterion.facet, criterion.columns, accepted)
         }
     }
 

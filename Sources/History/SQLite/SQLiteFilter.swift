@@ -50,30 +50,20 @@ struct SQLiteFilter {
 
         var texts: [(Facet?, Clause)] = []
         var accepted: [Facet: Set<Int64>] = [:]
-        func criterion(_ facet: Facet?, _ columns: [ListenTextColumn], _ values: [String], _ single: EventFilter)
-            throws(HistoryError) {
-            // No values, or an empty one (which matches anything): no criterion.
-            guard !values.isEmpty, !values.contains("") else { return }
-            let key = (facet?.rawValue ?? "q") + "=" + values.map { $0.lowercased() }.joined(separator: "\u{1F}")
-            let ids = try lookup.acceptedIDs(.init(columns: columns, filter: single, key: key))
-            if let facet { accepted[facet] = ids }
+        for criterion in TextCriterion.all(of: filter) {
+            let ids = try lookup.acceptedIDs(criterion)
+            if let facet = criterion.facet { accepted[facet] = ids }
             var clause = Clause()
             if ids.isEmpty {
                 clause.add("0")
             } else {
                 let list = "[" + ids.sorted().map(String.init).joined(separator: ",") + "]"
-                let tests = columns.map { "\($0.name) IN (SELECT value FROM json_each(?))" }
+                let tests = criterion.columns.map { "\($0.name) IN (SELECT value FROM json_each(?))" }
                 clause.conditions.append(tests.count == 1 ? tests[0] : "(" + tests.joined(separator: " OR ") + ")")
-                clause.values += Array(repeating: .text(list), count: columns.count)
+                clause.values += Array(repeating: .text(list), count: criterion.columns.count)
             }
-            texts.append((facet, clause))
+            texts.append((criterion.facet, clause))
         }
-        try criterion(.genre, [.genre], filter.genres, EventFilter(genres: filter.genres))
-        try criterion(.platform, [.platform], filter.platforms, EventFilter(platforms: filter.platforms))
-        try criterion(.mood, [.mood], filter.moods, EventFilter(moods: filter.moods))
-        try criterion(.country, [.country], filter.countries, EventFilter(countries: filter.countries))
-        if let artist = filter.artist { try criterion(.artist, [.artist], [artist], EventFilter(artist: artist)) }
-        if let q = filter.q { try criterion(nil, [.title, .artist, .username], [q], EventFilter(q: q)) }
         textConditions = texts
         self.accepted = accepted
     }

@@ -28,22 +28,7 @@ final class SQLiteTextLookup {
         var used: Int
     }
 
-    /// A criterion: the column(s) and the test. Kept by `key`, which names both.
-    struct Criterion: Hashable {
-        var columns: [ListenTextColumn]
-        /// The filter that decides one value, with nothing but this criterion.
-        var filter: EventFilter
-        /// What the criterion is, as text: its kind and values ("genre=[pop, rock]").
-        var key: String
-
-        static func == (a: Criterion, b: Criterion) -> Bool { a.key == b.key && a.columns == b.columns }
-        func hash(into hasher: inout Hasher) {
-            hasher.combine(key)
-            hasher.combine(columns)
-        }
-    }
-
-    private var accepted: [Criterion: Accepted] = [:]
+    private var accepted: [TextCriterion: Accepted] = [:]
     private var uses = 0
 
     init(_ connection: SQLiteConnection) throws(HistoryError) {
@@ -85,9 +70,9 @@ final class SQLiteTextLookup {
         return try selectMaxID.step() ? selectMaxID.int64(at: 0) : 0
     }
 
-    /// The ids of the values of `criterion.columns` that `criterion.filter` accepts. An id
+    /// The ids of the values of `criterion.columns` that `criterion.single` accepts. An id
     /// accepted for one column is accepted in that column only (the kinds keep them apart).
-    func acceptedIDs(_ criterion: Criterion) throws(HistoryError) -> Set<Int64> {
+    func acceptedIDs(_ criterion: TextCriterion) throws(HistoryError) -> Set<Int64> {
         uses += 1
         var entry = accepted[criterion] ?? Accepted(ids: [], through: 0, used: uses)
         var newest = entry.through
@@ -98,7 +83,7 @@ final class SQLiteTextLookup {
             while try selectNewer.step() {
                 let id = selectNewer.int64(at: 0)
                 newest = max(newest, id)
-                if criterion.filter.matches(column.probe(selectNewer.text(at: 1))) { entry.ids.insert(id) }
+                if criterion.single.matches(column.probe(selectNewer.text(at: 1))) { entry.ids.insert(id) }
             }
         }
         entry.through = newest
