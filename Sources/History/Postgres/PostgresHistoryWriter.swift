@@ -98,7 +98,11 @@ final class PostgresHistoryWriter: HistoryWriter {
                 if !knownValues.contains(value) { found.insert(value) }
             }
         }
-        return Array(found)
+        // In one order (the table's: kind, then bytes): replicas adding the same new values at
+        // once then wait for each other instead of deadlocking on each other's half.
+        return found.sorted { a, b in
+            a.kind != b.kind ? a.kind < b.kind : a.value.text.utf8.lexicographicallyPrecedes(b.value.text.utf8)
+        }
     }
 
     /// Adds values to `listen_values` in the batch's transaction (one already there is skipped).
