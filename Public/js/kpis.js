@@ -1,5 +1,6 @@
-// The key figures above the filters (events in the window, how many match, skip rate, average
-// rating) and the table's "Showing x of y" line. Events/s and "last event" are kept by stream.js,
+// The key figures above the filters (events in the window, or listens in a range answered from
+// the history, how many match, skip rate, average rating), the table's "Showing x of y" line,
+// and the note saying whether they come from the live window or the history store. Events/s and "last event" are kept by stream.js,
 // unique listeners by sample.js; all of them write through setKpi.
 import { state } from "./state.js";
 import { $ } from "./dom.js";
@@ -62,4 +63,22 @@ export function renderFacetKpis(facets) {
   const k = facetKpis(facets, state.filters);
   setKpi("kpi-skip", k.skipRate == null ? null : Math.round(k.skipRate * 100) + "%");
   setKpi("kpi-rating", k.rating == null ? null : k.rating.toFixed(1));
+}
+
+// An answer's `source` for one part of the page (events, facets, timeline). The note says
+// "history" as soon as any part of the current view came from the store: then the figures are
+// not the window's. The first figure is then the listens stored in the range (facets' `total`).
+export function noteSource(part, source) {
+  if (source !== "window" && source !== "history") return;
+  state.sources[part] = source;
+  if (part === "events") state.source = source;
+  const history = Object.keys(state.sources).some((k) => state.sources[k] === "history");
+  const el = $("data-source");
+  const kind = history ? "history" : "window";
+  if (el.dataset.source !== kind) el.dataset.source = kind;
+  const label = history ? "From the history store" : "From the live window";
+  if (el.textContent !== label) el.textContent = label;
+  const kpiLabel = history ? "Listens in range" : "Events in window";
+  const kpiEl = $("kpi-window-label");
+  if (kpiEl.textContent !== kpiLabel) kpiEl.textContent = kpiLabel;
 }
