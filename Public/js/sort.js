@@ -78,7 +78,7 @@ export function renderSortHeaders() {
   });
   // The store pages by time only (another sort_by is a 400 there): over the history the other
   // headers stay focusable but say why they do nothing (#sort-history-note) instead of sorting.
-  const history = state.source === "history";
+  const history = state.tableSource === "history";
   document.querySelectorAll("th[data-sort] > .app-sort").forEach((btn) => {
     const off = history && btn.parentElement.dataset.sort !== "timestamp";
     if (off) {
@@ -105,7 +105,7 @@ export function renderSortHeaders() {
 // Returns false for a column the table cannot be sorted by; the caller reloads otherwise.
 export function sortBy(field) {
   if (!SORT_FIELDS.includes(field)) return false;
-  if (state.source === "history" && field !== "timestamp") return false;
+  if (state.tableSource === "history" && field !== "timestamp") return false;
   if (state.sort.by === field) {
     state.sort = { by: field, order: state.sort.order === "desc" ? "asc" : "desc" };
   } else {
@@ -116,8 +116,8 @@ export function sortBy(field) {
   return true;
 }
 
-// The server refused this sort for a range answered from the history: back to time order (the
-// direction kept when it was time already), so the table can load; the headers then explain.
+// The server refused this sort for a range answered from the history: back to time order,
+// newest first, so the table can load; the headers then explain. False when it was time already.
 export function fallBackToTimeSort() {
   if (state.sort.by === "timestamp") return false;
   state.sort = { by: "timestamp", order: "desc" };

@@ -34,7 +34,7 @@ export const state = {
   facetsLastRun: 0,
   facetsTimer: null,
   filters: {},            // filters currently applied
-  source: "window",       // which part of the server answered the table: "window" or "history"
+  tableSource: "window",  // which part of the server answered the table: "window" or "history"
   sources: {},            // this generation's answers by part (events, facets, timeline) -> source
   facets: null,           // the last /api/facets answer for them
   knownFacetValues: {},   // facet -> Map(value -> count), remembered across refreshes

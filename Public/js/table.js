@@ -210,7 +210,8 @@ export async function loadEvents(filters, gen) {
     renderSortHeaders();
     // From the history, `window` is still the window's size, not the range's: the first figure
     // then waits for the facets' `total` (the listens stored in the range).
-    if (data && typeof data.window === "number" && source === "window") state.totals.window = data.window;
+    if (source === "history") state.totals.window = null;
+    else if (data && typeof data.window === "number") state.totals.window = data.window;
     if (data && typeof data.matching === "number") state.totals.matching = data.matching;
     clearFieldErrors();
     dismissAlert("problem");
@@ -224,7 +225,7 @@ export async function loadEvents(filters, gen) {
     // A range that reaches into the history refuses every sort but time's (400 on sort_by): the
     // table falls back to time order and loads again; the headers then say why (sort.js).
     if (err.status === 400 && err.problem && err.problem.parameter === "sort_by" && fallBackToTimeSort()) {
-      state.source = "history";
+      state.tableSource = "history";
       renderSortHeaders();
       const url = window.location.pathname + pageQuery(filters) + window.location.hash;
       window.history.replaceState(null, "", url);
