@@ -26,8 +26,9 @@ const BUCKETS = [
   { name: "1h", ms: HOUR_MS, label: "Listens per hour", upTo: TIMELINE_MAX_BARS * HOUR_MS },
   { name: "1d", ms: 24 * HOUR_MS, label: "Listens per day", upTo: Infinity },
 ];
-// How often the timeline is asked again: fine buckets every second (main.js), minutes every few
-// seconds, and a series counted over the history store (a query on a worker) seldom.
+// How often the timeline is asked again: fine buckets (ranges up to 30 min) every second
+// (main.js), whoever answers them; minutes every few seconds; a long series counted over the
+// history store (a query on a worker) seldom.
 const TIMELINE_MIN_GAP_MS = 500;
 const TIMELINE_MINUTES_GAP_MS = 5000;
 const TIMELINE_HISTORY_GAP_MS = 15000;
@@ -397,8 +398,8 @@ function timelineSpec(filters, now) {
 }
 
 function timelineGap(spec) {
-  if (charts.timelineSource === "history") return TIMELINE_HISTORY_GAP_MS;
-  return spec.bucket.ms >= 60000 ? TIMELINE_MINUTES_GAP_MS : TIMELINE_MIN_GAP_MS;
+  if (spec.bucket.ms < 60000) return TIMELINE_MIN_GAP_MS;
+  return charts.timelineSource === "history" ? TIMELINE_HISTORY_GAP_MS : TIMELINE_MINUTES_GAP_MS;
 }
 
 export async function loadTimeline(force) {
