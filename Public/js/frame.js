@@ -42,12 +42,10 @@ export function afterNextFrame(fn) {
   setTimeout(run, FALLBACK_MS);
 }
 
-// Whichever of the two comes first runs and cancels the other.
-function renderFrame() {
-  cancelAnimationFrame(frameId);
-  clearTimeout(timerId);
-  frameId = 0;
-  timerId = 0;
+// Merges what has arrived into the table's model, counts and sample (no DOM work): each frame
+// does it first, and pausing does it before freezing, so a paused table holds every listen the
+// page had received when the button was pressed.
+export function mergeArrivals() {
   // Until the table's snapshot is in place, arrivals wait (they are merged into it, de-duplicated).
   if (state.loaded && state.inbox.length) {
     const batch = state.inbox;
@@ -67,6 +65,15 @@ function renderFrame() {
       scheduleFacets();
     }
   }
+}
+
+// Whichever of the two comes first runs and cancels the other.
+function renderFrame() {
+  cancelAnimationFrame(frameId);
+  clearTimeout(timerId);
+  frameId = 0;
+  timerId = 0;
+  mergeArrivals();
   // The table may ask to be drawn a little later (at high rates it is redrawn a few times a
   // second: more would be unreadable and cost frames). The counts are text whose every change
   // re-lays out the page: they follow a few times a second too.

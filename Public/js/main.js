@@ -15,6 +15,7 @@ import { filtersFromURL, rowsFromURL, setForm, showCustomRange, showRangeProblem
 import { initMultis } from "./pickers.js";
 import { renderSortHeaders, sortBy, sortFromURL } from "./sort.js";
 import { togglePause } from "./table.js";
+import { mergeArrivals } from "./frame.js";
 import { pollFacets, FACETS_INTERVAL_MS } from "./facets.js";
 import { initCharts, loadTimeline, TIMELINE_INTERVAL_MS } from "./charts.js";
 import { closeStream, tick, watchStream } from "./stream.js";
@@ -66,7 +67,10 @@ function init() {
     apply();
     fields.q.focus();
   });
-  $("pause").addEventListener("click", togglePause);
+  $("pause").addEventListener("click", () => {
+    mergeArrivals();
+    togglePause();
+  });
   $("filters-more").addEventListener("click", () => {
     form.classList.toggle("is-expanded");
     updateMoreFilters(state.filters);

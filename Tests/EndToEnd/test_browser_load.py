@@ -308,6 +308,26 @@ def test_a_frozen_server_shows_stalled_and_recovers_without_gaps(start_server):
     require_chromium()
     server = start_server("--rate", "20", "--seed", "8", "--public-dir", PUBLIC_DIR)
     with chromium() as browser:
+        # Every listen the page's stream delivers, with when, and when Pause was pressed: listens
+        # still on their way when the table was paused are not the table's to show.
+        browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": r"""
+          (() => {
+            const received = window.__received = [];
+            const Native = window.EventSource;
+            function Recording(url, init) {
+              const source = new Native(url, init);
+              source.addEventListener("listen", (m) => {
+                try { received.push([JSON.parse(m.data).event_id, performance.now()]); } catch (_) { /* not ours to judge */ }
+              });
+              return source;
+            }
+            Recording.prototype = Native.prototype;
+            Object.assign(Recording, { CONNECTING: 0, OPEN: 1, CLOSED: 2 });
+            window.EventSource = Recording;
+            document.addEventListener("click", (e) => {
+              if (e.target.closest && e.target.closest("#pause")) window.__pausedAt = performance.now();
+            }, true);
+          })();"""})
         open_page(browser, server)
         # A listen shown twice would be a row that left the table and came back, or two rows at once.
         browser.execute_script(r"""
@@ -355,6 +375,14 @@ def test_a_frozen_server_shows_stalled_and_recovers_without_gaps(start_server):
         assert rows[-1] in held and first_rows[0] in held
         oldest = held[rows[-1]]
         newest = held[rows[0]]
-        expected = {i for i, t in held.items() if oldest < t <= newest}
+        in_span = {i for i, t in held.items() if oldest < t <= newest}
+        # The stream left nothing out: every listen of the span reached the page...
+        time.sleep(1)
+        received = browser.execute_script("return window.__received;")
+        paused_at = browser.execute_script("return window.__pausedAt;")
+        assert in_span <= {i for i, _ in received}, "listens the stream never delivered: %s" % sorted(
+            in_span - {i for i, _ in received})
+        # ...and the paused table shows every one that had arrived when Pause was pressed.
+        expected = in_span & {i for i, t in received if t <= paused_at}
         assert expected <= set(rows), "listens missing from the table: %s" % sorted(expected - set(rows))
         assert any(i not in first_rows for i in rows), "nothing new arrived after the freeze"
