@@ -8,17 +8,36 @@
 import { state } from "./state.js";
 import { $ } from "./dom.js";
 import { minuteFmt, numberFmt, timeFmt, text } from "./format.js";
+import { noteSource } from "./kpis.js";
 import { getJSON } from "./api.js";
 import { LAST_LABELS, apiQuery, timeRange } from "./filters.js";
 
 export const TIMELINE_INTERVAL_MS = 1000;   // how often main.js refreshes the timeline
 const TIMELINE_DEFAULT_MS = 2 * 60000;
-const TIMELINE_MAX_BARS = 720;
+// The finest bucket the API has that keeps a range within this many bars: an hour in minutes, a
+// day in minutes (1,440), a week in hours, longer in days (the API has no 10 min bucket). A
+// longer range shows its newest bars (a custom range of more than four years).
+const TIMELINE_MAX_BARS = 1500;
+const HOUR_MS = 3600000;
 const BUCKETS = [
   { name: "1s", ms: 1000, label: "Listens per second", upTo: 5 * 60000 + 1000 },
   { name: "10s", ms: 10000, label: "Listens per 10 s", upTo: 30 * 60000 + 1000 },
-  { name: "1m", ms: 60000, label: "Listens per minute", upTo: Infinity },
+  { name: "1m", ms: 60000, label: "Listens per minute", upTo: TIMELINE_MAX_BARS * 60000 },
+  { name: "1h", ms: HOUR_MS, label: "Listens per hour", upTo: TIMELINE_MAX_BARS * HOUR_MS },
+  { name: "1d", ms: 24 * HOUR_MS, label: "Listens per day", upTo: Infinity },
 ];
+// How often the timeline is asked again: fine buckets (ranges up to 30 min) every second
+// (main.js), whoever answers them; minutes every few seconds; a long series counted over the
+// history store (a query on a worker) seldom.
+const TIMELINE_MIN_GAP_MS = 500;
+const TIMELINE_MINUTES_GAP_MS = 5000;
+const TIMELINE_HISTORY_GAP_MS = 15000;
+// Labels of ranges longer than half a day carry the day. Day buckets start at midnight UTC (the
+// API's), so west of UTC a day's bar is labelled with the day before.
+const dayMinuteFmt = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit",
+  minute: "2-digit", hourCycle: "h23" });
+const dayFmt = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
+const LONG_SPAN_MS = 12 * HOUR_MS;
 const PALETTE = ["#6d3df5", "#d63aa8", "#16a34a", "#f59e0b", "#0ea5e9", "#ef4444", "#14b8a6", "#a855f7",
   "#84cc16", "#f97316", "#64748b", "#eab308"];
 const CHART_IDS = ["timeline", "genre", "platform", "mood", "country", "artist", "track", "skip", "rating"];
@@ -31,7 +50,7 @@ const TABLE_SUFFIX = { skip: "%" };
 const DONUT_SLICES = 8;
 // Phones start with the charts folded away (app.css does the same before this module runs).
 const PHONE = window.matchMedia("(max-width: 576px)");
-const charts = { ok: false, timelineBusy: false, timelineAgain: false, timelineLastRun: 0 };
+const charts = { ok: false, timelineBusy: false, timelineAgain: false, timelineLastRun: 0, timelineSource: "window" };
 
 function cssVar(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
@@ -364,12 +383,23 @@ function timelineSpec(filters, now) {
   let since = range.since !== null ? range.since : end - TIMELINE_DEFAULT_MS;
   const bucket = BUCKETS.find((b) => end - since <= b.upTo);
   since = Math.max(since, end - TIMELINE_MAX_BARS * bucket.ms);
+  const long = end - since > LONG_SPAN_MS;
   let spanLabel = "(last 2 min)";
   if (filters.last) spanLabel = "(" + LAST_LABELS[filters.last] + ")";
   else if (range.since !== null || range.until !== null) {
-    spanLabel = "(" + timeFmt.format(new Date(since)) + " – " + (range.until !== null && range.until < now ? timeFmt.format(new Date(end)) : "now") + ")";
+    const fmt = long ? dayMinuteFmt : timeFmt;
+    spanLabel = "(" + fmt.format(new Date(since)) + " – " + (range.until !== null && range.until < now ? fmt.format(new Date(end)) : "now") + ")";
   }
-  return { since, end, bucket, spanLabel, empty: end <= since };
+  let labelFmt = timeFmt;
+  if (bucket.ms >= 24 * HOUR_MS) labelFmt = dayFmt;
+  else if (bucket.ms >= HOUR_MS || (bucket.ms >= 60000 && long)) labelFmt = dayMinuteFmt;
+  else if (bucket.ms >= 60000) labelFmt = minuteFmt;
+  return { since, end, bucket, spanLabel, labelFmt, empty: end <= since };
+}
+
+function timelineGap(spec) {
+  if (spec.bucket.ms < 60000) return TIMELINE_MIN_GAP_MS;
+  return charts.timelineSource === "history" ? TIMELINE_HISTORY_GAP_MS : TIMELINE_MINUTES_GAP_MS;
 }
 
 export async function loadTimeline(force) {
@@ -378,21 +408,25 @@ export async function loadTimeline(force) {
     if (force) charts.timelineAgain = true;
     return;
   }
-  // Throttle: the interval and filter changes can both ask.
-  if (!force && Date.now() - charts.timelineLastRun < 500) return;
-  charts.timelineBusy = true;
-  charts.timelineLastRun = Date.now();
   const gen = state.generation;
   const filters = state.filters;
+  const spec = timelineSpec(filters, Date.now());
+  // Throttle: the interval and filter changes can both ask.
+  if (!force && Date.now() - charts.timelineLastRun < timelineGap(spec)) return;
+  charts.timelineBusy = true;
+  charts.timelineLastRun = Date.now();
   try {
-    const spec = timelineSpec(filters, Date.now());
     const ms = spec.bucket.ms;
     const first = spec.since - (spec.since % ms);
     let points = [];
     if (!spec.empty) {
-      const data = await getJSON("/api/timeline" + apiQuery(filters, { bucket: spec.bucket.name, since: String(first) }));
+      // The range's own start, not the first bar's: the bars count exactly the listens the table
+      // and the figures do (the server puts each in the bucket it starts in).
+      const data = await getJSON("/api/timeline" + apiQuery(filters, { bucket: spec.bucket.name, since: String(spec.since) }));
       if (gen !== state.generation || !data || !Array.isArray(data.points)) return;
       points = data.points;
+      charts.timelineSource = data.source === "history" ? "history" : "window";
+      noteSource("timeline", charts.timelineSource);
     }
     // The API lists buckets from the first to the last matching event; the chart shows the
     // whole range, so quiet stretches at either end read as zero.
@@ -400,7 +434,7 @@ export async function loadTimeline(force) {
     const labels = [];
     const played = [];
     const skipped = [];
-    const fmt = ms >= 60000 ? minuteFmt : timeFmt;
+    const fmt = spec.labelFmt;
     for (let t = first; t < spec.end && !spec.empty; t += ms) {
       const p = byStart.get(t);
       const count = p ? Number(p.count) || 0 : 0;

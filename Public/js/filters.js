@@ -6,10 +6,18 @@ import { $, form, fields } from "./dom.js";
 import { multiValues, setMulti, byText } from "./pickers.js";
 import { sortParams } from "./sort.js";
 
-// Rolling presets (page-only `last=` in the URL; sent to the API as `since`).
-const LAST_RANGES = { "5m": 5 * 60000, "15m": 15 * 60000, "60m": 60 * 60000 };
-export const LAST_LABELS = { "5m": "last 5 min", "15m": "last 15 min", "60m": "last 60 min" };
+// Rolling presets (page-only `last=` in the URL; sent to the API as `since`). The longer ones
+// reach before the live window: the server then answers from the history store (`source`).
+const HOUR = 60 * 60000;
+const LAST_RANGES = { "5m": 5 * 60000, "15m": 15 * 60000, "1h": HOUR, "24h": 24 * HOUR, "7d": 7 * 24 * HOUR };
+export const LAST_LABELS = {
+  "5m": "last 5 min", "15m": "last 15 min", "1h": "last hour", "24h": "last 24 hours", "7d": "last 7 days",
+};
+// "Last 60 min" became "Last hour" (`1h`): links made before still open that view.
+const LAST_ALIASES = { "60m": "1h" };
 const MAX_MS = 9999999999999;
+// A custom range starting before this is a typo, not a question anyone asks the history.
+const EARLIEST_MS = Date.UTC(2000, 0, 1);
 
 function cleanText(v) {
   return v == null ? "" : String(v).trim();
@@ -51,8 +59,9 @@ function normaliseFilters(raw) {
     }
     if (v !== "") f[k] = v;
   });
-  if (Object.prototype.hasOwnProperty.call(LAST_RANGES, raw.last)) {
-    f.last = raw.last;
+  const last = Object.prototype.hasOwnProperty.call(LAST_ALIASES, raw.last) ? LAST_ALIASES[raw.last] : raw.last;
+  if (Object.prototype.hasOwnProperty.call(LAST_RANGES, last)) {
+    f.last = last;
   } else {
     const since = parseMillis(raw.since);
     const until = parseMillis(raw.until);
@@ -84,10 +93,51 @@ export function filtersFromForm() {
   const range = fields.range.value;
   if (LAST_RANGES[range]) raw.last = range;
   else if (range === "custom") {
-    raw.since = parseLocalInput(fields.since.value);
-    raw.until = parseLocalInput(fields.until.value);
+    if (customRangeProblem()) {
+      // Not applied until it is fixed: the view keeps the range it had (the message says so).
+      raw.last = state.filters.last;
+      raw.since = state.filters.since;
+      raw.until = state.filters.until;
+    } else {
+      raw.since = parseLocalInput(fields.since.value);
+      raw.until = parseLocalInput(fields.until.value);
+    }
   }
   return normaliseFilters(raw);
+}
+
+// What is wrong with the custom From / Until, as { field, message }, or null. Either may be empty
+// (from a time on, or up to one); both set, From must come first.
+export function customRangeProblem(now) {
+  if (fields.range.value !== "custom") return null;
+  const since = fields.since.value ? parseLocalInput(fields.since.value) : "";
+  const until = fields.until.value ? parseLocalInput(fields.until.value) : "";
+  if (since === null) return { field: "since", message: "From is not a date and time." };
+  if (until === null) return { field: "until", message: "Until is not a date and time." };
+  if (since !== "" && Number(since) < EARLIEST_MS) return { field: "since", message: "From is before the year 2000." };
+  if (until !== "" && Number(until) < EARLIEST_MS) return { field: "until", message: "Until is before the year 2000." };
+  if (since !== "" && Number(since) > (now || Date.now())) return { field: "since", message: "From is in the future." };
+  if (since !== "" && until !== "" && Number(since) >= Number(until)) {
+    return { field: "until", message: "Until must be after From." };
+  }
+  return null;
+}
+
+// Marks the custom range's problem on its input and says it under the inputs (or clears both).
+// Its own attribute keeps it apart from the marks a server's 400 puts (alerts.js clears those).
+export function showRangeProblem() {
+  const problem = customRangeProblem();
+  ["since", "until"].forEach((k) => {
+    const bad = !!problem && problem.field === k;
+    fields[k].classList.toggle("is-invalid", bad);
+    fields[k].toggleAttribute("data-range-invalid", bad);
+    if (bad) fields[k].setAttribute("aria-invalid", "true");
+    else fields[k].removeAttribute("aria-invalid");
+  });
+  const el = $("f-range-error");
+  const message = problem ? problem.message + " The view keeps its previous range until this is fixed." : "";
+  if (el.textContent !== message) el.textContent = message;
+  return problem;
 }
 
 // The absolute range a filter set means now (a rolling preset moves with the clock).
@@ -154,6 +204,7 @@ export function toLocalInput(ms) {
 export function showCustomRange(show) {
   $("f-since-field").hidden = !show;
   $("f-until-field").hidden = !show;
+  showRangeProblem();
 }
 
 export function setForm(filters) {

@@ -9,6 +9,7 @@ import { countArrivals } from "./arrivals.js";
 import { addToSample } from "./sample.js";
 import { scheduleFacets } from "./facets.js";
 import { renderTotals } from "./kpis.js";
+import { activeFilterCount } from "./filters.js";
 
 // Hidden tabs get no animation frames; a timer still drains the queue there (browsers run it
 // about once a second), so it never grows without bound.
@@ -55,6 +56,11 @@ export function mergeArrivals() {
       // The window's own size comes from the server (facets, every second or so): counting
       // arrivals here would run past its capacity once it is full.
       if (state.totals.matching != null) state.totals.matching += fresh.length;
+      // Over the history the first figure is the range's listens, which new ones join (when the
+      // range is the only filter, every arrival is one of them); the store is asked seldom.
+      if (state.sources.facets === "history" && state.totals.window != null && activeFilterCount(state.filters) === 1) {
+        state.totals.window += fresh.length;
+      }
       addToSample(fresh);
       scheduleFacets();
     }

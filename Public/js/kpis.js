@@ -1,6 +1,7 @@
-// The key figures above the filters (events in the window, how many match, skip rate, average
-// rating) and the table's "Showing x of y" line. Events/s and "last event" are kept by stream.js,
-// unique listeners by sample.js; all of them write through setKpi.
+// The key figures above the filters (events in the window, or listens in a range answered from
+// the history, how many match, skip rate, average rating), the table's "Showing x of y" line,
+// and the note saying whether they come from the live window or the history store. Events/s
+// and "last event" are kept by stream.js, unique listeners by sample.js; all write through setKpi.
 import { state } from "./state.js";
 import { $ } from "./dom.js";
 import { numberFmt } from "./format.js";
@@ -62,4 +63,28 @@ export function renderFacetKpis(facets) {
   const k = facetKpis(facets, state.filters);
   setKpi("kpi-skip", k.skipRate == null ? null : Math.round(k.skipRate * 100) + "%");
   setKpi("kpi-rating", k.rating == null ? null : k.rating.toFixed(1));
+}
+
+// An answer's `source` for one part of the page (events, facets, timeline). The note says
+// "history" as soon as the table or the figures of the current view came from the store: then
+// they are not the window's, and the first figure is the listens stored in the range (facets'
+// `total`). The timeline, asked for its own range (Live's last 2 minutes may be older than a
+// small window at a high rate), is named apart when it came from elsewhere.
+export function noteSource(part, source) {
+  if (source !== "window" && source !== "history") return;
+  state.sources[part] = source;
+  if (part === "events") state.tableSource = source;
+  const history = state.sources.events === "history" || state.sources.facets === "history";
+  const kind = history ? "history" : "window";
+  const timeline = state.sources.timeline;
+  let label = history ? "From the history store" : "From the live window";
+  if (timeline && timeline !== kind) {
+    label += timeline === "history" ? " (timeline: history store)" : " (timeline: live window)";
+  }
+  const el = $("data-source");
+  if (el.dataset.source !== kind) el.dataset.source = kind;
+  if (el.textContent !== label) el.textContent = label;
+  const kpiLabel = history ? "Listens in range" : "Events in window";
+  const kpiEl = $("kpi-window-label");
+  if (kpiEl.textContent !== kpiLabel) kpiEl.textContent = kpiLabel;
 }

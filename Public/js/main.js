@@ -10,12 +10,13 @@
 // setAttribute — never innerHTML.
 import { DEFAULT_ROWS, ROW_CAPS, TEXT_KEYS, CHOICE_KEYS, state } from "./state.js";
 import { $, form, fields, rowsEl } from "./dom.js";
-import { filtersFromURL, rowsFromURL, setForm, showCustomRange, toLocalInput, updateMoreFilters } from "./filters.js";
+import { filtersFromURL, rowsFromURL, setForm, showCustomRange, showRangeProblem, timeRange, toLocalInput,
+  updateMoreFilters } from "./filters.js";
 import { initMultis } from "./pickers.js";
 import { renderSortHeaders, sortBy, sortFromURL } from "./sort.js";
 import { togglePause } from "./table.js";
 import { mergeArrivals } from "./frame.js";
-import { loadFacets, FACETS_INTERVAL_MS } from "./facets.js";
+import { pollFacets, FACETS_INTERVAL_MS } from "./facets.js";
 import { initCharts, loadTimeline, TIMELINE_INTERVAL_MS } from "./charts.js";
 import { closeStream, tick, watchStream } from "./stream.js";
 import { initTheme } from "./theme-toggle.js";
@@ -42,13 +43,19 @@ function init() {
   });
   fields.range.addEventListener("change", () => {
     const custom = fields.range.value === "custom";
-    showCustomRange(custom);
     if (custom && !fields.since.value && !fields.until.value) {
-      fields.since.value = toLocalInput(Date.now() - 15 * 60000);
+      // Starts as the range shown so far (an hour back from Live), so moving one end is enough.
+      const shown = timeRange(state.filters);
+      fields.since.value = toLocalInput(shown.since !== null ? shown.since : Date.now() - 60 * 60000);
     }
+    showCustomRange(custom);
     applyNow();
   });
-  [fields.since, fields.until].forEach((el) => el.addEventListener("change", applyNow));
+  // A range with a problem is said at once and not applied (filters.js keeps the previous one).
+  [fields.since, fields.until].forEach((el) => el.addEventListener("change", () => {
+    showRangeProblem();
+    applyNow();
+  }));
   initMultis(applyNow);
   form.addEventListener("submit", (e) => {
     e.preventDefault();
@@ -95,6 +102,7 @@ function init() {
   initExport();
   document.querySelectorAll("th[data-sort] > .app-sort").forEach((btn) => {
     btn.addEventListener("click", () => {
+      if (btn.getAttribute("aria-disabled") === "true") return; // a history range: see #sort-history-note
       if (sortBy(btn.parentElement.dataset.sort)) applyAgain();
     });
   });
@@ -108,7 +116,7 @@ function init() {
     if (document.visibilityState === "visible") loadTimeline(false);
   }, TIMELINE_INTERVAL_MS);
   setInterval(() => {
-    if (document.visibilityState === "visible") loadFacets();
+    if (document.visibilityState === "visible") pollFacets();
   }, FACETS_INTERVAL_MS);
   window.addEventListener("pagehide", closeStream);
   window.addEventListener("pageshow", (e) => { if (e.persisted) refresh(false); });

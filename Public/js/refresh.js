@@ -36,6 +36,9 @@ export async function refresh(updateURL) {
   performance.mark("musicstream:refresh");
   state.filters = filters;
   state.invalid = false;
+  // Each answer of the new view says again where it came from (kpis.js noteSource); until then
+  // the note keeps saying what it said.
+  state.sources = {};
   updateDownloadLinks();
   closeStream();
   state.loaded = false;
@@ -56,6 +59,10 @@ export async function refresh(updateURL) {
   // server nor in the page.
   holdSample();
   const events = loadEvents(filters, gen);
+  // The stream stays open in every range, the history's too: new listens still count into a
+  // rolling or open-ended range ("last 24 hours" goes on growing), a range that has ended gets
+  // none (the server applies `until`), and its once-a-second stats keep the connection badge and
+  // events/s honest whatever the table shows.
   openStream(filters, gen, streamHooks);
   const result = await events;
   if (gen === state.generation && result === "ok") {

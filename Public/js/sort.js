@@ -76,6 +76,20 @@ export function renderSortHeaders() {
     th.setAttribute("aria-sort", active ? (state.sort.order === "asc" ? "ascending" : "descending") : "none");
     th.classList.toggle("is-sorted", active);
   });
+  // The store pages by time only (another sort_by is a 400 there): over the history the other
+  // headers stay focusable but say why they do nothing (#sort-history-note) instead of sorting.
+  const history = state.tableSource === "history";
+  document.querySelectorAll("th[data-sort] > .app-sort").forEach((btn) => {
+    const off = history && btn.parentElement.dataset.sort !== "timestamp";
+    if (off) {
+      btn.setAttribute("aria-disabled", "true");
+      btn.setAttribute("aria-describedby", "sort-history-note");
+    } else if (btn.hasAttribute("aria-disabled")) {
+      btn.removeAttribute("aria-disabled");
+      btn.removeAttribute("aria-describedby");
+    }
+  });
+  $("sort-history-note").hidden = !history;
   const note = $("sort-note");
   if (isDefaultSort(state.sort)) {
     note.hidden = true;
@@ -91,12 +105,22 @@ export function renderSortHeaders() {
 // Returns false for a column the table cannot be sorted by; the caller reloads otherwise.
 export function sortBy(field) {
   if (!SORT_FIELDS.includes(field)) return false;
+  if (state.tableSource === "history" && field !== "timestamp") return false;
   if (state.sort.by === field) {
     state.sort = { by: field, order: state.sort.order === "desc" ? "asc" : "desc" };
   } else {
     // Text columns start A→Z, numbers (and time) start with the largest.
     state.sort = { by: field, order: NUMERIC_SORTS.has(field) ? "desc" : "asc" };
   }
+  renderSortHeaders();
+  return true;
+}
+
+// The server refused this sort for a range answered from the history: back to time order,
+// newest first, so the table can load; the headers then explain. False when it was time already.
+export function fallBackToTimeSort() {
+  if (state.sort.by === "timestamp") return false;
+  state.sort = { by: "timestamp", order: "desc" };
   renderSortHeaders();
   return true;
 }

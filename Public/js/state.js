@@ -34,6 +34,8 @@ export const state = {
   facetsLastRun: 0,
   facetsTimer: null,
   filters: {},            // filters currently applied
+  tableSource: "window",  // which part of the server answered the table: "window" or "history"
+  sources: {},            // this generation's answers by part (events, facets, timeline) -> source
   facets: null,           // the last /api/facets answer for them
   knownFacetValues: {},   // facet -> Map(value -> count), remembered across refreshes
   sort: { by: "timestamp", order: "desc" },

@@ -70,7 +70,8 @@ function onStats(gen, es, msg) {
   state.statsAt = Date.now();
   if (typeof stats.events_per_second === "number") setKpi("kpi-rate", stats.events_per_second.toFixed(1));
   // With a rolling range the stream's `since` stays where it was opened; the facets' count moves.
-  if (typeof stats.matching === "number" && !state.filters.last) {
+  // The stream counts only the window: a range answered from the history keeps the answers' count.
+  if (typeof stats.matching === "number" && !state.filters.last && state.tableSource !== "history") {
     state.totals.matching = stats.matching;
     renderTotals();
   }

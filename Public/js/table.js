@@ -9,9 +9,9 @@ import { $, rowsEl, emptyEl } from "./dom.js";
 import { numberFmt, isValidEvent } from "./format.js";
 import { getJSON } from "./api.js";
 import { buildRow } from "./rows.js";
-import { insertionIndex, sortParams } from "./sort.js";
-import { activeFilterCount, apiQuery } from "./filters.js";
-import { renderTotals } from "./kpis.js";
+import { fallBackToTimeSort, insertionIndex, renderSortHeaders, sortParams } from "./sort.js";
+import { activeFilterCount, apiQuery, pageQuery } from "./filters.js";
+import { noteSource, renderTotals } from "./kpis.js";
 import { isCalm } from "./arrivals.js";
 import { clearFieldErrors, dismissAlert, reportError } from "./alerts.js";
 
@@ -205,7 +205,13 @@ export async function loadEvents(filters, gen) {
     $("table-wrap").classList.remove("is-loading");
     renderSnapshot(data && data.events);
     performance.mark("musicstream:table-drawn");
-    if (data && typeof data.window === "number") state.totals.window = data.window;
+    const source = data && data.source === "history" ? "history" : "window";
+    noteSource("events", source);
+    renderSortHeaders();
+    // From the history, `window` is still the window's size, not the range's: the first figure
+    // then waits for the facets' `total` (the listens stored in the range).
+    if (source === "history") state.totals.window = null;
+    else if (data && typeof data.window === "number") state.totals.window = data.window;
     if (data && typeof data.matching === "number") state.totals.matching = data.matching;
     clearFieldErrors();
     dismissAlert("problem");
@@ -216,6 +222,15 @@ export async function loadEvents(filters, gen) {
   } catch (err) {
     if (gen !== state.generation || err.name === "AbortError") return "stale";
     $("table-wrap").classList.remove("is-loading");
+    // A range that reaches into the history refuses every sort but time's (400 on sort_by): the
+    // table falls back to time order and loads again; the headers then say why (sort.js).
+    if (err.status === 400 && err.problem && err.problem.parameter === "sort_by" && fallBackToTimeSort()) {
+      state.tableSource = "history";
+      renderSortHeaders();
+      const url = window.location.pathname + pageQuery(filters) + window.location.hash;
+      window.history.replaceState(null, "", url);
+      return loadEvents(filters, gen);
+    }
     reportError(err, "events");
     if (err.problem || err.status === 400) {
       clearTable();
