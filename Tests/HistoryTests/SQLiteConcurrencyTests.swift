@@ -16,7 +16,7 @@ import Testing
             let other = try rawConnection(store)
             let insert = try other.prepare(SQLiteListenRow.insert, doing: "test insert")
             try other.exec("BEGIN IMMEDIATE", doing: "test")
-            try SQLiteListenRow.bind(
+            _ = try SQLiteListenRow.bind(
                 HistoryRecord(event: events[10], partition: 0, offset: 99), to: insert, dictionary: try SQLiteTextDictionary(other))
             try insert.run()
             insert.reset()

@@ -58,6 +58,12 @@ final class SQLiteConnection {
         }, Unmanaged.passUnretained(self).toOpaque())
     }
 
+    /// Throws SQLite's interruption error when the query's deadline has passed: for work done in
+    /// Swift between steps (the facet blocks' rows), which the progress handler does not see.
+    func checkDeadline(doing: String) throws(HistoryError) {
+        if let deadline, ContinuousClock.now >= deadline { throw error(SQLITE_INTERRUPT, doing: doing) }
+    }
+
     /// Runs SQL without results (one or more statements separated by semicolons).
     func exec(_ sql: String, doing: String) throws(HistoryError) {
         let code = sqlite3_exec(handle, sql, nil, nil, nil)
@@ -109,6 +115,14 @@ final class SQLiteConnection {
     var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 
     /// The connection's latest error as a `HistoryError`.
+    /// Whether `error` is SQLite's SQLITE_BUSY (any of its extended codes), by the code its
+    /// message ends with.
+    static func isBusy(_ error: HistoryError) -> Bool {
+        guard error.message.hasSuffix(")"), let last = error.message.split(separator: " ").last,
+              let code = Int32(last.dropLast()) else { return false }
+        return code & 0xFF == SQLITE_BUSY
+    }
+
     func error(_ code: Int32, doing: String) -> HistoryError {
         Self.error(code: code, message: String(cString: sqlite3_errmsg(handle)), path: path, doing: doing)
     }

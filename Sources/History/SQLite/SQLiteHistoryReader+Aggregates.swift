@@ -126,72 +126,80 @@ extension SQLiteHistoryReader {
     }
 
     private func exactCount(_ filter: EventFilter) throws(HistoryError) -> Int {
-        try countRows(try SQLiteFilter(filter, lookup: lookup, scanTable: coversMostListens(filter)).matchingRows())
+        if Self.blocksServe(filter) {
+            var count = 0
+            let tally = try facetTally(filter)
+            try forEachBlockRow(filter) { row in if tally.matches(row) { count += 1 } }
+            return count
+        }
+        return try countRows(try SQLiteFilter(filter, lookup: lookup, scanTable: coversMostListens(filter)).matchingRows())
     }
 
-    /// Facets in one scan of the rows the criteria of no facet leave (range, user, track, q),
-    /// each row judged in Swift as `FacetSummary` judges a listen: passing every facet's
-    /// criterion it counts in every facet and in `matching`; failing exactly one facet's, in
-    /// that facet only. The facet criteria compare integers (`SQLiteFilter.accepted`), and rows
-    /// are counted by their integer columns: no GROUP BY (which sorts every row, ~4 µs a listen
-    /// over seven columns, measured on a million) and no second scan per constrained facet.
+    /// Facets in one scan, each listen judged in Swift by `SQLiteFacetTally`: from the facet
+    /// blocks when the filter has only facet criteria and a range, otherwise from the rows the
+    /// criteria of no facet leave (range, user, track, q). No GROUP BY (which sorts every row,
+    /// ~4 µs a listen over seven columns, measured on a million) and no second scan per
+    /// constrained facet.
     private func exactFacets(_ filter: EventFilter) throws(HistoryError) -> (Int, [Facet: [String: Int]]) {
-        let sql = try SQLiteFilter(filter, lookup: lookup, scanTable: coversMostListens(filter))
-        let base = sql.baseRows()
-        let rows = try statement(
-            "SELECT genre, platform, mood, country, artist, rating, completed FROM listens\(base.sql)",
-            doing: "counting facets")
-        defer { rows.reset() }
-        try bind(base.values, to: rows)
-        // The text facets' accepted ids, in `textFacets` order; nil where unconstrained.
-        let accepted = Self.textFacets.map { sql.accepted[$0] }
-        let minRating = filter.minRating
-        let wantSkipped = filter.skipped
-        let wantCompleted = filter.completed
-        var texts: [SQLiteIDCounter] = []
-        for facet in Self.textFacets {
-            texts.append(SQLiteIDCounter(maxID: try lookup.maxID(of: ListenTextColumn(facet)!)))
+        var tally = try facetTally(filter)
+        if Self.blocksServe(filter) {
+            try forEachBlockRow(filter) { tally.add($0) }
+        } else {
+            let base = try SQLiteFilter(filter, lookup: lookup, scanTable: coversMostListens(filter)).baseRows()
+            let rows = try statement(
+                "SELECT timestamp, genre, platform, mood, country, artist, rating, completed FROM listens\(base.sql)",
+                doing: "counting facets")
+            defer { rows.reset() }
+            try bind(base.values, to: rows)
+            while try rows.step() {
+                tally.add(SQLiteFacetRow(
+                    timestamp: rows.int64(at: 0), genre: rows.int64(at: 1), platform: rows.int64(at: 2),
+                    mood: rows.int64(at: 3), country: rows.int64(at: 4), artist: rows.int64(at: 5),
+                    rating: rows.int(at: 6), completed: rows.int(at: 7) == 1))
+            }
         }
-        var ratings = [Int](repeating: 0, count: 6)
-        var skippedFacet = (yes: 0, no: 0)
-        var completedFacet = (yes: 0, no: 0)
-        var matching = 0
-        var ids = [Int64](repeating: 0, count: Self.textFacets.count)
-        while try rows.step() {
-            var failures = 0
-            var failed = -1   // 0-4 text facets, 5 rating, 6 skipped, 7 completed
-            for i in ids.indices {
-                ids[i] = rows.int64(at: Int32(i))
-                if let set = accepted[i], !set.contains(ids[i]) {
-                    failures += 1
-                    failed = i
+        return (tally.matching, try tally.tallies { id throws(HistoryError) in try lookup.text(id) })
+    }
+
+    private func facetTally(_ filter: EventFilter) throws(HistoryError) -> SQLiteFacetTally {
+        let sql = try SQLiteFilter(filter, lookup: lookup)
+        var maxIDs: [Int64] = []
+        for facet in SQLiteFacetTally.textFacets { maxIDs.append(try lookup.maxID(of: ListenTextColumn(facet)!)) }
+        return SQLiteFacetTally(filter, accepted: sql.accepted, maxIDs: maxIDs)
+    }
+
+    /// Whether `facet_blocks` hold all a filter needs: a range and facet criteria only.
+    private static func blocksServe(_ filter: EventFilter) -> Bool {
+        filter.userID == nil && filter.trackID == nil && filter.q == nil
+    }
+
+    /// Every listen of the filter's range, from the facet blocks of the minutes it touches (the
+    /// rows of the two end minutes checked against the range).
+    private func forEachBlockRow(_ filter: EventFilter, _ body: (SQLiteFacetRow) -> Void) throws(HistoryError) {
+        let since = filter.since ?? Int64.min
+        let until = filter.until ?? Int64.max
+        let blocks = try statement(
+            "SELECT minute, rows FROM facet_blocks WHERE minute >= ?1 AND minute < ?2",
+            doing: "reading facet blocks")
+        defer { blocks.reset() }
+        try blocks.bind(filter.since.map(SQLiteFacetRow.minute(of:)) ?? Int64.min, at: 1)
+        try blocks.bind(until, at: 2)
+        while try blocks.step() {
+            try connection.checkDeadline(doing: "reading facet blocks")
+            let minute = blocks.int64(at: 0)
+            let (end, overflow) = minute.addingReportingOverflow(SQLiteRollup.minute)
+            let whole = !overflow && minute >= since && end <= until
+            try blocks.withBlob(at: 1) { bytes throws(HistoryError) in
+                if whole {
+                    SQLiteFacetRow.forEach(in: bytes, minute: minute, body)
+                } else {
+                    SQLiteFacetRow.forEach(in: bytes, minute: minute) { row in
+                        if row.timestamp >= since && row.timestamp < until { body(row) }
+                    }
                 }
             }
-            let rating = rows.int(at: 5)
-            let completed = rows.int(at: 6) == 1
-            if let minRating, rating < minRating { failures += 1; failed = 5 }
-            if let wantSkipped, wantSkipped == completed { failures += 1; failed = 6 }
-            if let wantCompleted, wantCompleted != completed { failures += 1; failed = 7 }
-            if failures > 1 { continue }
-            if failures == 0 { matching += 1 }
-            for i in ids.indices where failures == 0 || failed == i { texts[i].add(ids[i]) }
-            if (failures == 0 || failed == 5) && ratings.indices.contains(rating) { ratings[rating] += 1 }
-            if failures == 0 || failed == 6 {
-                if completed { skippedFacet.no += 1 } else { skippedFacet.yes += 1 }
-            }
-            if failures == 0 || failed == 7 {
-                if completed { completedFacet.yes += 1 } else { completedFacet.no += 1 }
-            }
         }
-        var tallies: [Facet: [String: Int]] = [:]
-        for (i, facet) in Self.textFacets.enumerated() { tallies[facet] = try merged(texts[i].counts) }
-        tallies[.rating] = Self.ratingTally(ratings)
-        tallies[.skipped] = Self.flagTally(true: skippedFacet.yes, false: skippedFacet.no)
-        tallies[.completed] = Self.flagTally(true: completedFacet.yes, false: completedFacet.no)
-        return (matching, tallies)
     }
-
-    private static let textFacets: [Facet] = [.genre, .platform, .mood, .country, .artist]
 
     /// Whether to scan the table rather than an index for `filter`'s range: when the query needs
     /// columns `listens_facets` does not cover (q reads title and username, track_id) and the
@@ -213,29 +221,36 @@ extension SQLiteHistoryReader {
         return statement.int(at: 1) * 4 > statement.int(at: 0)
     }
 
-    /// Counts per text id as counts per text, merged by Swift's String equality, as the
-    /// window's value tables count.
-    private func merged(_ counts: [Int64: Int]) throws(HistoryError) -> [String: Int] {
-        var merged: [String: Int] = [:]
-        for (id, count) in counts { merged[try lookup.text(id), default: 0] += count }
-        return merged
-    }
-
-    private static func ratingTally(_ ratings: [Int]) -> [String: Int] {
-        var tally: [String: Int] = [:]
-        for (rating, count) in ratings.enumerated() where count > 0 { tally[String(rating)] = count }
-        return tally
-    }
-
-    private static func flagTally(true yes: Int, false no: Int) -> [String: Int] {
-        var tally: [String: Int] = [:]
-        if yes > 0 { tally["true"] = yes }
-        if no > 0 { tally["false"] = no }
-        return tally
-    }
-
     /// Counted in Swift for the same reason as the facets: a GROUP BY sorts every row.
     private func exactTimeline(_ filter: EventFilter, _ size: Int64) throws(HistoryError) -> [Int64: (count: Int, skipped: Int)] {
+        if Self.blocksServe(filter) {
+            let tally = try facetTally(filter)
+            var counts: [Int64: (count: Int, skipped: Int)] = [:]
+            // A block is one minute: a bucket of whole minutes is looked up once per run of rows.
+            var lastStart: Int64?
+            var lastEnd: Int64 = 0
+            var pending = (count: 0, skipped: 0)
+            func flush() {
+                if let start = lastStart, pending.count > 0 {
+                    counts[start, default: (0, 0)].count += pending.count
+                    counts[start, default: (0, 0)].skipped += pending.skipped
+                }
+                pending = (0, 0)
+            }
+            try forEachBlockRow(filter) { row in
+                guard tally.matches(row) else { return }
+                if lastStart == nil || row.timestamp < lastStart! || row.timestamp >= lastEnd {
+                    flush()
+                    guard let start = Timeline.bucketStart(row.timestamp, size) else { lastStart = nil; return }
+                    lastStart = start
+                    lastEnd = start.addingReportingOverflow(size).overflow ? Int64.max : start + size
+                }
+                pending.count += 1
+                if !row.completed { pending.skipped += 1 }
+            }
+            flush()
+            return counts
+        }
         let clause = try SQLiteFilter(filter, lookup: lookup, scanTable: coversMostListens(filter)).matchingRows()
         let statement = try statement("SELECT timestamp, completed FROM listens\(clause.sql)", doing: "counting listens per bucket")
         defer { statement.reset() }

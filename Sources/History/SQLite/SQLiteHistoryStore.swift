@@ -51,8 +51,21 @@ public struct SQLiteHistoryStore: HistoryStore {
         let connection = try SQLiteConnection(path: path, readOnly: false, busyTimeout: busyTimeout)
         // WAL is stored in the file: set once, every later connection (readers too) uses it.
         let mode = try connection.prepare("PRAGMA journal_mode = WAL", doing: "switching to WAL mode")
-        let isWAL = try mode.step() && mode.text(at: 0).lowercased() == "wal"
-        mode.reset()
+        // Retried while the file is busy: a reader opening at the same moment may hold the WAL
+        // index while it rebuilds it, and this pragma does not wait through the busy handler
+        // (seen as "database is locked" when a reader and the writer open together).
+        let giveUp = ContinuousClock.now + .milliseconds(Int(busyTimeout))
+        var isWAL = false
+        while true {
+            do throws(HistoryError) {
+                isWAL = try mode.step() && mode.text(at: 0).lowercased() == "wal"
+                mode.reset()
+                break
+            } catch where SQLiteConnection.isBusy(error) && ContinuousClock.now < giveUp {
+                mode.reset()
+                usleep(10_000)
+            }
+        }
         guard isWAL else { throw HistoryError("sqlite \(path): could not be switched to WAL mode", isUnavailable: true) }
         // NORMAL in WAL mode syncs the log only at checkpoints, not at every commit. A process
         // crash loses nothing committed (the log is in the OS's hands); a power loss or kernel

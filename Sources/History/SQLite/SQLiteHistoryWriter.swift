@@ -8,6 +8,7 @@ final class SQLiteHistoryWriter: HistoryWriter {
     private let selectOlder: SQLiteStatement
     private let deleteRow: SQLiteStatement
     private let rollup: SQLiteRollup.Statements
+    private let blocks: SQLiteFacetBlocks
     private let dictionary: SQLiteTextDictionary
     /// Texts of the rows retention reads (their roll-ups are subtracted by value).
     private let lookup: SQLiteTextLookup
@@ -33,6 +34,7 @@ final class SQLiteHistoryWriter: HistoryWriter {
         deleteRow = try connection.prepare(
             "DELETE FROM listens WHERE rowid = ?1", doing: "deleting an old listen", persistent: true)
         rollup = try SQLiteRollup.Statements(connection)
+        blocks = try SQLiteFacetBlocks(connection)
         dictionary = try SQLiteTextDictionary(connection)
         lookup = try SQLiteTextLookup(connection)
     }
@@ -68,11 +70,18 @@ final class SQLiteHistoryWriter: HistoryWriter {
             () throws(HistoryError) -> Int in
             var added = 0
             var delta = SQLiteRollup.Delta()
+            var stored: [SQLiteFacetRow] = []
+            stored.reserveCapacity(records.count)
             for record in records {
                 defer { insertListen.reset() }
+                let row: SQLiteFacetRow
                 do throws(HistoryError) {
-                    try SQLiteListenRow.bind(record, to: insertListen, dictionary: dictionary)
+                    row = try SQLiteListenRow.bind(record, to: insertListen, dictionary: dictionary)
                     try insertListen.run()
+                    // After the insert, whose CHECKs name a bad rating first.
+                    guard row.isPackable else {
+                        throw HistoryError("a text id or rating outside the facet blocks' range")
+                    }
                 } catch {
                     // Which record, so a refused one can be found in Kafka.
                     throw HistoryError(
@@ -83,9 +92,11 @@ final class SQLiteHistoryWriter: HistoryWriter {
                 if connection.changes > 0 {
                     added += 1
                     delta.add(record.event)
+                    stored.append(row)
                 }
             }
             try rollup.apply(delta)
+            try blocks.append(stored)
             for (partition, offset) in nextOffsets {
                 defer { upsertOffset.reset() }
                 try upsertOffset.bind(topic, at: 1)
@@ -102,13 +113,16 @@ final class SQLiteHistoryWriter: HistoryWriter {
         return try connection.transaction(immediate: true, doing: "deleting listens before \(timestamp)") {
             () throws(HistoryError) -> Int in
             var rows: [Int64] = []
+            var gone: [SQLiteFacetRow] = []
             var delta = SQLiteRollup.Delta()
             try selectOlder.bind(timestamp, at: 1)
             try selectOlder.bind(limit, at: 2)
             do throws(HistoryError) {
                 while try selectOlder.step() {
                     rows.append(selectOlder.int64(at: 0))
-                    delta.add(try SQLiteListenRow.event(from: selectOlder, firstColumn: 1, lookup: lookup), sign: -1)
+                    let event = try SQLiteListenRow.event(from: selectOlder, firstColumn: 1, lookup: lookup)
+                    delta.add(event, sign: -1)
+                    gone.append(SQLiteListenRow.facetRow(from: selectOlder, firstColumn: 1, event: event))
                 }
             } catch {
                 selectOlder.reset()
@@ -121,6 +135,7 @@ final class SQLiteHistoryWriter: HistoryWriter {
                 try deleteRow.run()
             }
             try rollup.apply(delta)
+            try blocks.remove(gone)
             return rows.count
         }
     }

@@ -23,14 +23,17 @@ enum SQLiteListenRow {
         ON CONFLICT DO NOTHING
         """
 
-    /// Binds one record to `insert`'s parameters, its texts as ids from `dictionary`.
+    /// Binds one record to `insert`'s parameters, its texts as ids from `dictionary`. Returns
+    /// what `facet_blocks` keeps of it, with the ids just bound.
     static func bind(
         _ record: HistoryRecord, to statement: SQLiteStatement, dictionary: SQLiteTextDictionary
-    ) throws(HistoryError) {
+    ) throws(HistoryError) -> SQLiteFacetRow {
         let event = record.event
         try statement.bind(event.eventID, at: 1)
+        var ids = [Int64](repeating: 0, count: textColumns.count)
         for (i, column) in textColumns.enumerated() {
-            try statement.bind(try dictionary.id(of: column.value(in: event), in: column), at: Int32(i + 2))
+            ids[i] = try dictionary.id(of: column.value(in: event), in: column)
+            try statement.bind(ids[i], at: Int32(i + 2))
         }
         try statement.bind(event.duration, at: 13)
         try statement.bind(event.listenPosition, at: 14)
@@ -40,6 +43,10 @@ enum SQLiteListenRow {
         try statement.bind(event.completed ? 1 : 0, at: 17)
         try statement.bind(Int64(record.partition), at: 18)
         try statement.bind(record.offset, at: 19)
+        func id(_ column: ListenTextColumn) -> Int64 { ids[Int(column.rawValue) - 1] }
+        return SQLiteFacetRow(
+            timestamp: event.timestamp, genre: id(.genre), platform: id(.platform), mood: id(.mood),
+            country: id(.country), artist: id(.artist), rating: event.rating, completed: event.completed)
     }
 
     /// The event in the current row of a statement that selected `eventColumns` starting at
@@ -54,5 +61,14 @@ enum SQLiteListenRow {
             mood: try text(9), city: try text(10), country: try text(11),
             duration: statement.int(at: c + 12), listenPosition: statement.int(at: c + 13),
             rating: statement.int(at: c + 14), timestamp: statement.int64(at: c + 15))
+    }
+
+    /// What `facet_blocks` holds of the listen in the current row of a statement that selected
+    /// `eventColumns` from column `firstColumn` (`event` read from the same row).
+    static func facetRow(from statement: SQLiteStatement, firstColumn c: Int32 = 0, event: ListenEvent) -> SQLiteFacetRow {
+        func id(_ column: ListenTextColumn) -> Int64 { statement.int64(at: c + Int32(column.rawValue)) }
+        return SQLiteFacetRow(
+            timestamp: event.timestamp, genre: id(.genre), platform: id(.platform), mood: id(.mood),
+            country: id(.country), artist: id(.artist), rating: event.rating, completed: event.completed)
     }
 }

@@ -2,7 +2,7 @@
 /// connection that needs them. Bump `version` and add a step to `migrate` when they change.
 enum SQLiteSchema {
     /// The schema this build reads and writes. 0 is SQLite's value for a new file.
-    static let version: Int64 = 3
+    static let version: Int64 = 4
 
     /// Version 1. `listens` holds every field of `ListenEvent`, in its order, plus the derived
     /// `completed` (stored so aggregates need not repeat the 80 % rule) and where the record
@@ -55,6 +55,29 @@ enum SQLiteSchema {
         try SQLiteRollup.fill(connection)
     }
 
+    /// Schema 4 adds `facet_blocks` (`SQLiteFacetBlocks`), filled from the listens stored.
+    private static func upgradeTo4(_ connection: SQLiteConnection) throws(HistoryError) {
+        try connection.exec(SQLiteFacetBlocks.schema, doing: "creating the facet blocks (schema 4)")
+        let blocks = try SQLiteFacetBlocks(connection)
+        let rows = try connection.prepare(
+            """
+            SELECT timestamp, genre, platform, mood, country, artist, rating, completed
+            FROM listens ORDER BY timestamp
+            """, doing: "reading the listens for the facet blocks (schema 4)")
+        var chunk: [SQLiteFacetRow] = []
+        while try rows.step() {
+            chunk.append(SQLiteFacetRow(
+                timestamp: rows.int64(at: 0), genre: rows.int64(at: 1), platform: rows.int64(at: 2),
+                mood: rows.int64(at: 3), country: rows.int64(at: 4), artist: rows.int64(at: 5),
+                rating: rows.int(at: 6), completed: rows.int(at: 7) == 1))
+            if chunk.count == 100_000 {
+                try blocks.append(chunk)
+                chunk.removeAll(keepingCapacity: true)
+            }
+        }
+        try blocks.append(chunk)
+    }
+
     /// The file's schema version.
     static func storedVersion(_ connection: SQLiteConnection) throws(HistoryError) -> Int64 {
         let statement = try connection.prepare("PRAGMA user_version", doing: "reading the schema version")
@@ -74,12 +97,14 @@ enum SQLiteSchema {
             if stored == version { return }
             guard stored < version else { throw newer(stored, connection) }
             if stored == 0 {
-                // A new file: schema 3's tables as they are, no steps through the older ones.
+                // A new file: the current tables as they are, no steps through the older ones.
                 try connection.exec(version3, doing: "creating the tables of schema 3")
                 try connection.exec(SQLiteRollup.schema, doing: "creating the roll-ups")
+                try connection.exec(SQLiteFacetBlocks.schema, doing: "creating the facet blocks")
             } else {
                 if stored < 2 { try upgradeTo2(connection) }
                 if stored < 3 { try upgradeTo3(connection) }
+                if stored < 4 { try upgradeTo4(connection) }
             }
             try connection.exec("PRAGMA user_version = \(version)", doing: "setting the schema version")
         }

@@ -51,6 +51,16 @@ final class SQLiteStatement {
         try check(code, binding: index)
     }
 
+    /// Binds bytes as a blob (copied, like text).
+    func bind(_ value: ArraySlice<UInt8>, at index: Int32) throws(HistoryError) {
+        let code = value.withUnsafeBytes { bytes -> Int32 in
+            // A nil pointer would bind NULL; an empty blob is still a blob.
+            guard let base = bytes.baseAddress, !bytes.isEmpty else { return sqlite3_bind_zeroblob(handle, index, 0) }
+            return sqlite3_bind_blob64(handle, index, base, UInt64(bytes.count), Self.transient)
+        }
+        try check(code, binding: index)
+    }
+
     private func check(_ code: Int32, binding index: Int32) throws(HistoryError) {
         guard code == SQLITE_OK else { throw connection.error(code, doing: "\(doing) (parameter \(index))") }
     }
@@ -97,5 +107,13 @@ final class SQLiteStatement {
         guard let bytes = sqlite3_column_text(handle, column) else { return "" }
         let count = Int(sqlite3_column_bytes(handle, column))
         return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
+    }
+
+    /// Lends the column's blob bytes to `body` (valid only during the call: SQLite owns them
+    /// until the next step or reset); empty for NULL.
+    func withBlob<T>(at column: Int32, _ body: (UnsafeRawBufferPointer) throws(HistoryError) -> T) throws(HistoryError) -> T {
+        let base = sqlite3_column_blob(handle, column)
+        let count = Int(sqlite3_column_bytes(handle, column))
+        return try body(UnsafeRawBufferPointer(start: count > 0 ? base : nil, count: count))
     }
 }
