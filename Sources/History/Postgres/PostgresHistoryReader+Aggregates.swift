@@ -6,7 +6,7 @@ import MusicModel
 /// cancels the statement (statement_timeout), so the worker is free again.
 extension PostgresHistoryReader {
     func count(matching filter: EventFilter) throws(HistoryError) -> Int {
-        if Self.isEmptyRange(filter) { return 0 }
+        if filter.hasEmptyRange { return 0 }
         return try snapshot("counting listens") { () throws(PostgresError) -> Int in
             let conditions = try PostgresFilter(filter, connection: connection).conditions(except: nil)
             return try connection.execute("SELECT count(*) FROM listens\(conditions.whereClause)", conditions.parameters)
@@ -17,7 +17,7 @@ extension PostgresHistoryReader {
     /// One scan grouped by every facet the filter leaves free (GROUPING SETS: each facet and
     /// the total), plus one scan per constrained facet without its own criterion.
     func facets(matching filter: EventFilter) throws(HistoryError) -> FacetSummary {
-        if Self.isEmptyRange(filter) { return FacetSummary(matching: 0, tallies: [:]) }
+        if filter.hasEmptyRange { return FacetSummary(matching: 0, tallies: [:]) }
         return try snapshot("counting facets") { () throws(PostgresError) -> FacetSummary in
             let sql = try PostgresFilter(filter, connection: connection)
             var tallies: [Facet: [String: Int]] = [:]
@@ -62,7 +62,7 @@ extension PostgresHistoryReader {
     func timeline(
         matching filter: EventFilter, bucketMilliseconds: Int64
     ) throws(HistoryError) -> [Int64: (count: Int, skipped: Int)] {
-        if Self.isEmptyRange(filter) { return [:] }
+        if filter.hasEmptyRange { return [:] }
         let size = max(1, bucketMilliseconds)
         return try snapshot("counting listens per bucket") { () throws(PostgresError) -> [Int64: (count: Int, skipped: Int)] in
             var conditions = try PostgresFilter(filter, connection: connection).conditions(except: nil)
@@ -79,11 +79,6 @@ extension PostgresHistoryReader {
             }
             return counts
         }
-    }
-
-    private static func isEmptyRange(_ filter: EventFilter) -> Bool {
-        if let since = filter.since, let until = filter.until { return since >= until }
-        return false
     }
 
     private static func column(of facet: Facet) -> String {

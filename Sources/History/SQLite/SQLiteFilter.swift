@@ -72,11 +72,6 @@ struct SQLiteFilter {
         if let id { clause.add("\(column.name) = ?", .integer(id)) } else { clause.add("0") }
     }
 
-    /// Whether the range is empty (since ≥ until): nothing to read.
-    static func isEmptyRange(_ filter: EventFilter) -> Bool {
-        if let since = filter.since, let until = filter.until { return since >= until }
-        return false
-    }
 
     /// The rows matching the criteria that belong to no facet (range, user, track, q): failing
     /// one of those excludes a listen from every facet's counts.

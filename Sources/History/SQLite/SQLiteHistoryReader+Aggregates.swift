@@ -9,7 +9,7 @@ import MusicModel
 /// a user_id), linear in the listens of the range; facets run one grouped query per facet.
 extension SQLiteHistoryReader {
     func count(matching filter: EventFilter) throws(HistoryError) -> Int {
-        if SQLiteFilter.isEmptyRange(filter) { return 0 }
+        if filter.hasEmptyRange { return 0 }
         return try connection.transaction(immediate: false, doing: "counting listens") { () throws(HistoryError) -> Int in
             guard let plan = try rollupPlan(filter, useHours: true) else { return try exactCount(filter) }
             var count = 0
@@ -24,7 +24,7 @@ extension SQLiteHistoryReader {
     }
 
     func facets(matching filter: EventFilter) throws(HistoryError) -> FacetSummary {
-        if SQLiteFilter.isEmptyRange(filter) { return FacetSummary(matching: 0, tallies: [:]) }
+        if filter.hasEmptyRange { return FacetSummary(matching: 0, tallies: [:]) }
         return try connection.transaction(immediate: false, doing: "counting facets") {
             () throws(HistoryError) -> FacetSummary in
             guard let plan = try rollupPlan(filter, useHours: true) else {
@@ -61,7 +61,7 @@ extension SQLiteHistoryReader {
     func timeline(
         matching filter: EventFilter, bucketMilliseconds: Int64
     ) throws(HistoryError) -> [Int64: (count: Int, skipped: Int)] {
-        if SQLiteFilter.isEmptyRange(filter) { return [:] }
+        if filter.hasEmptyRange { return [:] }
         let size = max(1, bucketMilliseconds)
         return try connection.transaction(immediate: false, doing: "counting listens per bucket") {
             () throws(HistoryError) -> [Int64: (count: Int, skipped: Int)] in

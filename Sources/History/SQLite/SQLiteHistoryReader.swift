@@ -34,7 +34,7 @@ final class SQLiteHistoryReader: HistoryReader {
         // Clamped rather than refused: a caller's slip should cost a short page, not an error.
         let limit = max(1, limit)
         let scanLimit = min(max(1, scanLimit), Int(Int32.max))
-        if let since = filter.since, let until = filter.until, since >= until {
+        if filter.hasEmptyRange {
             return HistoryPage(listens: [], next: nil)
         }
         var user: Int64?

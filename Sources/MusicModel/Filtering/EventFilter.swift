@@ -76,6 +76,13 @@ public struct EventFilter: Sendable, Equatable {
             && since == nil && until == nil
     }
 
+    /// Whether since and until leave no instant between them (since ≥ until): nothing matches,
+    /// and a store need not be asked.
+    public var hasEmptyRange: Bool {
+        if let since, let until { return since >= until }
+        return false
+    }
+
     public func matches(_ event: ListenEvent) -> Bool {
         withUnsafePointer(to: event) { matches(at: $0) }
     }
@@ -350,7 +357,7 @@ public struct EventFilter: Sendable, Equatable {
         if let list = lists["platform"] { filter.platforms = list }
         if let list = lists["mood"] { filter.moods = list }
         if let list = lists["country"] { filter.countries = list }
-        if let since = filter.since, let until = filter.until, since >= until {
+        if filter.hasEmptyRange {
             throw QueryError(parameter: "until", detail: "until must be greater than since")
         }
         return filter
