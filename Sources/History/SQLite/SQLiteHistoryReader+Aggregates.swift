@@ -4,9 +4,11 @@ import MusicModel
 /// Each answer comes from one read transaction, so its figures describe one snapshot.
 ///
 /// A filter of nothing but since/until is answered from the roll-ups (`SQLiteRollup`): whole
-/// hours and minutes from their tables, the partial minutes at the ends from the rows.
-/// Otherwise each query reads the range through `listens_by_time` (or `listens_by_user` with
-/// a user_id), linear in the listens of the range; facets run one grouped query per facet.
+/// hours and minutes from their tables, the partial minutes at the ends from the facet blocks.
+/// A filter of facet criteria and a range reads the facet blocks of its minutes
+/// (`SQLiteFacetBlocks`); one with q, track_id or user_id reads the rows through
+/// `listens_by_time` (or `listens_by_user`, or the table for wide ranges). Each is one pass,
+/// linear in the listens of the range, every row judged by `SQLiteFacetTally`.
 extension SQLiteHistoryReader {
     func count(matching filter: EventFilter) throws(HistoryError) -> Int {
         if filter.hasEmptyRange { return 0 }
@@ -201,9 +203,9 @@ extension SQLiteHistoryReader {
         }
     }
 
-    /// Whether to scan the table rather than an index for `filter`'s range: when the query needs
-    /// columns `listens_facets` does not cover (q reads title and username, track_id) and the
-    /// range holds more than a quarter of the stored listens (estimated from the per-minute
+    /// Whether to scan the table rather than `listens_by_time` for `filter`'s range: when the
+    /// query reads the rows (q reads title and username; track_id) and the range holds more
+    /// than a quarter of the stored listens (estimated from the per-minute
     /// roll-ups, a few thousand rows at most). A user's listens keep their own index.
     private func coversMostListens(_ filter: EventFilter) throws(HistoryError) -> Bool {
         guard filter.userID == nil, filter.q != nil || filter.trackID != nil,

@@ -79,11 +79,13 @@ public struct SQLiteHistoryStore: HistoryStore {
         // the event_id index, and with the default cache most of them re-read a page from the
         // OS. Measured: 200,000 listens in batches of 500, release build, ~7.9 s -> ~6.5 s.
         try connection.exec("PRAGMA cache_size = -32768", doing: "sizing the page cache")
-        // Checkpoint after 64 MiB of log rather than SQLite's 4 MiB: a batch of 20,000 listens
-        // dirties more than 4 MiB of index pages, so the default copied every batch back into
-        // the file at once; now a page rewritten by several batches is copied once. 1M listens
-        // stored from SQL: 5.5 s -> 4.5 s (sqlite3 CLI, this machine, 2026-12-05).
-        try connection.exec("PRAGMA wal_autocheckpoint = 16384", doing: "spacing the checkpoints")
+        // Checkpoint after 32 MiB of log (4,096 pages of 8 KiB) rather than SQLite's 4 MiB: a
+        // batch of 20,000 listens dirties more than 4 MiB of index pages, so the default copied
+        // every batch back into the file at once; now a page rewritten by several batches is
+        // copied once. The log is cut back to 32 MiB after a checkpoint (else it keeps its
+        // largest size). 1M rows of this schema inserted from the sqlite3 CLI: 5.5 s -> ~4.3 s.
+        try connection.exec("PRAGMA wal_autocheckpoint = 4096", doing: "spacing the checkpoints")
+        try connection.exec("PRAGMA journal_size_limit = 33554432", doing: "bounding the log")
         try SQLiteSchema.migrate(connection)
         return connection
     }

@@ -55,7 +55,10 @@ enum SQLiteSchema {
         try SQLiteRollup.fill(connection)
     }
 
-    /// Schema 4 adds `facet_blocks` (`SQLiteFacetBlocks`), filled from the listens stored.
+    /// Schema 4 adds `facet_blocks` (`SQLiteFacetBlocks`), filled from the listens stored, and
+    /// drops `listens_facets`: the blocks answer what that index covered (a range and facet
+    /// criteria); the queries left to the rows (q, track_id, user_id) read columns it lacks.
+    /// One index fewer for the sink to keep.
     private static func upgradeTo4(_ connection: SQLiteConnection) throws(HistoryError) {
         try connection.exec(SQLiteFacetBlocks.schema, doing: "creating the facet blocks (schema 4)")
         let blocks = try SQLiteFacetBlocks(connection)
@@ -76,6 +79,8 @@ enum SQLiteSchema {
             }
         }
         try blocks.append(chunk)
+        rows.reset()
+        try connection.exec("DROP INDEX IF EXISTS listens_facets", doing: "dropping listens_facets (schema 4)")
     }
 
     /// The file's schema version.
@@ -100,7 +105,7 @@ enum SQLiteSchema {
                 // A new file: the current tables as they are, no steps through the older ones.
                 try connection.exec(version3, doing: "creating the tables of schema 3")
                 try connection.exec(SQLiteRollup.schema, doing: "creating the roll-ups")
-                try connection.exec(SQLiteFacetBlocks.schema, doing: "creating the facet blocks")
+                try upgradeTo4(connection)
             } else {
                 if stored < 2 { try upgradeTo2(connection) }
                 if stored < 3 { try upgradeTo3(connection) }
