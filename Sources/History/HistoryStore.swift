@@ -27,6 +27,42 @@ public protocol HistoryWriter: AnyObject {
     /// Deletes up to `limit` listens older than `timestamp` (ms) in one short transaction, so
     /// readers are never blocked for long; returns how many went. Retention calls it repeatedly.
     func deleteListens(before timestamp: Int64, limit: Int) throws(HistoryError) -> Int
+    /// The store's work on a batch that needs no connection, for the sink to run on its reading
+    /// thread while this writer stores the batch before: catching up then spreads over two
+    /// cores. nil when the store has none (the default).
+    func makePreparer() -> (any HistoryBatchPreparer)?
+    /// `write(_:topic:nextOffsets:)` for a batch made by this writer's preparer.
+    func write(_ batch: PreparedHistoryBatch, topic: String, nextOffsets: [Int32: Int64]) throws(HistoryError) -> Int
+}
+
+extension HistoryWriter {
+    public func makePreparer() -> (any HistoryBatchPreparer)? { nil }
+
+    public func write(_ batch: PreparedHistoryBatch, topic: String, nextOffsets: [Int32: Int64]) throws(HistoryError) -> Int {
+        try write(batch.records, topic: topic, nextOffsets: nextOffsets)
+    }
+}
+
+/// Prepares batches for one writer (`HistoryWriter.makePreparer`), on another thread than it.
+public protocol HistoryBatchPreparer: AnyObject, Sendable {
+    func prepare(_ records: [HistoryRecord]) -> PreparedHistoryBatch
+}
+
+/// Records and what a store's preparer worked out for them, opaque to the sink.
+public struct PreparedHistoryBatch: Sendable {
+    public var records: [HistoryRecord]
+    /// The store's own, read back by its writer.
+    var work: (any Sendable)?
+
+    public init(records: [HistoryRecord]) {
+        self.records = records
+        work = nil
+    }
+
+    init(records: [HistoryRecord], work: any Sendable) {
+        self.records = records
+        self.work = work
+    }
 }
 
 /// A query worker's connection. Not shared between threads.

@@ -12,6 +12,8 @@ final class SQLiteHistoryWriter: HistoryWriter {
     private let dictionary: SQLiteTextDictionary
     /// Texts of the rows retention reads (their roll-ups are subtracted by value).
     private let lookup: SQLiteTextLookup
+    /// The preparer made for the sink, told of the ids each commit adds.
+    private var preparer: SQLiteBatchPreparer?
 
     init(connection: SQLiteConnection) throws(HistoryError) {
         self.connection = connection
@@ -54,10 +56,27 @@ final class SQLiteHistoryWriter: HistoryWriter {
     }
 
     func write(_ records: [HistoryRecord], topic: String, nextOffsets: [Int32: Int64]) throws(HistoryError) -> Int {
+        try write(records, prepared: nil, topic: topic, nextOffsets: nextOffsets)
+    }
+
+    func makePreparer() -> (any HistoryBatchPreparer)? {
+        let preparer = SQLiteBatchPreparer()
+        self.preparer = preparer
+        return preparer
+    }
+
+    func write(_ batch: PreparedHistoryBatch, topic: String, nextOffsets: [Int32: Int64]) throws(HistoryError) -> Int {
+        try write(batch.records, prepared: batch.work as? SQLiteBatchPreparer.Work, topic: topic, nextOffsets: nextOffsets)
+    }
+
+    private func write(
+        _ records: [HistoryRecord], prepared: SQLiteBatchPreparer.Work?, topic: String, nextOffsets: [Int32: Int64]
+    ) throws(HistoryError) -> Int {
         if records.isEmpty && nextOffsets.isEmpty { return 0 }
         do throws(HistoryError) {
-            let added = try insert(records, topic: topic, nextOffsets: nextOffsets)
-            dictionary.committed()
+            let added = try insert(records, prepared: prepared, topic: topic, nextOffsets: nextOffsets)
+            let learned = dictionary.committed()
+            preparer?.learn(learned)
             return added
         } catch {
             dictionary.forgetUncommitted()
@@ -65,18 +84,23 @@ final class SQLiteHistoryWriter: HistoryWriter {
         }
     }
 
-    private func insert(_ records: [HistoryRecord], topic: String, nextOffsets: [Int32: Int64]) throws(HistoryError) -> Int {
+    private func insert(
+        _ records: [HistoryRecord], prepared: SQLiteBatchPreparer.Work?, topic: String, nextOffsets: [Int32: Int64]
+    ) throws(HistoryError) -> Int {
         try connection.transaction(immediate: true, doing: "writing \(records.count) listens of \(topic)") {
             () throws(HistoryError) -> Int in
             var added = 0
-            var delta = SQLiteRollup.Delta()
+            // Prepared: every record's changes, the skipped ones taken back below.
+            var delta = prepared?.delta ?? SQLiteRollup.Delta()
+            let perRecord = ListenTextColumn.allCases.count
             var stored: [SQLiteFacetRow] = []
             stored.reserveCapacity(records.count)
-            for record in records {
+            for (index, record) in records.enumerated() {
                 defer { insertListen.reset() }
                 let row: SQLiteFacetRow
                 do throws(HistoryError) {
-                    row = try SQLiteListenRow.bind(record, to: insertListen, dictionary: dictionary)
+                    let known = prepared.map { $0.ids[(index * perRecord)..<((index + 1) * perRecord)] }
+                    row = try SQLiteListenRow.bind(record, known: known, to: insertListen, dictionary: dictionary)
                     try insertListen.run()
                     // After the insert, whose CHECKs name a bad rating first.
                     guard row.isPackable else {
@@ -91,8 +115,10 @@ final class SQLiteHistoryWriter: HistoryWriter {
                 // 0 when the listen was already stored: the conflict clause skipped it.
                 if connection.changes > 0 {
                     added += 1
-                    delta.add(record.event)
+                    if prepared == nil { delta.add(record.event) }
                     stored.append(row)
+                } else if prepared != nil {
+                    delta.add(record.event, sign: -1)
                 }
             }
             try rollup.apply(delta)

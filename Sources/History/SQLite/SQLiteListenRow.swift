@@ -23,17 +23,30 @@ enum SQLiteListenRow {
         ON CONFLICT DO NOTHING
         """
 
-    /// Binds one record to `insert`'s parameters, its texts as ids from `dictionary`. Returns
-    /// what `facet_blocks` keeps of it, with the ids just bound.
+    /// Binds one record to `insert`'s parameters, its texts as ids: from `known` (one per
+    /// `ListenTextColumn`, 0 where not known) or else from `dictionary`. Returns what
+    /// `facet_blocks` keeps of it, with the ids just bound.
     static func bind(
-        _ record: HistoryRecord, to statement: SQLiteStatement, dictionary: SQLiteTextDictionary
+        _ record: HistoryRecord, known: ArraySlice<Int64>? = nil, to statement: SQLiteStatement,
+        dictionary: SQLiteTextDictionary
     ) throws(HistoryError) -> SQLiteFacetRow {
         let event = record.event
         try statement.bind(event.eventID, at: 1)
-        var ids = [Int64](repeating: 0, count: textColumns.count)
-        for (i, column) in textColumns.enumerated() {
-            ids[i] = try dictionary.id(of: column.value(in: event), in: column)
-            try statement.bind(ids[i], at: Int32(i + 2))
+        var facetIDs = (genre: Int64(0), platform: Int64(0), mood: Int64(0), country: Int64(0), artist: Int64(0))
+        var index = known?.startIndex ?? 0
+        for column in textColumns {
+            var id = known?[index] ?? 0
+            index += 1
+            if id == 0 { id = try dictionary.id(of: column.value(in: event), in: column) }
+            try statement.bind(id, at: Int32(column.rawValue + 1))
+            switch column {
+            case .genre: facetIDs.genre = id
+            case .platform: facetIDs.platform = id
+            case .mood: facetIDs.mood = id
+            case .country: facetIDs.country = id
+            case .artist: facetIDs.artist = id
+            default: break
+            }
         }
         try statement.bind(event.duration, at: 13)
         try statement.bind(event.listenPosition, at: 14)
@@ -43,10 +56,9 @@ enum SQLiteListenRow {
         try statement.bind(event.completed ? 1 : 0, at: 17)
         try statement.bind(Int64(record.partition), at: 18)
         try statement.bind(record.offset, at: 19)
-        func id(_ column: ListenTextColumn) -> Int64 { ids[Int(column.rawValue) - 1] }
         return SQLiteFacetRow(
-            timestamp: event.timestamp, genre: id(.genre), platform: id(.platform), mood: id(.mood),
-            country: id(.country), artist: id(.artist), rating: event.rating, completed: event.completed)
+            timestamp: event.timestamp, genre: facetIDs.genre, platform: facetIDs.platform, mood: facetIDs.mood,
+            country: facetIDs.country, artist: facetIDs.artist, rating: event.rating, completed: event.completed)
     }
 
     /// The event in the current row of a statement that selected `eventColumns` starting at

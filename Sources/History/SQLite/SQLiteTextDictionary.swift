@@ -14,7 +14,7 @@ final class SQLiteTextDictionary {
     /// Per column, by exact bytes (two canonically equivalent spellings are two values).
     private var ids: [[ExactText: Int64]]
     /// Values added to `ids` since the last commit, which a rollback would take away.
-    private var uncommitted: [(column: Int, value: ExactText)] = []
+    private var uncommitted: [(slot: Int, value: ExactText, id: Int64)] = []
 
     init(_ connection: SQLiteConnection) throws(HistoryError) {
         self.connection = connection
@@ -34,16 +34,20 @@ final class SQLiteTextDictionary {
         if let known = try stored(value, column) { id = known } else { id = try added(value, column) }
         if ids[slot].count >= Self.capacity { ids[slot].removeAll(keepingCapacity: true) }
         ids[slot][key] = id
-        uncommitted.append((slot, key))
+        uncommitted.append((slot, key, id))
         return id
     }
 
-    /// The transaction committed: what it added is there for good.
-    func committed() { uncommitted.removeAll(keepingCapacity: true) }
+    /// The transaction committed: what it added is there for good. Returns the ids it looked up
+    /// or assigned (column in `ListenTextColumn.allCases` order), for `SQLiteBatchPreparer`.
+    func committed() -> [(column: Int, value: ExactText, id: Int64)] {
+        defer { uncommitted.removeAll(keepingCapacity: true) }
+        return uncommitted.map { ($0.slot - 1, $0.value, $0.id) }
+    }
 
     /// The transaction rolled back: ids it assigned may be given to other values next time.
     func forgetUncommitted() {
-        for (slot, value) in uncommitted { ids[slot][value] = nil }
+        for (slot, value, _) in uncommitted { ids[slot][value] = nil }
         uncommitted.removeAll(keepingCapacity: true)
     }
 

@@ -10,7 +10,8 @@ final class HistoryBatchHandOff: Sendable {
     /// Listens and, per partition, the offset after the last record read into them (rejected
     /// records move it too): written in one transaction.
     struct Batch: Sendable {
-        var records: [HistoryRecord]
+        /// Prepared by the store's preparer, if it has one, on the reading thread.
+        var listens: PreparedHistoryBatch
         var next: [Int32: Int64]
     }
 

@@ -113,9 +113,10 @@ final class HistorySink: Sendable {
 
         // This thread writes; another reads and decodes, so catching up uses two cores.
         let handOff = HistoryBatchHandOff()
+        let preparer = writer.makePreparer()
         let reading = Thread { [self, next] in
             if background { BackgroundPriority.lowerCurrentThread() }
-            read(startingAt: next, into: handOff)
+            read(startingAt: next, into: handOff, preparing: preparer)
         }
         reading.name = "history-read"
         reading.start()
@@ -123,9 +124,8 @@ final class HistorySink: Sendable {
         while true {
             switch handOff.take(timeout: .milliseconds(100)) {
             case .batch(let batch):
-                var records = batch.records
-                write(&records, next: batch.next, log: log, with: writer)
-                queued.subtract(batch.records.count, ordering: .relaxed)
+                write(batch.listens, next: batch.next, log: log, with: writer)
+                queued.subtract(batch.listens.records.count, ordering: .relaxed)
                 updateHeld()
             case .idle:
                 break
@@ -140,8 +140,11 @@ final class HistorySink: Sendable {
     }
 
     /// The reading thread: polls and decodes into batches and hands each to the writing thread
-    /// once full or old enough; on stop, hands over what it holds and closes the hand-off.
-    private func read(startingAt start: [Int32: Int64], into handOff: HistoryBatchHandOff) {
+    /// once full or old enough (prepared by the store's `preparer`, when it has one); on stop,
+    /// hands over what it holds and closes the hand-off.
+    private func read(
+        startingAt start: [Int32: Int64], into handOff: HistoryBatchHandOff, preparing preparer: (any HistoryBatchPreparer)?
+    ) {
         var next = start
         var records: [HistoryRecord] = []
         records.reserveCapacity(Self.batchSize)
@@ -151,7 +154,8 @@ final class HistorySink: Sendable {
         var nextProbe = ContinuousClock.now.advanced(by: .seconds(5))
         func handOver(keepWaiting: () -> Bool) -> Bool {
             queued.add(records.count, ordering: .relaxed)
-            guard handOff.put(.init(records: records, next: next), keepWaiting: keepWaiting) else {
+            let listens = preparer?.prepare(records) ?? PreparedHistoryBatch(records: records)
+            guard handOff.put(.init(listens: listens, next: next), keepWaiting: keepWaiting) else {
                 queued.subtract(records.count, ordering: .relaxed)
                 return false
             }
@@ -213,19 +217,19 @@ final class HistorySink: Sendable {
 
     /// Writes the batch, retrying with backoff while the store refuses it (the reading thread
     /// waits meanwhile, so memory stays bounded). Gives up only when stopping.
-    private func write(_ records: inout [HistoryRecord], next: [Int32: Int64], log: String,
+    private func write(_ batch: PreparedHistoryBatch, next: [Int32: Int64], log: String,
                        with writer: any HistoryWriter, retrying: Bool = true) {
+        let records = batch.records
         var delay: Duration = .milliseconds(100)
         while true {
             let started = ContinuousClock.now
             do {
-                let added = try writer.write(records, topic: log, nextOffsets: next)
+                let added = try writer.write(batch, topic: log, nextOffsets: next)
                 let took = (ContinuousClock.now - started).components
                 let seconds = Double(took.seconds) + Double(took.attoseconds) / 1e18
                 if stats.current.state == .failing { logger.info("history: the store takes writes again") }
                 stats.recordWrite(records: records.count, added: added, seconds: seconds,
                                   newest: records.lazy.map(\.event.timestamp).max())
-                records.removeAll(keepingCapacity: true)
                 return
             } catch {
                 stats.recordWriteFailure(error.message)
