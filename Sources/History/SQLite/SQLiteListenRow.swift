@@ -32,21 +32,21 @@ enum SQLiteListenRow {
     ) throws(HistoryError) -> SQLiteFacetRow {
         let event = record.event
         try statement.bind(event.eventID, at: 1)
-        var facetIDs = (genre: Int64(0), platform: Int64(0), mood: Int64(0), country: Int64(0), artist: Int64(0))
-        var index = known?.startIndex ?? 0
-        for column in textColumns {
-            var id = known?[index] ?? 0
-            index += 1
-            if id == 0 { id = try dictionary.id(of: column.value(in: event), in: column) }
-            try statement.bind(id, at: Int32(column.rawValue + 1))
-            switch column {
-            case .genre: facetIDs.genre = id
-            case .platform: facetIDs.platform = id
-            case .mood: facetIDs.mood = id
-            case .country: facetIDs.country = id
-            case .artist: facetIDs.artist = id
-            default: break
+        // On the stack: a listen's eleven ids, indexed by `rawValue - 1`.
+        let facet = try withUnsafeTemporaryAllocation(of: Int64.self, capacity: textColumns.count) {
+            ids throws(HistoryError) -> SQLiteFacetRow in
+            var index = known?.startIndex ?? 0
+            for (slot, column) in textColumns.enumerated() {
+                var id = known?[index] ?? 0
+                index += 1
+                if id == 0 { id = try dictionary.id(of: column.value(in: event), in: column) }
+                try statement.bind(id, at: Int32(column.rawValue + 1))
+                ids[slot] = id
             }
+            func id(_ column: ListenTextColumn) -> Int64 { ids[Int(column.rawValue) - 1] }
+            return SQLiteFacetRow(
+                timestamp: event.timestamp, genre: id(.genre), platform: id(.platform), mood: id(.mood),
+                country: id(.country), artist: id(.artist), rating: event.rating, completed: event.completed)
         }
         try statement.bind(event.duration, at: 13)
         try statement.bind(event.listenPosition, at: 14)
@@ -56,9 +56,7 @@ enum SQLiteListenRow {
         try statement.bind(event.completed ? 1 : 0, at: 17)
         try statement.bind(Int64(record.partition), at: 18)
         try statement.bind(record.offset, at: 19)
-        return SQLiteFacetRow(
-            timestamp: event.timestamp, genre: facetIDs.genre, platform: facetIDs.platform, mood: facetIDs.mood,
-            country: facetIDs.country, artist: facetIDs.artist, rating: event.rating, completed: event.completed)
+        return facet
     }
 
     /// The event in the current row of a statement that selected `eventColumns` starting at
