@@ -224,6 +224,21 @@ import MusicModel
         #expect(try writer.nextOffsets(topic: Fixtures.topic) == [1: 5])
     }
 
+    /// The session's staging table dropped under the writer, as a pooler's DISCARD ALL would:
+    /// the writer makes it again and the batch goes in once.
+    @Test func aStagingTableDiscardedUnderTheWriterIsMadeAgain() throws {
+        let (url, _) = try Fixtures.freshStore()
+        let connection = try PostgresConnection(conninfo: url, label: "test", connectTimeoutSeconds: 5)
+        try PostgresSchema.ensure(on: connection)
+        let writer = PostgresHistoryWriter(connection: connection)
+        let records = Fixtures.records(count: 60, days: 2, seed: 16)
+        #expect(try writer.write(Array(records[0..<30]), topic: Fixtures.topic, nextOffsets: [0: 10]) == 30)
+        try connection.execute("DISCARD TEMP")
+        #expect(try writer.write(records, topic: Fixtures.topic, nextOffsets: [0: 20]) == 30)
+        #expect(try Fixtures.count(url) == 60)
+        #expect(try writer.nextOffsets(topic: Fixtures.topic) == [0: 20])
+    }
+
     /// Replicas opening the store and writing the same new days at the same moment: schema and
     /// partitions are created once, under an advisory lock, and nobody trips over the others.
     @Test func replicasCreatingTheSameDaysAtOnceAllSucceed() throws {

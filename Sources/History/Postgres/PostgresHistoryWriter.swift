@@ -56,6 +56,11 @@ final class PostgresHistoryWriter: HistoryWriter {
                     // Retention on another replica dropped a day this writer thought it had.
                     knownDays.removeAll()
                     return try writeOnce(records, topic: topic, nextOffsets: nextOffsets)
+                } catch let error where error.sqlState == "42P01" && error.message.contains(ListenRow.staging) {
+                    // The session lost its staging table without a reconnect (DISCARD TEMP or
+                    // DISCARD ALL, as a connection pooler's reset runs): made again, once.
+                    stagingSession = 0
+                    return try writeOnce(records, topic: topic, nextOffsets: nextOffsets)
                 }
             }
         } catch {
