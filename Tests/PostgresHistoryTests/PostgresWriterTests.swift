@@ -126,6 +126,119 @@ import MusicModel
         #expect(stored.listens == [expected])
     }
 
+    /// Listens go to the server by binary COPY: text a listener typed comes back byte for byte,
+    /// whatever it holds (text COPY would have to escape tab, newline, carriage return and
+    /// backslash, and reads `\N` as NULL and `\.` as the end), and a batch holding listens
+    /// already stored adds only the new ones, its count saying so.
+    @Test func copiedTextComesBackByteForByteAndStoredListensAreSkipped() throws {
+        let (url, store) = try Fixtures.freshStore()
+        let controls = String(String.UnicodeScalarView((1...31).compactMap(Unicode.Scalar.init(_:))))
+            + "\u{7F}\u{80}\u{85}\u{9F}\u{200B}\u{2028}\u{FEFF}"
+        let hostile = [
+            "tab\there", "new\nline\n", "carriage\rreturn\r\n", "back\\slash\\", "\\N", "\\.", "\\.\n", "a\\tb\\nc",
+            "'single' \"double\" `back`", "Zürich ünïcödé 日本語 مرحبا 🎵🇫🇷", "Cafe\u{301} Café", controls, "", " ",
+            "\t\n\r\\\u{1}\u{1F}",
+        ]
+        var records = Fixtures.records(count: hostile.count * 2, days: 1, seed: 12)
+        for index in records.indices {
+            let text = { (shift: Int) in hostile[(index + shift) % hostile.count] }
+            records[index].event.eventID = "\(index)\t" + text(0)
+            records[index].event.userID = text(1)
+            records[index].event.username = text(2)
+            records[index].event.email = text(3)
+            records[index].event.trackID = text(4)
+            records[index].event.title = text(5)
+            records[index].event.artist = text(6)
+            records[index].event.genre = text(7)
+            records[index].event.platform = text(8)
+            records[index].event.mood = text(9)
+            records[index].event.city = text(10)
+            records[index].event.country = text(11)
+        }
+        // Long text in unindexed columns (an index entry holds at most about 2,700 bytes).
+        records[4].event.title = String(repeating: "x\t\\\n", count: 30_000)
+        records[4].event.email = String(repeating: "é\r", count: 5_000)
+        records[0].event.duration = Int(Int64.max)
+        records[1].event.listenPosition = Int(Int64.min)
+        records[2].event.timestamp = Fixtures.firstDay
+        let writer = try store.openWriter()
+        #expect(try writer.write(records, topic: Fixtures.topic, nextOffsets: [0: 11]) == records.count)
+
+        // Compared by their bytes: String's == would let canonically equivalent text pass.
+        func bytes(_ event: ListenEvent) -> [[UInt8]] {
+            [event.eventID, event.userID, event.username, event.email, event.trackID, event.title, event.artist,
+             event.genre, event.platform, event.mood, event.city, event.country].map { Array($0.utf8) }
+                + [[UInt8](String(event.duration).utf8), [UInt8](String(event.listenPosition).utf8),
+                   [UInt8](String(event.rating).utf8), [UInt8](String(event.timestamp).utf8)]
+        }
+        let stored = try Fixtures.walk(store.openReader(), order: .oldestFirst, limit: 7).listens
+        let expected = Fixtures.oldestFirst(records.map(\.event))
+        #expect(stored.count == expected.count)
+        for (got, sent) in zip(stored, expected) where bytes(got) != bytes(sent) {
+            Issue.record("listen \(sent.eventID.debugDescription) came back changed")
+        }
+        // The server's view too: lengths in bytes, and the Kafka positions and completed flag as sent.
+        let title = records[5].event.title
+        let row = try Fixtures.sql(url, """
+            SELECT octet_length(title), kafka_partition, kafka_offset, completed FROM listens
+            WHERE event_id = '\(records[5].event.eventID.replacingOccurrences(of: "'", with: "''"))'
+            """)
+        #expect(row.rowCount == 1 && row.int(0, 0) == title.utf8.count)
+        #expect(row.int(0, 1) == Int(records[5].partition) && row.int64(0, 2) == records[5].offset)
+        #expect(row.bool(0, 3) == records[5].event.completed)
+
+        // Stored ones again, with new ones and a duplicate inside the batch: only the new are added.
+        let more = Fixtures.records(count: 5, days: 1, seed: 13)
+        let mixed = [records[3], records[0]] + more + [more[1], records[7]]
+        #expect(try writer.write(mixed, topic: Fixtures.topic, nextOffsets: [0: 20]) == more.count)
+        #expect(try Fixtures.count(url) == records.count + more.count)
+        #expect(try writer.nextOffsets(topic: Fixtures.topic) == [0: 20])
+        // Another session (another replica) copies into its own staging table, and skips them too.
+        #expect(try store.openWriter().write(mixed, topic: Fixtures.topic, nextOffsets: [:]) == 0)
+        #expect(try Fixtures.count(url) == records.count + more.count)
+    }
+
+    /// A writer's first batch refused: its staging table went with the rollback, so the next
+    /// batch on the same session makes it again. A rating beyond integer's range is refused, as
+    /// the server refused it before, never stored cut short.
+    @Test func aRefusedFirstBatchLeavesTheWriterAbleToWrite() throws {
+        let (url, store) = try Fixtures.freshStore()
+        let records = Fixtures.records(count: 40, days: 1, seed: 14)
+        _ = try store.openWriter().write(Array(records[0..<10]), topic: Fixtures.topic, nextOffsets: [:])
+        try Fixtures.sql(url, "ALTER TABLE listens ADD CONSTRAINT refuse_one CHECK (kafka_offset <> \(records[20].offset))")
+        let writer = try store.openWriter()
+        #expect(throws: HistoryError.self) { try writer.write(records, topic: Fixtures.topic, nextOffsets: [1: 5]) }
+        try Fixtures.sql(url, "ALTER TABLE listens DROP CONSTRAINT refuse_one")
+        #expect(try writer.write(records, topic: Fixtures.topic, nextOffsets: [1: 5]) == 30)
+
+        var tooHigh = Fixtures.records(count: 3, days: 1, seed: 15)
+        tooHigh[1].event.rating = Int(Int32.max) + 1
+        do {
+            _ = try writer.write(tooHigh, topic: Fixtures.topic, nextOffsets: [1: 9])
+            Issue.record("the write should fail")
+        } catch {
+            #expect(!error.isUnavailable)
+            #expect(error.message.contains("out of range"))
+        }
+        #expect(try Fixtures.count(url) == 40)
+        #expect(try writer.nextOffsets(topic: Fixtures.topic) == [1: 5])
+    }
+
+    /// The session's staging table dropped under the writer, as a pooler's DISCARD ALL would:
+    /// the writer makes it again and the batch goes in once.
+    @Test func aStagingTableDiscardedUnderTheWriterIsMadeAgain() throws {
+        let (url, _) = try Fixtures.freshStore()
+        let connection = try PostgresConnection(conninfo: url, label: "test", connectTimeoutSeconds: 5)
+        try PostgresSchema.ensure(on: connection)
+        let writer = PostgresHistoryWriter(connection: connection)
+        let records = Fixtures.records(count: 60, days: 2, seed: 16)
+        #expect(try writer.write(Array(records[0..<30]), topic: Fixtures.topic, nextOffsets: [0: 10]) == 30)
+        try connection.execute("DISCARD TEMP")
+        #expect(try writer.write(records, topic: Fixtures.topic, nextOffsets: [0: 20]) == 30)
+        #expect(try Fixtures.count(url) == 60)
+        #expect(try writer.nextOffsets(topic: Fixtures.topic) == [0: 20])
+    }
+
     /// Replicas opening the store and writing the same new days at the same moment: schema and
     /// partitions are created once, under an advisory lock, and nobody trips over the others.
     @Test func replicasCreatingTheSameDaysAtOnceAllSucceed() throws {
@@ -167,8 +280,8 @@ import MusicModel
         #expect(try store.openWriter().nextOffsets(topic: Fixtures.topic) == [0: 100, 1: 100, 2: 100, 3: 100])
     }
 
-    /// A row the database refuses in the second INSERT of a batch: the first chunk's rows and the
-    /// offsets go back with it, and the error is the statement's, not an outage.
+    /// A row the database refuses late in a batch: the rows before it and the offsets go back
+    /// with it, and the error is the statement's, not an outage.
     @Test func aRefusedRowMidwayLeavesNeitherRowsNorOffsets() throws {
         let (url, store) = try Fixtures.freshStore()
         let writer = try store.openWriter()
@@ -288,8 +401,8 @@ import MusicModel
         #expect(try Fixtures.partitionNames(url) == ["listens_20261203"])
     }
 
-    /// The sink must keep up with thousands of listens per second; a batch of 1,000 goes in two
-    /// INSERTs of 500 rows, in one transaction.
+    /// The sink must keep up with thousands of listens per second; a batch of 1,000 goes in one
+    /// COPY and one INSERT, in one transaction.
     @Test func writesKeepUpWithThousandsOfListensPerSecond() throws {
         let (url, store) = try Fixtures.freshStore()
         let writer = try store.openWriter()

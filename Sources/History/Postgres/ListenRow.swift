@@ -1,49 +1,57 @@
 import MusicModel
 
-/// How a listen maps to a `listens` row and back: the parameters of one inserted row (in
-/// `PostgresSchema.insertColumns` order) and the event read from `PostgresSchema.selectColumns`.
+/// How a listen maps to a `listens` row and back: the COPY fields of one stored row (in
+/// `PostgresSchema.insertColumns` order, binary, typed as the table's columns) and the event read
+/// from `PostgresSchema.selectColumns`.
 enum ListenRow {
     static var columnCount: Int { PostgresSchema.insertColumns.count }
 
-    static func append(_ record: HistoryRecord, to parameters: inout PostgresParameters) {
-        let event = record.event
-        parameters.append(event.eventID)
-        parameters.append(event.userID)
-        parameters.append(event.username)
-        parameters.append(event.email)
-        parameters.append(event.trackID)
-        parameters.append(event.title)
-        parameters.append(event.artist)
-        parameters.append(event.genre)
-        parameters.append(event.platform)
-        parameters.append(event.mood)
-        parameters.append(event.city)
-        parameters.append(event.country)
-        parameters.append(event.duration)
-        parameters.append(event.listenPosition)
-        parameters.append(event.rating)
-        parameters.append(event.timestamp)
-        parameters.append(event.completed)
-        parameters.append(record.partition)
-        parameters.append(record.offset)
-    }
+    /// The session's staging table: batches are copied here, then moved into `listens` by one
+    /// INSERT, so the unique (timestamp, event_id) skips listens already stored (COPY alone would
+    /// fail the whole batch on one) and its row count says how many were new. Temporary (never
+    /// WAL-logged, private to the session) and emptied at every commit; a rolled-back batch's
+    /// rows go with the rollback.
+    static let staging = "listens_staging"
 
-    /// `INSERT ... VALUES (...), (...) ON CONFLICT DO NOTHING` for `rows` rows: one round trip
-    /// for a whole chunk, and a listen already stored is skipped rather than failing the batch.
-    static func insertStatement(rows: Int) -> String {
-        var sql = "INSERT INTO listens (" + PostgresSchema.insertColumns.joined(separator: ", ") + ") VALUES "
-        sql.reserveCapacity(sql.utf8.count + rows * columnCount * 7)
-        var parameter = 1
-        for row in 0..<rows {
-            sql += row == 0 ? "(" : ", ("
-            for column in 0..<columnCount {
-                if column > 0 { sql += "," }
-                sql += "$" + String(parameter)
-                parameter += 1
-            }
-            sql += ")"
+    static let createStaging =
+        "CREATE TEMP TABLE IF NOT EXISTS \(staging) (LIKE listens) ON COMMIT DELETE ROWS"
+
+    static let copyStatement =
+        "COPY \(staging) (" + PostgresSchema.insertColumns.joined(separator: ", ") + ") FROM STDIN (FORMAT binary)"
+
+    static let insertFromStaging =
+        "INSERT INTO listens (" + PostgresSchema.insertColumns.joined(separator: ", ") + ") SELECT "
+        + PostgresSchema.insertColumns.joined(separator: ", ") + " FROM \(staging) ON CONFLICT DO NOTHING"
+
+    /// One row's fields. A rating beyond integer's range (the decoder allows 0...5) is refused
+    /// as the server refused it as a parameter, rather than stored cut to 32 bits.
+    static func append(_ record: HistoryRecord, to buffer: inout PostgresCopyBuffer) throws(PostgresError) {
+        let event = record.event
+        guard let rating = Int32(exactly: event.rating) else {
+            throw PostgresError(
+                message: "listen \(event.eventID): rating \(event.rating) is out of range for type integer",
+                sqlState: "22003", isUnavailable: false)
         }
-        return sql + " ON CONFLICT DO NOTHING"
+        buffer.startRow(fields: Int16(columnCount))
+        buffer.append(event.eventID)
+        buffer.append(event.userID)
+        buffer.append(event.username)
+        buffer.append(event.email)
+        buffer.append(event.trackID)
+        buffer.append(event.title)
+        buffer.append(event.artist)
+        buffer.append(event.genre)
+        buffer.append(event.platform)
+        buffer.append(event.mood)
+        buffer.append(event.city)
+        buffer.append(event.country)
+        buffer.append(Int64(event.duration))
+        buffer.append(Int64(event.listenPosition))
+        buffer.append(rating)
+        buffer.append(event.timestamp)
+        buffer.append(event.completed)
+        buffer.append(record.partition)
+        buffer.append(record.offset)
     }
 
     /// The listen in `row`, its columns in `PostgresSchema.selectColumns` order from `first`.

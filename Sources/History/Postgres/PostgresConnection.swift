@@ -1,7 +1,8 @@
 internal import CPostgres
 
 /// One libpq connection, used by one thread at a time (like the writer or reader that owns it).
-/// Statements go through `PQexecParams` with text parameters; failures become `PostgresError`s
+/// Statements go through `PQexecParams` with text parameters, bulk rows through `COPY ... FROM
+/// STDIN` (`copy`); failures become `PostgresError`s
 /// carrying libpq's message, and a lost connection is marked unavailable so callers can tell
 /// "store down" from "bad statement". A connection found broken is re-established before the
 /// next operation (`run`).
@@ -18,6 +19,12 @@ final class PostgresConnection {
     /// from one lost midway (reported: the server may or may not have committed).
     private var statementsInRun = 0
     private var lostOnFirstStatement = false
+    /// Server sessions opened so far. Session state (a temporary table) made while this was
+    /// another number went with that session.
+    private(set) var sessions = 0
+    /// COPY data goes to libpq in pieces of this size: its output buffer grows to one piece,
+    /// not to the whole batch.
+    private static let copyChunk = 1 << 20
 
     /// Connects at once, so a wrong URL or a server down shows when the store is opened.
     init(conninfo: String, label: String, connectTimeoutSeconds: Int) throws(PostgresError) {
@@ -62,6 +69,7 @@ final class PostgresConnection {
         // schema's IF NOT EXISTS makes them routine, so they are dropped.
         PQsetNoticeProcessor(connection, { _, _ in }, nil)
         handle = connection
+        sessions += 1
     }
 
     /// Runs one operation (`what` names it in errors). A connection lost since the last call is
@@ -109,10 +117,70 @@ final class PostgresConnection {
         if status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK {
             return PostgresResult(owning: raw)
         }
+        throw failure(clearing: raw)
+    }
+
+    /// Runs `sql`, a `COPY ... FROM STDIN`, sending `data` (the whole COPY data, trailer
+    /// included), and returns how many rows the server copied. One statement for a whole batch:
+    /// no per-row parameters to parse and plan, as a multi-row INSERT has.
+    @discardableResult
+    func copy(_ sql: String, data: [UInt8]) throws(PostgresError) -> Int {
+        guard let handle else {
+            throw PostgresError(message: "\(label): not connected", sqlState: nil, isUnavailable: true)
+        }
+        statementsInRun += 1
+        guard let started = PQexec(handle, sql) else {
+            throw failure(statusText: nil, sqlState: nil)
+        }
+        guard PQresultStatus(started) == PGRES_COPY_IN else {
+            throw failure(clearing: started)
+        }
+        PQclear(started)
+        let sent = data.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { chars in
+                var offset = 0
+                while offset < chars.count {
+                    let length = min(Self.copyChunk, chars.count - offset)
+                    guard PQputCopyData(handle, chars.baseAddress! + offset, Int32(length)) == 1 else { return false }
+                    offset += length
+                }
+                return true
+            }
+        }
+        // Ended either way: a failed send ends it with an error, so the server rolls it back.
+        let ended = PQputCopyEnd(handle, sent ? nil : "the client could not send the COPY data") == 1
+        // The COPY's result, then NULL. A server that refused the data early says so here.
+        var copied = 0
+        var error: PostgresError?
+        while let result = PQgetResult(handle) {
+            let status = PQresultStatus(result)
+            if status == PGRES_COMMAND_OK {
+                copied = PostgresResult(owning: result).affectedRows
+                continue
+            }
+            if status == PGRES_COPY_IN {
+                // Still copying: the end did not get through. Nothing else can run on this
+                // session, so it is closed (the server rolls back) and the next `run` reconnects.
+                PQclear(result)
+                PQfinish(handle)
+                self.handle = nil
+                error = error ?? failure(statusText: "the COPY could not be ended", sqlState: nil)
+                break
+            }
+            let refused = failure(clearing: result)
+            error = error ?? refused
+        }
+        if let error { throw error }
+        guard sent, ended else { throw failure(statusText: nil, sqlState: nil) }
+        return copied
+    }
+
+    /// The error a failed result reports; frees the result.
+    private func failure(clearing raw: OpaquePointer) -> PostgresError {
         let message = Self.text(PQresultErrorMessage(raw))
         let sqlState = PQresultErrorField(raw, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
         PQclear(raw)
-        throw failure(statusText: message, sqlState: sqlState)
+        return failure(statusText: message, sqlState: sqlState)
     }
 
     /// Convenience for statements built with a closure filling the parameters.

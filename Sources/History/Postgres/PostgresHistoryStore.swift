@@ -6,14 +6,10 @@ internal import CPostgres
 /// Printing, `dump` and debuggers show `description` only: the URL may hold a password.
 public struct PostgresHistoryStore: HistoryStore, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     public struct Settings: Sendable, Equatable {
-        /// Rows per INSERT statement: a batch goes in ceil(count / this) round trips. Each row is
-        /// 19 parameters and a statement takes at most 65,535, hence the cap of 3,000.
-        public var rowsPerStatement: Int
         /// How long opening a connection may take before the store counts as down.
         public var connectTimeoutSeconds: Int
 
-        public init(rowsPerStatement: Int = 500, connectTimeoutSeconds: Int = 5) {
-            self.rowsPerStatement = min(max(rowsPerStatement, 1), 3_000)
+        public init(connectTimeoutSeconds: Int = 5) {
             self.connectTimeoutSeconds = max(connectTimeoutSeconds, 1)
         }
     }
@@ -40,7 +36,7 @@ public struct PostgresHistoryStore: HistoryStore, CustomStringConvertible, Custo
 
     public func openWriter() throws(HistoryError) -> any HistoryWriter {
         do {
-            return try PostgresHistoryWriter(connection: connect(), rowsPerStatement: settings.rowsPerStatement)
+            return try PostgresHistoryWriter(connection: connect())
         } catch {
             throw error.historyError
         }
