@@ -74,9 +74,11 @@ let package = Package(
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "MusicModelTests", dependencies: ["MusicModel", "JSON"]),
         // Against real SQLite files, one fresh directory per test.
-        .testTarget(name: "HistoryTests", dependencies: ["History", "MusicModel"]),
+        .testTarget(name: "HistoryTests", dependencies: ["History", "MusicModel", "HistoryTesting"]),
         // Starts a real PostgreSQL 15 server (scripts/setup --test installs it) for the store's tests.
-        .testTarget(name: "PostgresHistoryTests", dependencies: ["History", "MusicModel"]),
+        .testTarget(name: "PostgresHistoryTests", dependencies: ["History", "MusicModel", "HistoryTesting"]),
+        // The oracle both stores' aggregate tests compare against, and their seeded dice.
+        .target(name: "HistoryTesting", dependencies: ["MusicModel"], path: "Tests/HistoryTesting"),
         .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient", .product(name: "Logging", package: "swift-log")]),
         // A blocking HTTP/1.1 client over loopback sockets, for the tests that drive a real server.
         .target(name: "EventHTTPTesting", path: "Tests/EventHTTPTesting"),

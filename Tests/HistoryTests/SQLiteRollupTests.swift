@@ -1,6 +1,7 @@
 import MusicModel
 import Testing
 @testable import History
+import HistoryTesting
 
 /// Range-only aggregates come from the roll-ups plus the partial minutes at the ends: they must
 /// equal the window's code over the same listens at any boundaries, after duplicates, and after
