@@ -5,6 +5,8 @@ import contextlib
 import os
 import urllib.parse
 
+import pytest
+
 os.environ["SE_AVOID_STATS"] = "true"  # before selenium is used: no usage statistics
 
 from selenium import webdriver  # noqa: E402
@@ -155,3 +157,19 @@ def save_full_page(browser, name):
     with open(path, "wb") as f:
         f.write(base64.b64decode(shot["data"]))
     return path
+
+
+# Fixtures the browser test modules share: a module imports them by name (pytest then uses
+# them there), next to its own `server` fixture, which `driver` waits for.
+
+@pytest.fixture(scope="module")
+def driver(server):
+    """One headless Chromium for the module."""
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture(autouse=True)
+def fresh_console(driver):
+    """Each test judges only the console messages of its own steps."""
+    severe_console_entries(driver)

@@ -12,9 +12,10 @@ import uuid
 import pytest
 
 from browser_helpers import (  # noqa: E402
-    CHART_IDS, PUBLIC_DIR, chromium, choose_in_picker, click, open_page, picker_options, query_of,
+    CHART_IDS, PUBLIC_DIR, choose_in_picker, click, open_page, picker_options, query_of,
     require_chromium, row_genres, row_ids, save_full_page, save_screenshot, severe_console_entries, wait,
 )
+from browser_helpers import driver  # noqa: F401 (fixtures)
 from selenium.webdriver.common.by import By  # noqa: E402
 
 from test_pipeline import canonical_event, kcat_produce  # noqa: E402
@@ -23,13 +24,6 @@ from test_pipeline import canonical_event, kcat_produce  # noqa: E402
 def server(start_server):
     require_chromium()
     return start_server("--rate", "5", "--seed", "3", "--public-dir", PUBLIC_DIR)
-
-
-@pytest.fixture(scope="module")
-def driver(server):
-    """One headless Chromium for the module."""
-    with chromium() as browser:
-        yield browser
 
 
 def test_page_loads_without_console_errors(driver, server):

@@ -22,9 +22,10 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from browser_helpers import (
-    CHART_IDS, PUBLIC_DIR, chromium, click, open_page, require_chromium, row_ids, save_screenshot,
+    CHART_IDS, PUBLIC_DIR, click, open_page, require_chromium, row_ids, save_screenshot,
     severe_console_entries, wait,
 )
+from browser_helpers import driver  # noqa: F401 (fixtures)
 from test_pipeline import canonical_event, kcat_produce
 
 
@@ -46,12 +47,6 @@ def axe_js():
 def server(start_server):
     require_chromium()
     return start_server("--rate", "5", "--seed", "23", "--public-dir", PUBLIC_DIR)
-
-
-@pytest.fixture(scope="module")
-def driver(server):
-    with chromium() as browser:
-        yield browser
 
 
 @pytest.fixture(autouse=True)

@@ -14,27 +14,17 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 from browser_helpers import (
-    CHART_IDS, PUBLIC_DIR, chromium, choose_in_picker, click, column_texts, open_page, picker_options, query_of,
+    CHART_IDS, PUBLIC_DIR, choose_in_picker, click, column_texts, open_page, picker_options, query_of,
     require_chromium, row_genres, row_ids, severe_console_entries, wait,
 )
+from browser_helpers import driver, fresh_console  # noqa: F401 (fixtures)
 from test_pipeline import canonical_event, kcat_produce
+
 
 @pytest.fixture(scope="module")
 def server(start_server):
     require_chromium()
     return start_server("--rate", "5", "--seed", "11", "--public-dir", PUBLIC_DIR)
-
-
-@pytest.fixture(scope="module")
-def driver(server):
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture(autouse=True)
-def fresh_console(driver):
-    """Each test judges only the console messages of its own steps."""
-    severe_console_entries(driver)
 
 
 def token():

@@ -18,8 +18,9 @@ import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from browser_helpers import PUBLIC_DIR, chromium, click, open_page, query_of, require_chromium, row_ids, \
+from browser_helpers import PUBLIC_DIR, click, open_page, query_of, require_chromium, row_ids, \
     severe_console_entries, wait
+from browser_helpers import driver, fresh_console  # noqa: F401 (fixtures)
 from test_pipeline import CANONICAL_FIELDS, canonical_event, kcat_produce
 
 
@@ -27,18 +28,6 @@ from test_pipeline import CANONICAL_FIELDS, canonical_event, kcat_produce
 def server(start_server):
     require_chromium()
     return start_server("--rate", "5", "--seed", "12", "--public-dir", PUBLIC_DIR)
-
-
-@pytest.fixture(scope="module")
-def driver(server):
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture(autouse=True)
-def fresh_console(driver):
-    """Each test judges only the console messages of its own steps."""
-    severe_console_entries(driver)
 
 
 def token():

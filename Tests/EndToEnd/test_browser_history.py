@@ -19,7 +19,8 @@ import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from browser_helpers import PUBLIC_DIR, chromium, click, open_page, require_chromium, severe_console_entries, wait
+from browser_helpers import PUBLIC_DIR, click, open_page, require_chromium, severe_console_entries, wait
+from browser_helpers import driver, fresh_console  # noqa: F401 (fixtures)
 from test_pipeline import CANONICAL_FIELDS, kcat_produce
 
 TOTAL = 300
@@ -86,17 +87,6 @@ def produced(server):
     assert history_stored(server) == TOTAL
     assert server.get("/api/status").json()["window"]["size"] == 50, "most listens are only in the history"
     return listens
-
-
-@pytest.fixture(scope="module")
-def driver(server):
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture(autouse=True)
-def fresh_console(driver):
-    severe_console_entries(driver)
 
 
 def dialog_open(browser, dialog_id="history"):

@@ -15,8 +15,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from browser_helpers import (
-    PUBLIC_DIR, chromium, click, open_page, query_of, require_chromium, row_ids, severe_console_entries, wait,
+    PUBLIC_DIR, click, open_page, query_of, require_chromium, row_ids, severe_console_entries, wait,
 )
+from browser_helpers import driver, fresh_console  # noqa: F401 (fixtures)
 from test_browser_accessibility import axe_source, serious_violations
 from test_pipeline import kcat_produce
 
@@ -70,17 +71,6 @@ def produced(server):
         time.sleep(0.2)
     assert server.get("/api/status").json()["window"]["size"] == WINDOW
     return {"now": now, "listens": listens}
-
-
-@pytest.fixture(scope="module")
-def driver(server):
-    with chromium() as browser:
-        yield browser
-
-
-@pytest.fixture(autouse=True)
-def fresh_console(driver):
-    severe_console_entries(driver)
 
 
 def newest_first(events):
