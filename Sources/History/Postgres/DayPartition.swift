@@ -43,6 +43,20 @@ struct DayPartition: Hashable, Comparable {
 
     static func < (a: DayPartition, b: DayPartition) -> Bool { a.day < b.day }
 
+    /// The days the records fall on.
+    static func days(of records: [HistoryRecord]) -> Set<DayPartition> {
+        var days: Set<DayPartition> = []
+        var lastDay: DayPartition?
+        for record in records {
+            let day = DayPartition(containing: record.event.timestamp)
+            // Batches are mostly one day: skip the set while the day stays the same.
+            if day == lastDay { continue }
+            lastDay = day
+            days.insert(day)
+        }
+        return days
+    }
+
     private static func padded(_ value: Int64, _ width: Int) -> String {
         let digits = String(value)
         return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits

@@ -4,8 +4,6 @@ import MusicModel
 /// one transaction, the day partitions they need, and retention.
 final class PostgresHistoryWriter: HistoryWriter {
     private let connection: PostgresConnection
-    /// The batch's rows in COPY form, kept between batches so its memory is reused.
-    private var copyBuffer = PostgresCopyBuffer()
     /// The connection session that has the staging table (`ListenRow.staging`); 0 for none yet.
     private var stagingSession = 0
     /// Days whose partition this writer has created or seen: a day is created once per writer,
@@ -17,12 +15,6 @@ final class PostgresHistoryWriter: HistoryWriter {
     private static let knownValuesLimit = 500_000
     /// Pairs per INSERT into `listen_values` (two parameters each, under libpq's 65,535).
     private static let valuesPerStatement = 10_000
-
-    /// By exact bytes, as the table's primary key (COLLATE "C") tells values apart.
-    private struct ListenValue: Hashable {
-        var kind: Int64
-        var value: ExactText
-    }
 
     init(connection: PostgresConnection) {
         self.connection = connection
@@ -47,20 +39,28 @@ final class PostgresHistoryWriter: HistoryWriter {
     }
 
     func write(_ records: [HistoryRecord], topic: String, nextOffsets: [Int32: Int64]) throws(HistoryError) -> Int {
+        try write(PostgresBatchPreparer().prepare(records), topic: topic, nextOffsets: nextOffsets)
+    }
+
+    func makePreparer() -> (any HistoryBatchPreparer)? { PostgresBatchPreparer() }
+
+    func write(_ batch: PreparedHistoryBatch, topic: String, nextOffsets: [Int32: Int64]) throws(HistoryError) -> Int {
+        let records = batch.records
         if records.isEmpty && nextOffsets.isEmpty { return 0 }
+        let work = batch.work as? PostgresBatchPreparer.Work ?? PostgresBatchPreparer.Work(batch.records)
         do {
             return try connection.run("storing \(records.count) listens") { () throws(PostgresError) in
                 do throws(PostgresError) {
-                    return try writeOnce(records, topic: topic, nextOffsets: nextOffsets)
+                    return try writeOnce(records, work, topic: topic, nextOffsets: nextOffsets)
                 } catch let error where error.isMissingPartition {
                     // Retention on another replica dropped a day this writer thought it had.
                     knownDays.removeAll()
-                    return try writeOnce(records, topic: topic, nextOffsets: nextOffsets)
+                    return try writeOnce(records, work, topic: topic, nextOffsets: nextOffsets)
                 } catch let error where error.sqlState == "42P01" && error.message.contains(ListenRow.staging) {
                     // The session lost its staging table without a reconnect (DISCARD TEMP or
                     // DISCARD ALL, as a connection pooler's reset runs): made again, once.
                     stagingSession = 0
-                    return try writeOnce(records, topic: topic, nextOffsets: nextOffsets)
+                    return try writeOnce(records, work, topic: topic, nextOffsets: nextOffsets)
                 }
             }
         } catch {
@@ -71,22 +71,21 @@ final class PostgresHistoryWriter: HistoryWriter {
     /// The listens go in by COPY into the session's staging table, then one INSERT ... SELECT
     /// moves them into `listens`, skipping those already stored: a whole batch in two statements.
     /// 500-row INSERTs of 9,500 parameters each had the server spend about 40 % of its time
-    /// parsing and planning them.
-    private func writeOnce(_ records: [HistoryRecord], topic: String, nextOffsets: [Int32: Int64]) throws(PostgresError) -> Int {
-        try createPartitions(for: records)
-        let newValues = self.newValues(in: records)
-        if !records.isEmpty {
-            copyBuffer.reset()
-            for record in records { try ListenRow.append(record, to: &copyBuffer) }
-            copyBuffer.finish()
-        }
+    /// parsing and planning them. The COPY data, days and values come from the preparer.
+    private func writeOnce(
+        _ records: [HistoryRecord], _ work: PostgresBatchPreparer.Work, topic: String, nextOffsets: [Int32: Int64]
+    ) throws(PostgresError) -> Int {
+        let copy = try work.copy.get()
+        try createPartitions(for: work.days)
+        // The batch's values this writer has not stored yet, still in the table's order.
+        let newValues = work.values.filter { !knownValues.contains($0) }
         let session = connection.sessions
         let added = try connection.transaction { () throws(PostgresError) in
             var added = 0
             if !records.isEmpty {
                 // In the transaction: if it rolls back, so does the table, and the next batch makes it again.
                 if stagingSession != session { try connection.execute(ListenRow.createStaging) }
-                try connection.copy(ListenRow.copyStatement, data: copyBuffer.bytes)
+                try connection.copy(ListenRow.copyStatement, data: copy)
                 added = try connection.execute(ListenRow.insertFromStaging).affectedRows
             }
             try storeValues(newValues)
@@ -99,22 +98,6 @@ final class PostgresHistoryWriter: HistoryWriter {
         if knownValues.count + newValues.count > Self.knownValuesLimit { knownValues.removeAll(keepingCapacity: true) }
         knownValues.formUnion(newValues)
         return added
-    }
-
-    /// The batch's values of the filterable columns this writer has not stored yet.
-    private func newValues(in records: [HistoryRecord]) -> [ListenValue] {
-        var found: Set<ListenValue> = []
-        for record in records {
-            for column in ListenTextColumn.filterable {
-                let value = ListenValue(kind: column.rawValue, value: ExactText(column.value(in: record.event)))
-                if !knownValues.contains(value) { found.insert(value) }
-            }
-        }
-        // In one order (the table's: kind, then bytes): replicas adding the same new values at
-        // once then wait for each other instead of deadlocking on each other's half.
-        return found.sorted { a, b in
-            a.kind != b.kind ? a.kind < b.kind : a.value.text.utf8.lexicographicallyPrecedes(b.value.text.utf8)
-        }
     }
 
     /// Adds values to `listen_values` in the batch's transaction (one already there is skipped).
@@ -154,20 +137,12 @@ final class PostgresHistoryWriter: HistoryWriter {
     /// Creates the partitions of the batch's days this writer has not made sure of yet, before
     /// the write's transaction (see `PostgresSchema.create`). A write that then fails leaves at
     /// most an empty day partition behind, which is harmless.
-    private func createPartitions(for records: [HistoryRecord]) throws(PostgresError) {
-        var missing: Set<DayPartition> = []
-        var lastDay: DayPartition?
-        for record in records {
-            let day = DayPartition(containing: record.event.timestamp)
-            // Batches are mostly one day: skip the set lookups while the day stays the same.
-            if day == lastDay { continue }
-            lastDay = day
-            if !knownDays.contains(day) { missing.insert(day) }
-        }
+    private func createPartitions(for days: Set<DayPartition>) throws(PostgresError) {
+        let missing = days.subtracting(knownDays)
         guard !missing.isEmpty else { return }
-        let days = missing.sorted()
-        try PostgresSchema.create(days, on: connection)
-        knownDays.formUnion(days)
+        let sorted = missing.sorted()
+        try PostgresSchema.create(sorted, on: connection)
+        knownDays.formUnion(sorted)
     }
 
     /// Retention by partitions first: every day partition lying wholly before `timestamp` is

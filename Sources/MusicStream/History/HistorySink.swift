@@ -36,6 +36,14 @@ final class HistorySink: Sendable {
     /// the records it has not read gone; a real cluster keeps them for days.
     private let background: Bool
     private let retention: Duration?
+    /// Records the window's consumer has yet to read: while it catches up (a start from the
+    /// beginning, a cluster back after an outage) the sink, which runs in the background, waits
+    /// (`LiveYield`), so the window and the stream get the cores first.
+    private let liveLag: (@Sendable () -> Int64)?
+    /// The window's lag past which the sink waits, and how long it waits at most before reading
+    /// one batch anyway. 20,000 records is well under a second of the window's catching up.
+    static let yieldsToLiveAbove: Int64 = 20_000
+    static let longestYield: Duration = .seconds(30)
     let stats = HistorySinkStats()
     private let running = Atomic<Bool>(true)
     private let finished = DispatchSemaphore(value: 0)
@@ -50,7 +58,8 @@ final class HistorySink: Sendable {
     private let queued = Atomic<Int>(0)
 
     init(store: any HistoryStore, consumer: PartitionConsumer, embeddedBroker: Bool, retention: Duration?,
-         logger: Logger) {
+         liveLag: (@Sendable () -> Int64)? = nil, logger: Logger) {
+        self.liveLag = liveLag
         self.store = store
         self.consumer = consumer
         resume = !embeddedBroker
@@ -164,7 +173,18 @@ final class HistorySink: Sendable {
             unsaved = false
             return true
         }
+        var yield = LiveYield(threshold: Self.yieldsToLiveAbove, longest: Self.longestYield)
         while isRunning {
+            // Between batches only, so a batch's first listen never waits long.
+            if background, records.isEmpty, let liveLag {
+                let lag = liveLag()
+                let waiting = yield.since != nil
+                if yield.shouldWait(lag: lag, now: .now) {
+                    if !waiting { logger.info("history: waiting while the window catches up (\(lag) records behind)") }
+                    Thread.sleep(forTimeInterval: 0.05)
+                    continue
+                }
+            }
             _ = consumer.pollBorrowing(
                 timeout: .milliseconds(100), limit: Self.batchSize - records.count,
                 onError: { error in errorLog.warning("history: kafka: \(error)") }

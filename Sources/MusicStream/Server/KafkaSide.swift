@@ -78,8 +78,10 @@ final class KafkaSide {
         let consumer = try PartitionConsumer(
             config: consumerConfig.withDefaults(["group.id": "musicstream-history"]), topic: topic,
             name: "history", logger: logger)
+        let ingest = self.ingest
         return HistorySink(store: store, consumer: consumer, embeddedBroker: cluster != nil,
-                           retention: retention.duration, logger: logger)
+                           retention: retention.duration, liveLag: { ingest.lag().values.reduce(0, +) },
+                           logger: logger)
     }
 
     /// What `/api/status`, `/readyz` and `/metrics` report about Kafka.
