@@ -87,6 +87,9 @@ final class PostgresHistoryWriter: HistoryWriter {
                 if stagingSession != session { try connection.execute(ListenRow.createStaging) }
                 try connection.copy(ListenRow.copyStatement, data: copy)
                 added = try connection.execute(ListenRow.insertFromStaging).affectedRows
+                var delta = work.delta
+                if added < records.count { try takeBackSkipped(records, from: &delta) }
+                try PostgresRollup.apply(delta, on: connection)
             }
             try storeValues(newValues)
             if !nextOffsets.isEmpty {
@@ -98,6 +101,39 @@ final class PostgresHistoryWriter: HistoryWriter {
         if knownValues.count + newValues.count > Self.knownValuesLimit { knownValues.removeAll(keepingCapacity: true) }
         knownValues.formUnion(newValues)
         return added
+    }
+
+    /// Some records were stored already (a batch read again after a crash, another replica's
+    /// copy, or a listen twice in one batch): their roll-up changes are taken back. The rows this
+    /// transaction inserted carry its id (xmin); a record counts once per inserted row.
+    private func takeBackSkipped(_ records: [HistoryRecord], from delta: inout Rollup.Delta) throws(PostgresError) {
+        let inserted = try connection.execute(
+            """
+            SELECT l."timestamp", l.event_id FROM listens l
+            WHERE l.xmin = pg_current_xact_id()::xid
+            AND (l."timestamp", l.event_id) IN (SELECT "timestamp", event_id FROM \(ListenRow.staging))
+            """)
+        var fresh: [InsertedKey: Int] = [:]
+        for row in 0..<inserted.rowCount {
+            guard let timestamp = inserted.int64(row, 0) else { continue }
+            fresh[InsertedKey(timestamp: timestamp, eventID: ExactText(inserted.string(row, 1))), default: 0] += 1
+        }
+        for record in records {
+            // As stored: a NUL in an event id went in as U+FFFD.
+            let id = record.event.eventID.contains("\u{0}")
+                ? String(record.event.eventID.map { $0 == "\u{0}" ? "\u{FFFD}" : $0 }) : record.event.eventID
+            let key = InsertedKey(timestamp: record.event.timestamp, eventID: ExactText(id))
+            if let left = fresh[key], left > 0 {
+                fresh[key] = left - 1
+            } else {
+                delta.add(record.event, sign: -1)
+            }
+        }
+    }
+
+    private struct InsertedKey: Hashable {
+        var timestamp: Int64
+        var eventID: ExactText
     }
 
     /// Adds values to `listen_values` in the batch's transaction (one already there is skipped).
@@ -180,15 +216,29 @@ final class PostgresHistoryWriter: HistoryWriter {
     private func deleteRows(from partition: DayPartition, before timestamp: Int64, limit: Int) throws(PostgresError) -> Int {
         guard limit > 0 else { return 0 }
         let name = PostgresSchema.quoted(partition.name)
+        // The deleted rows come back so their roll-ups go with them, in the same transaction.
         let statement = """
             DELETE FROM \(name) WHERE ctid = ANY(ARRAY(
                 SELECT ctid FROM \(name) WHERE "timestamp" < $1 ORDER BY "timestamp" LIMIT $2))
+            RETURNING "timestamp", genre, platform, mood, country, artist, rating, completed
             """
         do {
-            return try connection.execute(statement) {
-                $0.append(timestamp)
-                $0.append(limit)
-            }.affectedRows
+            return try connection.transaction { () throws(PostgresError) -> Int in
+                let deleted = try connection.execute(statement) {
+                    $0.append(timestamp)
+                    $0.append(limit)
+                }
+                var delta = Rollup.Delta()
+                for row in 0..<deleted.rowCount {
+                    guard let timestamp = deleted.int64(row, 0) else { continue }
+                    delta.add(
+                        timestamp: timestamp, genre: deleted.string(row, 1), platform: deleted.string(row, 2),
+                        mood: deleted.string(row, 3), country: deleted.string(row, 4), artist: deleted.string(row, 5),
+                        rating: deleted.int(row, 6) ?? 0, completed: deleted.bool(row, 7) ?? false, sign: -1)
+                }
+                try PostgresRollup.apply(delta, on: connection)
+                return deleted.rowCount
+            }
         } catch let error where error.sqlState == "42P01" {
             // Dropped meanwhile by another replica's retention: nothing left to delete here.
             return 0
@@ -205,6 +255,7 @@ final class PostgresHistoryWriter: HistoryWriter {
             guard exists.bool(0, 0) == true else { return 0 }
             let count = try connection.execute("SELECT count(*) FROM \(name)").int(0, 0) ?? 0
             try connection.execute("DROP TABLE \(name)")
+            try PostgresRollup.removeDay(partition, on: connection)
             return count
         }
         knownDays.remove(partition)

@@ -102,6 +102,23 @@ enum PostgresSchema {
             }
         }
         try reorderUniqueConstraint(on: connection)
+        try createRollups(on: connection)
+    }
+
+    /// The roll-up tables, made and filled from the listens when missing (a store written
+    /// before they existed). One look at the catalogue when they are there.
+    private static func createRollups(on connection: PostgresConnection) throws(PostgresError) {
+        // The catalogue itself rather than to_regclass, whose cached answer the advisory lock
+        // does not refresh: the check under the lock must see another replica's new tables.
+        let query = "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema() AND tablename = ANY($1::text[])"
+        let names = "{" + PostgresRollup.tables.joined(separator: ",") + "}"
+        guard try connection.execute(query, parameters: { $0.append(names) }).int(0, 0) != PostgresRollup.tables.count else { return }
+        try connection.transaction { () throws(PostgresError) in
+            try lockDDL(on: connection)
+            // Again under the lock: another replica may have made them meanwhile.
+            guard try connection.execute(query, parameters: { $0.append(names) }).int(0, 0) == 0 else { return }
+            for statement in PostgresRollup.create { try connection.execute(statement) }
+        }
     }
 
     /// Stores created before the unique constraint put time first: it is rebuilt as
