@@ -78,7 +78,7 @@ let package = Package(
         // Starts a real PostgreSQL 15 server (scripts/setup --test installs it) for the store's tests.
         .testTarget(name: "PostgresHistoryTests", dependencies: ["History", "MusicModel", "HistoryTesting"]),
         // The oracle both stores' aggregate tests compare against, and their seeded dice.
-        .target(name: "HistoryTesting", dependencies: ["MusicModel"], path: "Tests/HistoryTesting"),
+        .target(name: "HistoryTesting", dependencies: ["History", "MusicModel"], path: "Tests/HistoryTesting"),
         .testTarget(name: "KafkaClientTests", dependencies: ["KafkaClient", .product(name: "Logging", package: "swift-log")]),
         // A blocking HTTP/1.1 client over loopback sockets, for the tests that drive a real server.
         .target(name: "EventHTTPTesting", path: "Tests/EventHTTPTesting"),

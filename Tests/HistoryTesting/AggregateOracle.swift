@@ -1,3 +1,4 @@
+import History
 import MusicModel
 
 /// What both stores' aggregate tests compare against: the window's own code (`EventFilter`,
@@ -78,5 +79,46 @@ public enum AggregateOracle {
     /// A store's timeline in the oracle's form.
     public static func comparable(_ counts: [Int64: (count: Int, skipped: Int)]) -> [Int64: [Int]] {
         counts.mapValues { [$0.count, $0.skipped] }
+    }
+}
+
+extension AggregateOracle {
+    /// Range-only filters over `events`' own times (whole hours, whole minutes, a millisecond
+    /// either side, open ends), the ones roll-ups answer: what `reader` answers differently from
+    /// the window's code, one line each; empty when every count, facet and timeline agrees.
+    public static func rangeMismatches(
+        _ reader: any HistoryReader, _ events: [ListenEvent], rounds: Int, seed: UInt64,
+        buckets: [Int64] = [1_000, 60_000, 3_600_000, 86_400_000]
+    ) throws -> [String] {
+        var dice = Dice(seed: seed)
+        let times = events.map(\.timestamp)
+        func boundary() -> Int64? {
+            switch dice.below(5) {
+            case 0: return nil
+            case 1: return times[dice.below(times.count)] / 3_600_000 * 3_600_000
+            case 2: return times[dice.below(times.count)] / 60_000 * 60_000
+            default: return times[dice.below(times.count)] + Int64(dice.below(3)) - 1
+            }
+        }
+        var mismatches: [String] = []
+        for _ in 0..<rounds {
+            var since = boundary()
+            var until = boundary()
+            if let s = since, let u = until, s > u { (since, until) = (u, s) }
+            let filter = EventFilter(since: since, until: until)
+            let expected = FacetSummary.compute(overListens: events, filter: filter)
+            let count = try reader.count(matching: filter)
+            if count != expected.matching { mismatches.append("count \(count), expected \(expected.matching) in \(filter)") }
+            let facets = try reader.facets(matching: filter)
+            if facets.matching != expected.matching || tallies(facets) != tallies(expected) {
+                mismatches.append("facets \(tallies(facets)), expected \(tallies(expected)) in \(filter)")
+            }
+            for bucket in buckets {
+                let answer = comparable(try reader.timeline(matching: filter, bucketMilliseconds: bucket))
+                let wanted = timeline(events, filter, bucket: bucket)
+                if answer != wanted { mismatches.append("timeline of \(bucket) \(answer), expected \(wanted) in \(filter)") }
+            }
+        }
+        return mismatches
     }
 }

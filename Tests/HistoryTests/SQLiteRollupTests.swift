@@ -18,38 +18,7 @@ import HistoryTesting
     }()
 
     static func check(_ reader: any HistoryReader, _ events: [ListenEvent], rounds: Int, seed: UInt64) throws {
-        var dice = Dice(seed: seed)
-        let times = events.map(\.timestamp)
-        func boundary() -> Int64? {
-            switch dice.below(5) {
-            case 0: return nil
-            case 1: return times[dice.below(times.count)] / 3_600_000 * 3_600_000   // a whole hour
-            case 2: return times[dice.below(times.count)] / 60_000 * 60_000           // a whole minute
-            default: return times[dice.below(times.count)] + Int64(dice.below(3)) - 1
-            }
-        }
-        for _ in 0..<rounds {
-            var since = boundary()
-            var until = boundary()
-            if let s = since, let u = until, s > u { (since, until) = (u, s) }
-            let filter = EventFilter(since: since, until: until)
-            let matching = events.filter { filter.matches($0) }
-            #expect(try reader.count(matching: filter) == matching.count, "count in \(filter)")
-            let expected = FacetSummary.compute(overListens: events, filter: filter)
-            let facets = try reader.facets(matching: filter)
-            #expect(facets.matching == expected.matching, "matching in \(filter)")
-            #expect(SQLiteAggregateTests.tallies(facets) == SQLiteAggregateTests.tallies(expected), "facets in \(filter)")
-            for bucket: Int64 in [1_000, 60_000, 3_600_000, 86_400_000] {
-                var counts: [Int64: [Int]] = [:]
-                for event in matching {
-                    let start = Timeline.bucketStart(event.timestamp, bucket)!
-                    counts[start, default: [0, 0]][0] += 1
-                    if event.skipped { counts[start, default: [0, 0]][1] += 1 }
-                }
-                #expect(SQLiteAggregateTests.comparable(try reader.timeline(matching: filter, bucketMilliseconds: bucket))
-                    == counts, "timeline of \(bucket) in \(filter)")
-            }
-        }
+        #expect(try AggregateOracle.rangeMismatches(reader, events, rounds: rounds, seed: seed) == [])
     }
 
     @Test func rangesAnsweredFromTheRollupsEqualTheWindowsCode() throws {

@@ -21,33 +21,8 @@ import MusicModel
         return records
     }
 
-    /// Range-only filters (whole hours, whole minutes, odd milliseconds, open ends) against the oracle.
     static func check(_ reader: any HistoryReader, _ events: [ListenEvent], rounds: Int, seed: UInt64) throws {
-        var dice = Dice(seed: seed)
-        let times = events.map(\.timestamp)
-        func boundary() -> Int64? {
-            switch dice.below(5) {
-            case 0: return nil
-            case 1: return times[dice.below(times.count)] / Rollup.hour * Rollup.hour
-            case 2: return times[dice.below(times.count)] / Rollup.minute * Rollup.minute
-            default: return times[dice.below(times.count)] + Int64(dice.below(3)) - 1
-            }
-        }
-        for _ in 0..<rounds {
-            var since = boundary()
-            var until = boundary()
-            if let s = since, let u = until, s > u { (since, until) = (u, s) }
-            let filter = EventFilter(since: since, until: until)
-            let expected = FacetSummary.compute(overListens: events, filter: filter)
-            #expect(try reader.count(matching: filter) == expected.matching, "count in \(filter)")
-            let facets = try reader.facets(matching: filter)
-            #expect(facets.matching == expected.matching, "matching in \(filter)")
-            #expect(AggregateOracle.tallies(facets) == AggregateOracle.tallies(expected), "facets in \(filter)")
-            for bucket: Int64 in [60_000, 3_600_000, 86_400_000] {
-                #expect(AggregateOracle.comparable(try reader.timeline(matching: filter, bucketMilliseconds: bucket))
-                    == AggregateOracle.timeline(events, filter, bucket: bucket), "timeline \(bucket) in \(filter)")
-            }
-        }
+        #expect(try AggregateOracle.rangeMismatches(reader, events, rounds: rounds, seed: seed) == [])
     }
 
     static func emptyRows(_ url: String) throws -> Int {

@@ -55,7 +55,7 @@ enum PostgresRollup {
         "(\(column) - (((\(column) % \(unit)) + \(unit)) % \(unit)))"
     }
 
-    /// Rows per upsert statement (five parameters each, well under libpq's 65,535).
+    /// Rows per upsert statement (at most five parameters each, well under libpq's 65,535).
     private static let rowsPerStatement = 5_000
 
     /// Applies `delta` in the caller's transaction: one upsert per table, rows in key order (so
@@ -64,22 +64,17 @@ enum PostgresRollup {
     static func apply(_ delta: Rollup.Delta, on connection: PostgresConnection) throws(PostgresError) {
         guard !delta.isEmpty else { return }
         let (listens, facets) = delta.changes()
-        for chunk in stride(from: 0, to: listens.count, by: rowsPerStatement) {
-            let rows = listens[chunk..<min(chunk + rowsPerStatement, listens.count)]
-            var parameters = PostgresParameters(capacity: rows.count * 4)
-            var values: [String] = []
-            for (index, change) in rows.enumerated() {
-                let n = index * 4
-                values.append("($\(n + 1)::bigint, $\(n + 2)::bigint, $\(n + 3)::bigint, $\(n + 4)::bigint)")
-                parameters.append(change.unit)
-                parameters.append(change.start)
-                parameters.append(change.listens)
-                parameters.append(change.skipped)
-            }
-            try connection.execute(
-                "INSERT INTO rollup_listens (unit, start, listens, skipped) VALUES " + values.joined(separator: ", ")
-                    + " ON CONFLICT (unit, start) DO UPDATE SET listens = rollup_listens.listens + EXCLUDED.listens,"
-                    + " skipped = rollup_listens.skipped + EXCLUDED.skipped", parameters)
+        try upsert(
+            "INSERT INTO rollup_listens (unit, start, listens, skipped)", types: ["bigint", "bigint", "bigint", "bigint"],
+            "ON CONFLICT (unit, start) DO UPDATE SET listens = rollup_listens.listens + EXCLUDED.listens, "
+                + "skipped = rollup_listens.skipped + EXCLUDED.skipped",
+            rows: listens.count, on: connection
+        ) { index, parameters in
+            let change = listens[index]
+            parameters.append(change.unit)
+            parameters.append(change.start)
+            parameters.append(change.listens)
+            parameters.append(change.skipped)
         }
         // PostgreSQL text holds no NUL: the parameters send it as U+FFFD, as the listens hold it.
         // Two values that differ only there are one row: merged first (an upsert may not touch
@@ -96,27 +91,40 @@ enum PostgresRollup {
                 merged.append((key, change.listens))
             }
         }
-        for chunk in stride(from: 0, to: merged.count, by: rowsPerStatement) {
-            let rows = merged[chunk..<min(chunk + rowsPerStatement, merged.count)]
-            var parameters = PostgresParameters(capacity: rows.count * 5)
-            var values: [String] = []
-            for (index, row) in rows.enumerated() {
-                let n = index * 5
-                values.append("($\(n + 1)::bigint, $\(n + 2)::bigint, $\(n + 3), $\(n + 4), $\(n + 5)::bigint)")
-                parameters.append(row.key.unit)
-                parameters.append(row.key.start)
-                parameters.append(row.key.facet)
-                parameters.append(row.key.value.text)
-                parameters.append(row.listens)
-            }
-            try connection.execute(
-                "INSERT INTO rollup_facets (unit, start, facet, value, listens) VALUES " + values.joined(separator: ", ")
-                    + " ON CONFLICT (unit, start, facet, value) DO UPDATE SET listens = rollup_facets.listens + EXCLUDED.listens",
-                parameters)
+        try upsert(
+            "INSERT INTO rollup_facets (unit, start, facet, value, listens)", types: ["bigint", "bigint", "text", "text", "bigint"],
+            "ON CONFLICT (unit, start, facet, value) DO UPDATE SET listens = rollup_facets.listens + EXCLUDED.listens",
+            rows: merged.count, on: connection
+        ) { index, parameters in
+            let (key, listens) = merged[index]
+            parameters.append(key.unit)
+            parameters.append(key.start)
+            parameters.append(key.facet)
+            parameters.append(key.value.text)
+            parameters.append(listens)
         }
         if listens.contains(where: { $0.listens < 0 }) || merged.contains(where: { $0.listens < 0 }) {
             try connection.execute("DELETE FROM rollup_listens WHERE listens <= 0")
             try connection.execute("DELETE FROM rollup_facets WHERE listens <= 0")
+        }
+    }
+
+    /// `insert` VALUES (one tuple per row, typed `types`, filled by `fill`) `conflict`, in
+    /// statements of at most `rowsPerStatement` rows, in the rows' order.
+    private static func upsert(
+        _ insert: String, types: [String], _ conflict: String, rows: Int, on connection: PostgresConnection,
+        fill: (Int, inout PostgresParameters) -> Void
+    ) throws(PostgresError) {
+        for first in stride(from: 0, to: rows, by: rowsPerStatement) {
+            let last = min(first + rowsPerStatement, rows)
+            var parameters = PostgresParameters(capacity: (last - first) * types.count)
+            var tuples: [String] = []
+            for index in first..<last {
+                let base = (index - first) * types.count
+                tuples.append("(" + types.enumerated().map { "$\(base + $0.offset + 1)::\($0.element)" }.joined(separator: ", ") + ")")
+                fill(index, &parameters)
+            }
+            try connection.execute("\(insert) VALUES \(tuples.joined(separator: ", ")) \(conflict)", parameters)
         }
     }
 

@@ -9,19 +9,11 @@ import MusicModel
 /// (`SQLiteFacetBlocks`); one with q, track_id or user_id reads the rows through
 /// `listens_by_time` (or `listens_by_user`, or the table for wide ranges). Each is one pass,
 /// linear in the listens of the range, every row judged by `SQLiteFacetTally`.
-extension SQLiteHistoryReader {
+extension SQLiteHistoryReader: RollupAggregating {
     func count(matching filter: EventFilter) throws(HistoryError) -> Int {
         if filter.hasEmptyRange { return 0 }
         return try connection.transaction(immediate: false, doing: "counting listens") { () throws(HistoryError) -> Int in
-            guard let plan = try rollupPlan(filter, useHours: true) else { return try exactCount(filter) }
-            var count = 0
-            for range in plan.rows { count += try exactCount(Self.range(range)) }
-            for (unit, ranges) in [(SQLiteRollup.minute, plan.minutes), (SQLiteRollup.hour, plan.hours)] {
-                for range in ranges {
-                    for (_, figures) in try rolledUpListens(unit: unit, range, bucket: nil) { count += figures.count }
-                }
-            }
-            return count
+            try plannedCount(filter)
         }
     }
 
@@ -29,34 +21,7 @@ extension SQLiteHistoryReader {
         if filter.hasEmptyRange { return FacetSummary(matching: 0, tallies: [:]) }
         return try connection.transaction(immediate: false, doing: "counting facets") {
             () throws(HistoryError) -> FacetSummary in
-            guard let plan = try rollupPlan(filter, useHours: true) else {
-                let (matching, tallies) = try exactFacets(filter)
-                return FacetSummary(matching: matching, tallies: tallies)
-            }
-            var matching = 0
-            var tallies: [Facet: [String: Int]] = [:]
-            for range in plan.rows {
-                let (rows, counts) = try exactFacets(Self.range(range))
-                matching += rows
-                for (facet, values) in counts { tallies[facet, default: [:]].merge(values, uniquingKeysWith: +) }
-            }
-            for (unit, ranges) in [(SQLiteRollup.minute, plan.minutes), (SQLiteRollup.hour, plan.hours)] {
-                for range in ranges {
-                    for (_, figures) in try rolledUpListens(unit: unit, range, bucket: nil) { matching += figures.count }
-                    let statement = try statement(
-                        """
-                        SELECT facet, value, SUM(listens) FROM rollup_facets
-                        WHERE unit = ?1 AND start >= ?2 AND start < ?3 GROUP BY facet, value
-                        """, doing: "reading rolled-up facets")
-                    defer { statement.reset() }
-                    try bind([.integer(unit), .integer(range.lowerBound), .integer(range.upperBound)], to: statement)
-                    while try statement.step() {
-                        guard let facet = Facet(rawValue: statement.text(at: 0)) else { continue }
-                        tallies[facet, default: [:]][statement.text(at: 1), default: 0] += statement.int(at: 2)
-                    }
-                }
-            }
-            return FacetSummary(matching: matching, tallies: tallies)
+            try plannedFacets(filter)
         }
     }
 
@@ -64,54 +29,22 @@ extension SQLiteHistoryReader {
         matching filter: EventFilter, bucketMilliseconds: Int64
     ) throws(HistoryError) -> [Int64: (count: Int, skipped: Int)] {
         if filter.hasEmptyRange { return [:] }
-        let size = max(1, bucketMilliseconds)
         return try connection.transaction(immediate: false, doing: "counting listens per bucket") {
             () throws(HistoryError) -> [Int64: (count: Int, skipped: Int)] in
-            // Minutes serve buckets made of whole minutes, hours those made of whole hours.
-            guard size % SQLiteRollup.minute == 0,
-                  let plan = try rollupPlan(filter, useHours: size % SQLiteRollup.hour == 0)
-            else { return try exactTimeline(filter, size) }
-            var counts: [Int64: (count: Int, skipped: Int)] = [:]
-            func add(_ more: [Int64: (count: Int, skipped: Int)]) {
-                for (t, figures) in more {
-                    counts[t, default: (0, 0)].count += figures.count
-                    counts[t, default: (0, 0)].skipped += figures.skipped
-                }
-            }
-            for range in plan.rows { add(try exactTimeline(Self.range(range), size)) }
-            for (unit, ranges) in [(SQLiteRollup.minute, plan.minutes), (SQLiteRollup.hour, plan.hours)] {
-                for range in ranges { add(try rolledUpListens(unit: unit, range, bucket: size)) }
-            }
-            return counts.filter { $0.value.count > 0 }
+            try plannedTimeline(filter, bucket: max(1, bucketMilliseconds))
         }
     }
 
-    /// The roll-up plan for `filter`, or nil when it has criteria besides since/until. An
-    /// open end is closed at the oldest or newest rolled-up minute.
-    private func rollupPlan(_ filter: EventFilter, useHours: Bool) throws(HistoryError) -> SQLiteRollup.Plan? {
-        guard filter == EventFilter(since: filter.since, until: filter.until) else { return nil }
-        var since = filter.since
-        var until = filter.until
-        if since == nil || until == nil {
-            let bounds = try statement(
-                "SELECT MIN(start), MAX(start) FROM rollup_listens WHERE unit = \(SQLiteRollup.minute)",
-                doing: "reading the roll-ups' extent")
-            defer { bounds.reset() }
-            guard try bounds.step(), !bounds.isNull(at: 0) else { return SQLiteRollup.Plan(0..<0, useHours: false) }
-            since = since ?? bounds.int64(at: 0)
-            until = until ?? bounds.int64(at: 1) + SQLiteRollup.minute
-        }
-        guard let since, let until else { return nil }
-        return SQLiteRollup.Plan(since..<max(since, until), useHours: useHours)
+    func rolledUpMinutes() throws(HistoryError) -> (oldest: Int64, newest: Int64)? {
+        let bounds = try statement(
+            "SELECT MIN(start), MAX(start) FROM rollup_listens WHERE unit = \(Rollup.minute)",
+            doing: "reading the roll-ups' extent")
+        defer { bounds.reset() }
+        guard try bounds.step(), !bounds.isNull(at: 0) else { return nil }
+        return (bounds.int64(at: 0), bounds.int64(at: 1))
     }
 
-    private static func range(_ range: Range<Int64>) -> EventFilter {
-        EventFilter(since: range.lowerBound, until: range.upperBound)
-    }
-
-    /// Rolled-up listens and skips of `unit` rows starting in `range`, per `bucket` (all in
-    /// one entry keyed 0 when nil).
-    private func rolledUpListens(
+    func rolledUpListens(
         unit: Int64, _ range: Range<Int64>, bucket: Int64?
     ) throws(HistoryError) -> [Int64: (count: Int, skipped: Int)] {
         let key = bucket.map { SQLiteRollup.floorSQL("start", $0) } ?? "0"
@@ -127,7 +60,23 @@ extension SQLiteHistoryReader {
         return counts
     }
 
-    private func exactCount(_ filter: EventFilter) throws(HistoryError) -> Int {
+    func rolledUpFacets(unit: Int64, _ range: Range<Int64>) throws(HistoryError) -> [(facet: Facet, value: String, listens: Int)] {
+        let statement = try statement(
+            """
+            SELECT facet, value, SUM(listens) FROM rollup_facets
+            WHERE unit = ?1 AND start >= ?2 AND start < ?3 GROUP BY facet, value
+            """, doing: "reading rolled-up facets")
+        defer { statement.reset() }
+        try bind([.integer(unit), .integer(range.lowerBound), .integer(range.upperBound)], to: statement)
+        var rows: [(facet: Facet, value: String, listens: Int)] = []
+        while try statement.step() {
+            guard let facet = Facet(rawValue: statement.text(at: 0)) else { continue }
+            rows.append((facet, statement.text(at: 1), statement.int(at: 2)))
+        }
+        return rows
+    }
+
+    func exactCount(_ filter: EventFilter) throws(HistoryError) -> Int {
         if Self.blocksServe(filter) {
             var count = 0
             let tally = try facetTally(filter)
@@ -142,7 +91,7 @@ extension SQLiteHistoryReader {
     /// criteria of no facet leave (range, user, track, q). No GROUP BY (which sorts every row,
     /// ~4 µs a listen over seven columns, measured on a million) and no second scan per
     /// constrained facet.
-    private func exactFacets(_ filter: EventFilter) throws(HistoryError) -> (Int, [Facet: [String: Int]]) {
+    func exactFacets(_ filter: EventFilter) throws(HistoryError) -> (matching: Int, tallies: [Facet: [String: Int]]) {
         var tally = try facetTally(filter)
         if Self.blocksServe(filter) {
             try forEachBlockRow(filter) { tally.add($0) }
@@ -224,7 +173,7 @@ extension SQLiteHistoryReader {
     }
 
     /// Counted in Swift for the same reason as the facets: a GROUP BY sorts every row.
-    private func exactTimeline(_ filter: EventFilter, _ size: Int64) throws(HistoryError) -> [Int64: (count: Int, skipped: Int)] {
+    func exactTimeline(_ filter: EventFilter, _ size: Int64) throws(HistoryError) -> [Int64: (count: Int, skipped: Int)] {
         if Self.blocksServe(filter) {
             let tally = try facetTally(filter)
             var counts: [Int64: (count: Int, skipped: Int)] = [:]
