@@ -158,6 +158,37 @@ def test_restart_shows_the_same_recent_events(tansu, start_server):
 
 
 
+def test_a_restart_refills_the_window_with_every_partitions_newest(tansu, start_server):
+    """The window refilled on start holds the topic's newest listens shared between its
+    partitions: each partition's newest, in one unbroken run of offsets. (Rewinding every
+    partition by the whole window filled it mostly with the partition read last.)"""
+    topic = "refill-" + uuid.uuid4().hex[:6]
+    tansu.create_topic(topic, partitions=3)
+    produced = subprocess.run(
+        [BINARY, "produce", "--brokers", tansu.address, "--topic", topic, "--count", "3000", "--rate", "20000",
+         "--seed", "6", "--quiet"], capture_output=True, text=True, timeout=120)
+    assert produced.returncode == 0, produced.stderr
+    last = {}
+    for partition in range(3):
+        result = subprocess.run(
+            ["kcat", "-C", "-b", tansu.address, "-t", topic, "-p", str(partition), "-o", "beginning", "-e", "-q",
+             "-f", "%o\n"], capture_output=True, text=True, timeout=60, check=True)
+        last[partition] = int(result.stdout.split()[-1])
+    assert all(offset > 300 for offset in last.values()), last
+
+    server = start_server("--brokers", tansu.address, "--topic", topic, "--no-simulate", "--window", "600")
+    assert wait_until(lambda: server.get("/api/status").json()["window"]["size"] == 600, timeout=30)
+    offsets = {0: [], 1: [], 2: []}
+    for event in server.get("/api/events?limit=1000").json()["events"]:
+        kafka = server.get("/api/events/" + event["event_id"]).json()["kafka"]
+        offsets[kafka["partition"]].append(kafka["offset"])
+    # An even share each, give or take what the broker's end offsets blur (Tansu reports
+    # them by record batch); each the partition's newest, unbroken.
+    for partition, seen in offsets.items():
+        assert 150 <= len(seen) <= 250, {p: len(o) for p, o in offsets.items()}
+        assert sorted(seen) == list(range(last[partition] - len(seen) + 1, last[partition] + 1)), partition
+
+
 def test_a_stream_id_from_before_a_restart_gets_a_reset_not_a_replay(tansu, start_server):
     # The restarted server holds the same events under new stream ids. A client resuming with
     # an id the previous process gave must be told to reset, and the new ids must be larger

@@ -35,7 +35,7 @@ import Testing
 
         let consumer = try PartitionConsumer(config: config, topic: "listens")
         defer { consumer.close() }
-        try consumer.assignAll(partitions: 3, rewind: 1000)
+        try consumer.assignAll(partitions: 3, newest: 1000)
         var received: [DeliveryReport: String] = [:]
         let deadline = Date().addingTimeInterval(15)
         while received.count < 30 && Date() < deadline {
@@ -57,7 +57,7 @@ import Testing
         #expect(producer.close(timeout: .seconds(10)) == 0)
         let consumer = try PartitionConsumer(config: config, topic: "one")
         defer { consumer.close() }
-        let starts = try consumer.assignAll(partitions: 1, rewind: 10)
+        let starts = try consumer.assignAll(partitions: 1, newest: 10)
         #expect(starts == [40])
         var values: [String] = []
         let deadline = Date().addingTimeInterval(10)

@@ -64,16 +64,17 @@ public final class PartitionConsumer: @unchecked Sendable {
         try KafkaClient.partitionCount(handle: handle, topic: topic, timeoutMilliseconds: Int32(clamping: timeout.milliseconds))
     }
 
-    /// Assigns partitions `0..<partitions`, each starting `rewind` records before its end (or at its
-    /// start when it holds fewer), so the newest records fill the window; `Int64.max` starts every
-    /// partition at its oldest kept record. Returns the start offsets.
+    /// Assigns partitions `0..<partitions` where the newest `newest` records of the topic begin,
+    /// shared between the partitions (`NewestRecords`), so they fill the window; `Int64.max`
+    /// starts every partition at its oldest kept record. Returns the start offsets.
     @discardableResult
-    public func assignAll(partitions: Int, rewind: Int64, timeout: Duration = .seconds(5)) throws(KafkaError) -> [Int64] {
+    public func assignAll(partitions: Int, newest: Int64, timeout: Duration = .seconds(5)) throws(KafkaError) -> [Int64] {
         guard let list = rd_kafka_topic_partition_list_new(Int32(partitions)) else {
             throw KafkaError(message: "cannot allocate partition list")
         }
         defer { rd_kafka_topic_partition_list_destroy(list) }
-        var starts: [Int64] = []
+        var lows: [Int64] = []
+        var highs: [Int64] = []
         for partition in 0..<Int32(partitions) {
             var low: Int64 = 0
             var high: Int64 = 0
@@ -82,11 +83,12 @@ public final class PartitionConsumer: @unchecked Sendable {
             guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
                 throw kafkaError(result, context: "watermarks of \(topic)[\(partition)]")
             }
-            // A rewind of Int64.max must not trap: an overflowing subtraction means "from the start".
-            let (back, overflow) = high.subtractingReportingOverflow(max(rewind, 0))
-            let start = overflow ? low : max(low, back)
-            starts.append(start)
-            rd_kafka_topic_partition_list_add(list, topic, partition).pointee.offset = start
+            lows.append(low)
+            highs.append(high)
+        }
+        let starts = NewestRecords.starts(low: lows, high: highs, total: newest)
+        for (partition, start) in starts.enumerated() {
+            rd_kafka_topic_partition_list_add(list, topic, Int32(partition)).pointee.offset = start
         }
         let result = rd_kafka_assign(handle, list)
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR else { throw kafkaError(result, context: "assign \(topic)") }

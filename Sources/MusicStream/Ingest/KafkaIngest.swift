@@ -70,9 +70,9 @@ final class KafkaIngest: Sendable {
     private func run() {
         guard let partitionCount = waitForTopic() else { return }
         do {
-            // Each partition rewinds by the whole window: the window keeps the newest anyway.
-            // From the beginning, the rewind is unbounded, so each partition starts at its oldest record.
-            try consumer.assignAll(partitions: partitionCount, rewind: fromBeginning ? .max : Int64(windowCapacity))
+            // The topic's newest records, as many as the window holds, shared between the
+            // partitions; from the beginning, every partition from its oldest record.
+            try consumer.assignAll(partitions: partitionCount, newest: fromBeginning ? .max : Int64(windowCapacity))
         } catch {
             logger.error("cannot assign \(consumer.topic): \(error)")
             return
