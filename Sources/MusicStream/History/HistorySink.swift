@@ -44,6 +44,8 @@ final class HistorySink: Sendable {
     /// one batch anyway. 20,000 records is well under a second of the window's catching up.
     static let yieldsToLiveAbove: Int64 = 20_000
     static let longestYield: Duration = .seconds(30)
+    /// Told each time the reading thread hands freed memory back (counted with the window's).
+    private let onMemoryRelease: (@Sendable (Duration) -> Void)?
     let stats = HistorySinkStats()
     private let running = Atomic<Bool>(true)
     private let finished = DispatchSemaphore(value: 0)
@@ -58,8 +60,9 @@ final class HistorySink: Sendable {
     private let queued = Atomic<Int>(0)
 
     init(store: any HistoryStore, consumer: PartitionConsumer, embeddedBroker: Bool, retention: Duration?,
-         liveLag: (@Sendable () -> Int64)? = nil, logger: Logger) {
+         liveLag: (@Sendable () -> Int64)? = nil, onMemoryRelease: (@Sendable (Duration) -> Void)? = nil, logger: Logger) {
         self.liveLag = liveLag
+        self.onMemoryRelease = onMemoryRelease
         self.store = store
         self.consumer = consumer
         resume = !embeddedBroker
@@ -174,6 +177,9 @@ final class HistorySink: Sendable {
             return true
         }
         var yield = LiveYield(threshold: Self.yieldsToLiveAbove, longest: Self.longestYield)
+        // As the window's consumer does: once a burst the sink read (a backlog, a catch-up) has
+        // been stored and the polls stay small, what its batches freed goes back to the system.
+        var memoryRelease = MemoryReleaseSchedule()
         while isRunning {
             // Between batches only, so a batch's first listen never waits long.
             if background, records.isEmpty, let liveLag {
@@ -185,8 +191,9 @@ final class HistorySink: Sendable {
                     continue
                 }
             }
-            _ = consumer.pollBorrowing(
-                timeout: .milliseconds(100), limit: Self.batchSize - records.count,
+            let limit = Self.batchSize - records.count
+            let polled = consumer.pollBorrowing(
+                timeout: .milliseconds(100), limit: limit,
                 onError: { error in errorLog.warning("history: kafka: \(error)") }
             ) { partition, offset, value in
                 if !unsaved {
@@ -210,6 +217,11 @@ final class HistorySink: Sendable {
                     stats.recordRejected()
                     rejectionLog.warning("history: skipped \(topic)[\(partition)]@\(offset): \(error.reason.rawValue)")
                 }
+            }
+            if memoryRelease.shouldRelease(polled: polled, limit: limit, now: .now) {
+                let started = ContinuousClock.now
+                FreedMemory.release()
+                onMemoryRelease?(ContinuousClock.now - started)
             }
             filling.store(records.count, ordering: .relaxed)
             if unsaved && (records.count >= Self.batchSize || ContinuousClock.now - batchStarted >= Self.flushInterval) {

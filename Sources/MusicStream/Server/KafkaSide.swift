@@ -81,7 +81,7 @@ final class KafkaSide {
         let ingest = self.ingest
         return HistorySink(store: store, consumer: consumer, embeddedBroker: cluster != nil,
                            retention: retention.duration, liveLag: { ingest.lag().values.reduce(0, +) },
-                           logger: logger)
+                           onMemoryRelease: { [stats] in stats.recordMemoryRelease(took: $0) }, logger: logger)
     }
 
     /// What `/api/status`, `/readyz` and `/metrics` report about Kafka.

@@ -31,6 +31,7 @@ public final class MusicStreamServer: Sendable {
     /// simulator, producer flush, consumer, HTTP.
     public func run() throws {
         signal(SIGPIPE, SIG_IGN)
+        FreedMemory.fixLargeBlockThreshold()
         let startedAt = ContinuousClock.now
         let loop = try EventLoop(logger: logger)
         let live = LiveWindow(capacity: config.windowCapacity,
