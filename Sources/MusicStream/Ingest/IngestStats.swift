@@ -39,7 +39,7 @@ extension IngestStats: MetricsSource {
             output.sample("musicstream_events_rejected_total", labels: [("reason", reason.rawValue)], rejected[reason] ?? 0)
         }
         output.family("musicstream_memory_releases_total", "counter",
-                      "Times the ingest thread handed memory freed by a burst back to the system (malloc_trim).")
+                      "Times the ingest thread or the history sink handed memory freed by a burst back to the system (malloc_trim).")
         output.sample("musicstream_memory_releases_total", memoryReleaseCount)
         output.family("musicstream_memory_release_seconds_total", "counter", "Time spent in those releases.")
         output.sample("musicstream_memory_release_seconds_total", memoryReleaseSeconds)
