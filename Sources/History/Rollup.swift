@@ -17,6 +17,7 @@ import MusicModel
 enum Rollup {
     static let minute: Int64 = 60_000
     static let hour: Int64 = 3_600_000
+    static let units = [minute, hour]
 
     /// Listens added to or taken from the roll-ups, gathered per batch so each
     /// (unit, start, facet, value) is written once per transaction. Counted per minute only,

@@ -173,3 +173,17 @@ def driver(server):
 def fresh_console(driver):
     """Each test judges only the console messages of its own steps."""
     severe_console_entries(driver)
+
+
+def set_custom_range(browser, since_ms, until_ms):
+    """Types a custom range into the picker's since/until inputs (local time), as a user would,
+    and lets the page see each change."""
+    browser.execute_script("""
+        const set = (id, ms) => {
+          const d = new Date(ms), p = (n) => String(n).padStart(2, '0');
+          const el = document.getElementById(id);
+          el.value = d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()) + 'T' + p(d.getHours()) + ':' +
+            p(d.getMinutes()) + ':' + p(d.getSeconds());
+          el.dispatchEvent(new Event('change', {bubbles: true}));
+        };
+        set('f-since', arguments[0]); set('f-until', arguments[1]);""", since_ms, until_ms)

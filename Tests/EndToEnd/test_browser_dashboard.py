@@ -15,7 +15,7 @@ from selenium.webdriver.support.ui import Select
 
 from browser_helpers import (
     CHART_IDS, PUBLIC_DIR, choose_in_picker, click, column_texts, open_page, picker_options, query_of,
-    require_chromium, row_genres, row_ids, severe_console_entries, wait,
+    require_chromium, row_genres, row_ids, set_custom_range, severe_console_entries, wait,
 )
 from browser_helpers import driver, fresh_console  # noqa: F401 (fixtures)
 from test_pipeline import canonical_event, kcat_produce
@@ -145,15 +145,7 @@ def test_time_range_presets_custom_range_and_user_id(driver, server):
     # A custom range around the old listen only; the API's since/until land in the URL.
     Select(driver.find_element(By.ID, "f-range")).select_by_value("custom")
     assert driver.find_element(By.ID, "f-since").is_displayed() and driver.find_element(By.ID, "f-until").is_displayed()
-    driver.execute_script("""
-        const set = (id, ms) => {
-          const d = new Date(ms), p = (n) => String(n).padStart(2, '0');
-          const el = document.getElementById(id);
-          el.value = d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()) + 'T' + p(d.getHours()) + ':' +
-            p(d.getMinutes()) + ':' + p(d.getSeconds());
-          el.dispatchEvent(new Event('change', {bubbles: true}));
-        };
-        set('f-since', arguments[0]); set('f-until', arguments[1]);""", now - 35 * 60_000, now - 25 * 60_000)
+    set_custom_range(driver, now - 35 * 60_000, now - 25 * 60_000)
     wait(driver, lambda b: "since" in query_of(b) and "until" in query_of(b), "the URL did not get since/until")
     since, until = int(query_of(driver)["since"][0]), int(query_of(driver)["until"][0])
     assert since <= old["timestamp"] < until

@@ -15,7 +15,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
 from browser_helpers import (
-    PUBLIC_DIR, click, open_page, query_of, require_chromium, row_ids, severe_console_entries, wait,
+    PUBLIC_DIR, click, open_page, query_of, require_chromium, row_ids, set_custom_range, severe_console_entries,
+    wait,
 )
 from browser_helpers import driver, fresh_console  # noqa: F401 (fixtures)
 from test_browser_accessibility import axe_source, serious_violations
@@ -152,18 +153,6 @@ def pick(browser, value):
     Select(browser.find_element(By.ID, "f-range")).select_by_value(value)
 
 
-def set_custom(browser, since_ms, until_ms):
-    browser.execute_script("""
-        const set = (id, ms) => {
-          const d = new Date(ms), p = (n) => String(n).padStart(2, '0');
-          const el = document.getElementById(id);
-          el.value = d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate()) + 'T' + p(d.getHours()) + ':' +
-            p(d.getMinutes()) + ':' + p(d.getSeconds());
-          el.dispatchEvent(new Event('change', {bubbles: true}));
-        };
-        set('f-since', arguments[0]); set('f-until', arguments[1]);""", since_ms, until_ms)
-
-
 def test_live_then_last_24_hours_from_the_history_and_back(driver, server, produced):
     open_page(driver, server, "?rows=100")
     assert Select(driver.find_element(By.ID, "f-range")).first_selected_option.text == "Live"
@@ -214,7 +203,7 @@ def test_a_custom_range_of_the_day_before(driver, server, produced):
     since, until = (now - 60 * HOUR) // 1000 * 1000, (now - 30 * HOUR) // 1000 * 1000
     pick(driver, "custom")
     assert driver.find_element(By.ID, "f-since").is_displayed() and driver.find_element(By.ID, "f-until").is_displayed()
-    set_custom(driver, since, until)
+    set_custom_range(driver, since, until)
     wait(driver, lambda b: query_of(b).get("since") == [str(since)] and query_of(b).get("until") == [str(until)],
          "the URL did not get the custom since/until")
     events = within(produced, since, until)
@@ -230,7 +219,7 @@ def test_a_custom_range_of_the_day_before(driver, server, produced):
     check_range(driver, events, "Listens per hour")
 
     # From after Until: said on the input, not applied (the view keeps its range).
-    set_custom(driver, until, since)
+    set_custom_range(driver, until, since)
     error = driver.find_element(By.ID, "f-range-error")
     wait(driver, lambda b: error.text.startswith("Until must be after From."), "no problem shown for a reversed range")
     assert driver.find_element(By.ID, "f-until").get_attribute("aria-invalid") == "true"
@@ -239,11 +228,11 @@ def test_a_custom_range_of_the_day_before(driver, server, produced):
     assert query_of(driver).get("since") == [str(since)] and query_of(driver).get("until") == [str(until)]
     assert row_ids(driver) == newest_first(events)
     # Absurd: before 2000 (mid-1999, a valid time in any zone).
-    set_custom(driver, 930_000_000_000, until)
+    set_custom_range(driver, 930_000_000_000, until)
     wait(driver, lambda b: error.text.startswith("From is before the year 2000."), "no problem shown for 1970")
     assert driver.find_element(By.ID, "f-since").get_attribute("aria-invalid") == "true"
     # Fixed: applied, and the message goes.
-    set_custom(driver, since, until)
+    set_custom_range(driver, since, until)
     wait(driver, lambda b: error.text == "", "the problem stayed after the fix")
     assert driver.find_element(By.ID, "f-until").get_attribute("aria-invalid") is None
     check_range(driver, events, "Listens per hour")
@@ -294,7 +283,7 @@ def test_axe_finds_nothing_serious_in_a_history_range(driver, server, produced, 
     wait(driver, lambda b: len(row_ids(b)) == WINDOW, "no rows")
     found = serious_violations(driver, axe_source(), "history range, " + theme)
     pick(driver, "custom")
-    set_custom(driver, produced["now"] - 10 * HOUR, produced["now"] - 20 * HOUR)
+    set_custom_range(driver, produced["now"] - 10 * HOUR, produced["now"] - 20 * HOUR)
     wait(driver, lambda b: b.find_element(By.ID, "f-range-error").text, "no problem shown")
     found += serious_violations(driver, axe_source(), "custom range problem, " + theme)
     assert found == []

@@ -5,12 +5,11 @@ struct ListenValue: Hashable, Sendable {
     var value: ExactText
 
     /// The records' distinct values of `ListenTextColumn.filterable`, in the table's order.
-    static func distinct(in records: [HistoryRecord], excluding known: Set<ListenValue> = []) -> [ListenValue] {
+    static func distinct(in records: [HistoryRecord]) -> [ListenValue] {
         var found: Set<ListenValue> = []
         for record in records {
             for column in ListenTextColumn.filterable {
-                let value = ListenValue(kind: column.rawValue, value: ExactText(column.value(in: record.event)))
-                if !known.contains(value) { found.insert(value) }
+                found.insert(ListenValue(kind: column.rawValue, value: ExactText(column.value(in: record.event))))
             }
         }
         return found.sorted(by: inTableOrder)

@@ -28,7 +28,7 @@ enum PostgresRollup {
             PRIMARY KEY (unit, start, facet, value)
         )
         """,
-    ] + [Rollup.minute, Rollup.hour].flatMap { unit in
+    ] + Rollup.units.flatMap { unit in
         let start = floorSQL("\"timestamp\"", unit)
         return [
             """

@@ -5,7 +5,6 @@ import MusicModel
 enum SQLiteRollup {
     static let minute = Rollup.minute
     static let hour = Rollup.hour
-    static let units = [minute, hour]
     typealias Delta = Rollup.Delta
     typealias Plan = Rollup.Plan
 
@@ -34,7 +33,7 @@ enum SQLiteRollup {
 
     /// The roll-ups of the listens already stored (the schema 2 migration).
     static func fill(_ connection: SQLiteConnection) throws(HistoryError) {
-        for unit in units {
+        for unit in Rollup.units {
             let start = floorSQL("timestamp", unit)
             try connection.exec(
                 """
