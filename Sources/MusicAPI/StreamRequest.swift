@@ -5,8 +5,9 @@ import MusicModel
 /// or `last_event_id` parameter), and whether it wants `event: stats` once a second.
 public struct StreamRequest {
     public let filter: EventFilter
-    /// The id of the last event the client saw; it gets the matching events after it first.
-    public let resumeAfter: UInt64?
+    /// The last id the client saw (a position in the log, or an old-style number that can
+    /// only be answered with a reset); it gets the matching events after it first.
+    public let resume: StreamPosition.Parsed?
     public let wantsStats: Bool
 
     public init(_ request: HTTPRequest) throws(ProblemDetails) {
@@ -15,12 +16,13 @@ public struct StreamRequest {
         filter = query.filter
         guard let text = query.option("last_event_id") ?? request.header("Last-Event-ID")?.trimmed(where: \.isSpaceOrTab),
               !text.isEmpty else {
-            resumeAfter = nil
+            resume = nil
             return
         }
-        guard let id = UInt64(text) else {
-            throw .badParameter("last_event_id", "last_event_id must be an event id from this stream, got '\(text.prefix(64))'")
+        let parsed = StreamPosition.parse(text)
+        guard parsed != .malformed else {
+            throw .badParameter("last_event_id", "last_event_id must be an id this stream sent, got '\(text.prefix(64))'")
         }
-        resumeAfter = id
+        resume = parsed
     }
 }

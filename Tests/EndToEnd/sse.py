@@ -1,4 +1,5 @@
 """A small, real Server-Sent Events parser over a raw socket, bounded in time."""
+import json
 import socket
 import time
 from urllib.parse import urlsplit
@@ -14,6 +15,9 @@ class SSEClient:
         self.sock.sendall(request.encode())
         self.buffer = b""
         self.body = b""
+        # The last `id:` the stream sent, kept across frames as EventSource keeps lastEventId:
+        # the server sends its position once per written batch, not with every event.
+        self.last_id = None
         self.status = None
         self.headers = {}
         self._read_head()
@@ -61,6 +65,8 @@ class SSEClient:
                         continue
                     name, _, value = line.partition(":")
                     fields.setdefault(name, []).append(value[1:] if value.startswith(" ") else value)
+                if "id" in fields:
+                    self.last_id = fields["id"][-1]
                 yield fields, comments
             self.sock.settimeout(max(0.05, deadline - time.monotonic()))
             try:
@@ -69,15 +75,53 @@ class SSEClient:
                 return
 
     def events(self, count, timeout=15.0):
-        """Collects up to `count` `listen` events within `timeout` seconds."""
+        """Collects up to `count` `listen` events within `timeout` seconds, as (the stream's last
+        id when the event arrived, data)."""
         deadline = time.monotonic() + timeout
         collected = []
         for fields, _ in self.frames(deadline):
             if fields.get("event") == ["listen"]:
-                collected.append((int(fields["id"][0]), fields["data"][0]))
+                collected.append((self.last_id, fields["data"][0]))
                 if len(collected) >= count:
                     break
         return collected
 
     def close(self):
         self.sock.close()
+
+
+def event_ids(events):
+    """The listens' own event_ids, in the order they arrived, from `SSEClient.events` output."""
+    return [json.loads(data)["event_id"] for _, data in events]
+
+
+def kafka_positions(server, ids):
+    """Where each listen was read in Kafka, (partition, offset), from its detail in the window."""
+    positions = []
+    for event_id in ids:
+        kafka = server.get("/api/events/" + event_id).json()["kafka"]
+        positions.append((kafka["partition"], kafka["offset"]))
+    return positions
+
+
+def offset_gaps(positions):
+    """Breaks in each partition's run of offsets, in arrival order: [] when every partition's
+    listens came in order, each once, none skipped (records that were all listens)."""
+    last = {}
+    gaps = []
+    for partition, offset in positions:
+        if partition in last and offset != last[partition] + 1:
+            gaps.append((partition, last[partition], offset))
+        last[partition] = offset
+    return gaps
+
+
+def is_contiguous_run(received, order):
+    """Whether `received` appears in `order` as one unbroken run: no gap, no repeat, same order."""
+    if not received:
+        return True
+    try:
+        start = order.index(received[0])
+    except ValueError:
+        return False
+    return order[start:start + len(received)] == received

@@ -360,8 +360,9 @@ def test_stream_frames_match_the_document(server):
                 first = fields
                 assert fields.get("retry") == ["2000"], fields
             kind = fields.get("event", [None])[0]
+            if "id" in fields:
+                assert re.fullmatch(r"p[0-9a-z]+(\.(-1|[0-9a-z]+))+", fields["id"][0]), fields["id"]
             if kind == "listen":
-                assert int(fields["id"][0]) >= 0
                 event.validate(json.loads(fields["data"][0]))
             elif kind == "stats":
                 stats.validate(json.loads(fields["data"][0]))

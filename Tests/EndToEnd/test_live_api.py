@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from conftest import wait_until
-from sse import SSEClient
+from sse import SSEClient, event_ids, kafka_positions, offset_gaps
 
 
 def new_listen(**overrides):
@@ -85,28 +85,98 @@ def test_published_event_is_visible_on_rest_and_stream_within_one_second(busy):
     assert rest_latency < 1.0, "REST saw the event after %.3f s" % rest_latency
 
 
+def metric_value(server, name):
+    for line in server.get("/metrics").text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError("no metric " + name)
+
+
+def window_order(server, limit=1000):
+    """The window's event_ids oldest first: the order an unfiltered stream sends them in."""
+    return [e["event_id"] for e in reversed(server.get("/api/events", params={"limit": limit}).json()["events"])]
+
+
 def test_resume_with_last_event_id_is_gap_free_and_duplicate_free(busy):
     first = SSEClient(busy.url("/stream"))
     try:
-        before = first.events(20, timeout=10)
+        # Up to a write's end: its last event carries the id (a client that drops in the middle
+        # of a write resumes from the id before, and gets that write's first events again).
+        before = [("", json.dumps(e)) for e in read_until_positioned(first, 20)]
     finally:
         first.close()  # disconnect mid-stream
     time.sleep(0.5)  # events keep flowing meanwhile (~25 at 50/s)
-    last_id = before[-1][0]
-    second = SSEClient(busy.url("/stream"), headers={"Last-Event-ID": str(last_id)})
+    last_id = first.last_id
+    assert last_id and last_id.startswith("p"), last_id
+    second = SSEClient(busy.url("/stream"), headers={"Last-Event-ID": last_id})
     try:
         after = second.events(60, timeout=10)
     finally:
         second.close()
-    ids = [event_id for event_id, _ in before + after]
-    # With no filter every window sequence number is an event: exactly consecutive means no gap
-    # and no duplicate, in order.
-    assert ids == list(range(ids[0], ids[0] + len(ids)))
-    assert len({json.loads(data)["event_id"] for _, data in before + after}) == len(ids)
+    received = event_ids(before + after)
+    # Every record of the topic is a listen here: each partition's offsets in one unbroken,
+    # increasing run means no gap and no duplicate across the reconnect.
+    assert len(received) >= 80 and len(set(received)) == len(received)
+    assert offset_gaps(kafka_positions(busy, received)) == []
+
+
+def read_until_positioned(client, count, timeout=20.0):
+    """Listens until at least `count` arrived and the write that brought the last carried its id
+    (the stream's position then covers every listen returned)."""
+    got = []
+    for fields, _ in client.frames(time.monotonic() + timeout):
+        if fields.get("event") == ["listen"]:
+            got.append(json.loads(fields["data"][0]))
+        if len(got) >= count and "id" in fields:
+            break
+    return got
+
+
+def offsets_of(stream_id):
+    return [int(field, 36) for field in stream_id.split(".")[1:]]
+
+
+def test_resume_with_a_filter_sends_exactly_what_matches_between_the_positions(busy):
+    stream = SSEClient(busy.url("/stream?genre=Pop"))
+    try:
+        read_until_positioned(stream, 2)
+    finally:
+        stream.close()
+    start = stream.last_id
+    time.sleep(1.0)
+    second = SSEClient(busy.url("/stream?genre=Pop&last_event_id=" + start))
+    try:
+        after = read_until_positioned(second, 5)
+    finally:
+        second.close()
+    end = second.last_id
+    received = [e["event_id"] for e in after]
+    assert all(e["genre"] == "Pop" for e in after)
+    assert len(set(received)) == len(received) >= 5
+    # Exactly the window's Pop listens read after the first position and up to the second.
+    low, high = offsets_of(start), offsets_of(end)
+    pops = [e["event_id"] for e in busy.get("/api/events", params={"limit": 1000, "genre": "Pop"}).json()["events"]]
+    expected = {e for e, (p, o) in zip(pops, kafka_positions(busy, pops)) if low[p] < o <= high[p]}
+    assert set(received) == expected
+
+
+def test_an_old_numeric_id_is_told_to_reset(busy):
+    client = SSEClient(busy.url("/stream"), headers={"Last-Event-ID": "1764000000000123"})
+    try:
+        names = []
+        for fields, _ in client.frames(time.monotonic() + 5):
+            names += fields.get("event", [])
+            if names:
+                break
+    finally:
+        client.close()
+    assert names[:1] == ["reset"]
 
 
 def test_resume_from_an_id_no_longer_held_sends_reset(busy):
-    client = SSEClient(busy.url("/stream?last_event_id=999999999"))
+    # A position in another log (another cluster, topic, or embedded broker run) means other
+    # records: never resumed here.
+    client = SSEClient(busy.url("/stream?last_event_id=p1.0.0.0"))
     try:
         deadline = time.monotonic() + 5
         names = []
@@ -117,6 +187,29 @@ def test_resume_from_an_id_no_longer_held_sends_reset(busy):
     finally:
         client.close()
     assert names[:1] == ["reset"]
+
+
+def test_resume_from_a_position_the_window_no_longer_holds_sends_reset(start_server):
+    server = start_server("--rate", "100", "--window", "50", "--backfill", "0")
+    probe = SSEClient(server.url("/stream"))
+    try:
+        probe.events(1, timeout=15)
+    finally:
+        probe.close()
+    tag = probe.last_id.split(".")[0]
+    assert wait_until(lambda: server.get("/api/status").json()["consumed"] > 200, timeout=20)
+    # The same log, but from its first records: long evicted from a window of 50.
+    client = SSEClient(server.url("/stream?last_event_id=%s.-1.-1.-1" % tag))
+    try:
+        names = []
+        for fields, _ in client.frames(time.monotonic() + 5):
+            names += fields.get("event", [])
+            if names:
+                break
+    finally:
+        client.close()
+    assert names[:1] == ["reset"]
+    assert metric_value(server, "musicstream_sse_resets_total") >= 1
 
 
 def test_stats_frames_once_a_second(busy):

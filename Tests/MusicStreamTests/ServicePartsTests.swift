@@ -5,13 +5,30 @@ import MusicModel
 @testable import MusicStream
 
 @Suite struct ServicePartsTests {
-    @Test func sseFrameCarriesSequenceEventNameAndTheStoredJSON() {
+    @Test func sseFrameCarriesTheEventNameAndTheStoredJSONAndAWriteEndsWithThePosition() {
         var window = EventWindow(capacity: 4)
         var simulator = Simulator(seed: 1)
         let stored = window.append(simulator.next(timestamp: 1_764_000_000_000))
         let frame = String(decoding: SSEHub.frame(for: stored), as: UTF8.self)
-        #expect(frame == "id: \(stored.sequence)\nevent: listen\ndata: \(String(decoding: stored.event.canonicalJSON(), as: UTF8.self))\n\n")
-        #expect(!String(decoding: stored.event.canonicalJSON(), as: UTF8.self).contains("\n"))
+        let json = String(decoding: stored.event.canonicalJSON(), as: UTF8.self)
+        #expect(frame == "event: listen\ndata: \(json)\n\n")
+        #expect(!json.contains("\n"))
+        let position = StreamPosition(log: 5, offsets: [7, 8])
+        let written = String(decoding: SSEHub.withID(SSEHub.frame(for: stored) + SSEHub.frame(for: stored), position), as: UTF8.self)
+        #expect(written == "event: listen\ndata: \(json)\n\nevent: listen\ndata: \(json)\nid: \(position.id)\n\n")
+        #expect(String(decoding: SSEHub.greeting(at: position), as: UTF8.self) == "retry: 2000\nid: \(position.id)\n: connected\n\n")
+    }
+
+    @Test func theAssignmentBatchSetsTheLogAndWhereEachPartitionStarts() {
+        let live = LiveWindow(capacity: 10, hub: SSEHub(maxPendingBytes: 1024))
+        #expect(live.knownPosition == nil)
+        let assignment = EventBatch(capacity: 1)
+        assignment.assignment = .init(log: 42, starts: [0: 10, 1: 0])
+        var simulator = Simulator(seed: 9)
+        let batch = EventBatch(capacity: 1)
+        batch.append(simulator.next(timestamp: 1_764_000_000_000), from: KafkaPosition(partition: 1, offset: 0))
+        live.ingest(batches: [assignment, batch])
+        #expect(live.knownPosition == StreamPosition(log: 42, offsets: [9, 0]))
     }
 
     @Test func ingestQueueHandsOverBatchesInOrderAndAsksForOneWakeUp() {

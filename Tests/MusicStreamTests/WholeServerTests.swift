@@ -1,6 +1,7 @@
 import EventHTTPTesting
 import Foundation
 import Logging
+import MusicModel
 import MusicStream
 import Synchronization
 import Testing
@@ -88,7 +89,15 @@ import Testing
         #expect(kafka["partition"] as? Int == receipt["partition"] as? Int)
         #expect(kafka["offset"] as? Int == receipt["offset"] as? Int)
         #expect((detailJSON["event"] as? [String: Any])?["user_id"] as? String == "u-whole-server")
-        #expect(streamed.contains("id: \((detailJSON["sequence"] as? NSNumber)?.uint64Value ?? 0)\nevent: listen\ndata: {\"event_id\":\"\(eventID ?? "-")\""))
+        // The write that carried it ends with the stream's position: past the record's offset.
+        let tail = streamed.components(separatedBy: "\"event_id\":\"\(eventID ?? "-")\"").last ?? ""
+        let idLine = tail.split(separator: "\n").first { $0.hasPrefix("id: ") }.map { String($0.dropFirst(4)) } ?? ""
+        if case .position(let position) = StreamPosition.parse(idLine) {
+            let partition = Int32(receipt["partition"] as? Int ?? -1)
+            #expect(position.offset(of: partition) >= Int64(receipt["offset"] as? Int ?? Int.max))
+        } else {
+            Issue.record("no stream position after the event: \(tail.prefix(300))")
+        }
         let gone = try TestClient.request(port: port, "GET", "/api/events/00000000-0000-4000-8000-000000000000")
         #expect(gone.status == 404 && gone.header("Content-Type") == "application/problem+json")
         let invalid = try TestClient.request(port: port, "GET", "/api/events/not-a-uuid")

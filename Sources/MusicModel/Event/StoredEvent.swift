@@ -26,6 +26,17 @@ public struct StoredEvent: Sendable {
         self.id = id
     }
 
+    /// The partition, -1 when the event did not come from a consumer.
+    var partitionIndex: Int32 { partition }
+    /// The offset, -1 when the event did not come from a consumer.
+    var offsetValue: Int64 { offset }
+
+    /// Whether it was read from Kafka after `position` (never, for an event not read from Kafka).
+    @inline(__always)
+    public func isRead(after position: StreamPosition) -> Bool {
+        partition >= 0 && position.isAfter(partition: partition, offset: offset)
+    }
+
     /// Where the event was read in Kafka; nil for an event that did not come from a consumer
     /// (one appended in code).
     public var position: KafkaPosition? {

@@ -14,6 +14,13 @@ public struct EventWindow: Sendable {
     /// events arrive only roughly in time order, so the window is complete for a range only
     /// above this. One comparison per eviction.
     public private(set) var newestEvictedTimestamp = Int64.min
+    /// By partition, the offset of the newest record read (filed, or skipped as a duplicate);
+    /// -1 before any. With the log's tag this is the stream position of the window's state.
+    public private(set) var readThrough: [Int64] = []
+    /// By partition, the newest offset whose record the window may no longer hold: where its
+    /// reading began, raised by each eviction. A subscriber positioned at or after it in every
+    /// partition can be resumed from the window alone.
+    public private(set) var heldAfter: [Int64] = []
 
     /// A capacity below 1 is treated as 1. Sequences start at `startingAbove + 1` rounded down
     /// to the next number of the form k × capacity + 1 (so that sequence s still lives at slot
@@ -50,14 +57,74 @@ public struct EventWindow: Sendable {
     /// number, or nil for a duplicate (the copy already held keeps its own position).
     public mutating func insertIfNew(_ event: consuming ListenEvent, from position: KafkaPosition? = nil) -> UInt64? {
         let id = EventIDKey(event.eventID)
-        guard sequenceByEventID[id] == nil else { return nil }
+        guard sequenceByEventID[id] == nil else {
+            if let position { noteRead(position) }   // read all the same: the position moves on
+            return nil
+        }
         file(event, id: id, position: position)
         return lastSequence
     }
 
     private func slot(of sequence: UInt64) -> Int { Int((sequence - 1) % UInt64(capacity)) }
 
+    /// The consumer starts reading `partition` at `offset`: what lies before was never read, so
+    /// the window's position there is just before it, and so is what it holds.
+    public mutating func noteStart(partition: Int32, offset: Int64) {
+        guard partition >= 0 else { return }
+        grow(toPartition: partition)
+        readThrough[Int(partition)] = max(readThrough[Int(partition)], offset - 1)
+        heldAfter[Int(partition)] = max(heldAfter[Int(partition)], offset - 1)
+    }
+
+    private mutating func noteRead(_ position: KafkaPosition) {
+        guard position.partition >= 0 else { return }
+        grow(toPartition: position.partition)
+        let partition = Int(position.partition)
+        if position.offset > readThrough[partition] { readThrough[partition] = position.offset }
+    }
+
+    private mutating func grow(toPartition partition: Int32) {
+        let needed = Int(partition) + 1
+        guard readThrough.count < needed else { return }
+        readThrough += repeatElement(-1, count: needed - readThrough.count)
+        heldAfter += repeatElement(-1, count: needed - heldAfter.count)
+    }
+
+    /// The window's position in the log tagged `log`: everything read so far.
+    public func position(log: UInt32) -> StreamPosition {
+        StreamPosition(log: log, offsets: readThrough)
+    }
+
+    /// Whether every record after `position` that this window read is still held, so that a
+    /// replay from the window alone misses nothing.
+    public func holdsEverything(after position: StreamPosition) -> Bool {
+        for (partition, after) in heldAfter.enumerated() where after > position.offset(of: Int32(partition)) {
+            return false
+        }
+        return true
+    }
+
+    /// The held events read after `position`, oldest first (window order), passing `include`.
+    /// Events appended without a Kafka position are never part of a replay.
+    public func events(after position: StreamPosition, where include: (borrowing ListenEvent) -> Bool) -> [StoredEvent] {
+        var found: [UInt64] = []
+        guard count > 0 else { return [] }
+        storage.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            var sequence = oldestSequence
+            while sequence <= lastSequence {
+                let stored = base + slot(of: sequence)
+                if stored.pointee.isRead(after: position), let event = stored.pointer(to: \.event), include(event.pointee) {
+                    found.append(sequence)
+                }
+                sequence += 1
+            }
+        }
+        return found.compactMap { event(withSequence: $0) }
+    }
+
     private mutating func file(_ event: consuming ListenEvent, id: EventIDKey, position: KafkaPosition?) {
+        if let position { noteRead(position) }
         lastSequence += 1
         if storage.count == capacity {
             let slot = slot(of: lastSequence)
@@ -67,6 +134,10 @@ public struct EventWindow: Sendable {
                 if let event = evicted.pointer(to: \.event) {
                     facets.remove(keys: evicted.pointee.keys, at: event)
                     if event.pointee.timestamp > newestEvictedTimestamp { newestEvictedTimestamp = event.pointee.timestamp }
+                }
+                let partition = Int(evicted.pointee.partitionIndex)
+                if partition >= 0, partition < heldAfter.count, evicted.pointee.offsetValue > heldAfter[partition] {
+                    heldAfter[partition] = evicted.pointee.offsetValue
                 }
                 if sequenceByEventID[evicted.pointee.id] == evicted.pointee.sequence {
                     sequenceByEventID[evicted.pointee.id] = nil

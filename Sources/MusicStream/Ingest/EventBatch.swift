@@ -17,6 +17,15 @@ final class EventBatch: @unchecked Sendable {
     /// Events before this index have been moved out.
     private var first = 0
     private(set) var count = 0
+    /// Set on the batch sent when partitions are assigned (it may hold no events): which log
+    /// they are read from and where each partition's reading starts, for stream positions.
+    var assignment: Assignment?
+
+    /// The log's tag and, by partition, the first offset the consumer reads.
+    struct Assignment {
+        var log: UInt32
+        var starts: [Int32: Int64]
+    }
 
     init(capacity: Int = 64) {
         self.capacity = max(1, capacity)

@@ -13,6 +13,10 @@ final class KafkaIngest: Sendable {
     private let stats: IngestStats
     private let windowCapacity: Int
     private let fromBeginning: Bool
+    /// Added to the cluster's id in the log's tag. The embedded broker's log is new on every
+    /// start, possibly under the same id, so there it is the process's start time: a stream
+    /// position from before a restart then names another log and gets a reset.
+    private let logSalt: String
     private let wake: @Sendable () -> Void
     /// Runs on this thread once the partitions are assigned.
     private let onAssigned: @Sendable () -> Void
@@ -25,12 +29,14 @@ final class KafkaIngest: Sendable {
     private let errorLog: RateLimitedLog
     /// Partition count once assigned; 0 while waiting for the topic.
     let partitions = Atomic<Int>(0)
+    /// The log's tag (`StreamPosition.log`), once assigned.
+    let log = Atomic<UInt32>(0)
     /// Result of the latest metadata round trip to the cluster, made every `probeInterval`.
     let reachable = Atomic<Bool>(false)
     private let probeInterval: Duration = .seconds(1)
 
     init(consumer: PartitionConsumer, queue: HandOffQueue<EventBatch>, stats: IngestStats, windowCapacity: Int,
-         fromBeginning: Bool = false, wake: @escaping @Sendable () -> Void, onAssigned: @escaping @Sendable () -> Void,
+         fromBeginning: Bool = false, logSalt: String = "", wake: @escaping @Sendable () -> Void, onAssigned: @escaping @Sendable () -> Void,
          createTopic: @escaping @Sendable () throws -> Void, logger: Logger) {
         self.logger = logger
         rejectionLog = RateLimitedLog(interval: .seconds(1), logger: logger)
@@ -42,6 +48,7 @@ final class KafkaIngest: Sendable {
         self.stats = stats
         self.windowCapacity = windowCapacity
         self.fromBeginning = fromBeginning
+        self.logSalt = logSalt
         self.wake = wake
     }
 
@@ -69,15 +76,20 @@ final class KafkaIngest: Sendable {
 
     private func run() {
         guard let partitionCount = waitForTopic() else { return }
+        let starts: [Int64]
         do {
             // The topic's newest records, as many as the window holds, shared between the
             // partitions; from the beginning, every partition from its oldest record.
-            try consumer.assignAll(partitions: partitionCount, newest: fromBeginning ? .max : Int64(windowCapacity))
+            starts = try consumer.assignAll(partitions: partitionCount, newest: fromBeginning ? .max : Int64(windowCapacity))
         } catch {
             logger.error("cannot assign \(consumer.topic): \(error)")
             return
         }
         partitions.store(partitionCount, ordering: .releasing)
+        let log = StreamPosition.logTag((consumer.clusterID() ?? "") + "/" + consumer.topic + "/" + logSalt)
+        self.log.store(log, ordering: .releasing)
+        announce(EventBatch.Assignment(
+            log: log, starts: Dictionary(uniqueKeysWithValues: starts.enumerated().map { (Int32($0.offset), $0.element) })))
         logger.info("consuming \(consumer.topic), \(partitionCount) partitions")
         onAssigned()
         var batch = EventBatch()
@@ -106,6 +118,13 @@ final class KafkaIngest: Sendable {
             if queue.push(batch) { wake() }
             batch = EventBatch()
         }
+    }
+
+    /// Tells the loop where reading starts, ahead of any record read there.
+    private func announce(_ assignment: EventBatch.Assignment) {
+        let batch = EventBatch(capacity: 1)
+        batch.assignment = assignment
+        if queue.push(batch) { wake() }
     }
 
     /// Decodes and validates here, the larger share of ingest; the loop thread only files the
@@ -137,6 +156,10 @@ final class KafkaIngest: Sendable {
             do {
                 try consumer.addPartitions(from: assigned, to: count)
                 partitions.store(count, ordering: .releasing)
+                // New partitions are read from their start: nothing before it to miss.
+                announce(EventBatch.Assignment(
+                    log: log.load(ordering: .acquiring),
+                    starts: Dictionary(uniqueKeysWithValues: (assigned..<count).map { (Int32($0), 0) })))
                 logger.info("\(consumer.topic) grew to \(count) partitions; consuming the new ones too")
             } catch {
                 errorLog.warning("kafka: \(error)")

@@ -8,6 +8,8 @@ import Glibc
 final class LiveWindow {
     private(set) var window: EventWindow
     let hub: SSEHub
+    /// The tag of the log the window reads, once the consumer has said (0 before).
+    private(set) var log: UInt32 = 0
     /// Records skipped because their event_id was already in the window (redelivery).
     private(set) var duplicatesSkipped = 0
 
@@ -34,6 +36,10 @@ final class LiveWindow {
         let publishing = hub.count > 0
         var added: [UInt64] = []
         for batch in batches {
+            if let assignment = batch.assignment {
+                log = assignment.log
+                for (partition, start) in assignment.starts { window.noteStart(partition: partition, offset: start) }
+            }
             batch.takeEach { event, position in
                 if let sequence = window.insertIfNew(event, from: position) {
                     if publishing { added.append(sequence) }
@@ -43,8 +49,14 @@ final class LiveWindow {
             }
         }
         // A batch longer than the window evicts some of its own events: those are not sent.
-        if publishing { hub.publish(added.compactMap { window.event(withSequence: $0) }) }
+        if publishing { hub.publish(added.compactMap { window.event(withSequence: $0) }, at: position) }
     }
+
+    /// Where the window is in the log: the stream id of everything published so far.
+    var position: StreamPosition { window.position(log: log) }
+
+    /// The position, once the consumer has said which log it reads (nil before: no ids then).
+    var knownPosition: StreamPosition? { log == 0 ? nil : position }
 }
 
 extension LiveWindow: MetricsSource {

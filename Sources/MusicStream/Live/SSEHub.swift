@@ -14,14 +14,32 @@ final class SSEHub {
         let stream: ResponseStream
         let filter: EventFilter
         let wantsStats: Bool
+        /// A resumed subscriber's position while it is ahead of this window in some partition
+        /// (it comes from a replica that had read further): events at or before it were sent
+        /// already and are skipped, until the window has read past it.
+        var floor: StreamPosition?
+        /// The id last written to it; pings bring it up to date when events passed it by.
+        var sentPosition: StreamPosition?
         /// When its unsent output first went over the bound, if it still is.
         var overBoundSince: ContinuousClock.Instant?
         /// Written to since the last ping round: such a stream needs no keep-alive comment.
         var wroteSincePing = false
-        init(stream: ResponseStream, filter: EventFilter, wantsStats: Bool) {
+        init(stream: ResponseStream, filter: EventFilter, wantsStats: Bool, floor: StreamPosition?, sentPosition: StreamPosition?) {
             self.stream = stream
             self.filter = filter
             self.wantsStats = wantsStats
+            self.floor = floor
+            self.sentPosition = sentPosition
+        }
+
+        /// The id it gets at `position`: the later of the window's position and its own.
+        func id(at position: StreamPosition) -> StreamPosition {
+            floor.map { position.merged(with: $0) } ?? position
+        }
+
+        /// Called after each round: once the window has read past its floor, it has none.
+        func passed(_ position: StreamPosition) {
+            if let floor, position.covers(floor) { self.floor = nil }
         }
     }
 
@@ -29,14 +47,14 @@ final class SSEHub {
     private let maxPendingBytes: Int
     private(set) var messagesSent = 0
     private(set) var slowClientsDropped = 0
+    private(set) var resumes = 0
+    private(set) var resets = 0
     /// How long a subscriber may stay over the bound while it drains a burst.
     static let lagGrace = Duration.seconds(2)
     /// Over this many times the bound a subscriber is cut off at once.
     static let hardLimitFactor = 2
 
     static let pingFrame = Array(": ping\n\n".utf8)
-    /// Sent first on every stream: the browser's reconnect delay, and a comment that flushes headers.
-    static let greeting = Array("retry: 2000\n: connected\n\n".utf8)
     /// Tells a resuming client that its last id is gone from the window: reload, then follow live.
     static let resetFrame = Array("event: reset\ndata: {}\n\n".utf8)
 
@@ -49,58 +67,95 @@ final class SSEHub {
 
     var count: Int { subscribers.count }
 
-    /// Starts a subscriber's stream: the greeting, then the matching events after the id it
-    /// resumes from (or `event: reset` when that id has left `window`), then live events. All
-    /// on the loop thread, so no event can slip in between the replay and the subscription.
-    func open(_ stream: ResponseStream, for request: StreamRequest, window: EventWindow) {
-        stream.write(Self.greeting)
-        if let resumeAfter = request.resumeAfter { replay(after: resumeAfter, filter: request.filter, from: window, to: stream) }
-        subscribe(stream, filter: request.filter, wantsStats: request.wantsStats)
+    /// Sent first on every stream: the browser's reconnect delay, a comment that flushes the
+    /// headers, and (once the log is known) the window's position as the stream's id, so a
+    /// client that loses the connection before any event still resumes where it was.
+    static func greeting(at position: StreamPosition?) -> [UInt8] {
+        var frame = "retry: 2000\n"
+        if let position { frame += "id: \(position.id)\n" }
+        return Array((frame + ": connected\n\n").utf8)
     }
 
-    /// Writes the matching events after `sequence` to `stream`, oldest first, or `event: reset`
-    /// when that sequence is no longer (or never was) in the window.
-    func replay(after sequence: UInt64, filter: EventFilter, from window: EventWindow, to stream: ResponseStream) {
-        let stillHeld = sequence <= window.lastSequence && (window.count == 0 || sequence + 1 >= window.oldestSequence)
-        guard stillHeld else {
+    /// Starts a subscriber's stream: the greeting, then the matching events read after the
+    /// position it resumes from (or `event: reset` when this window cannot say what came after
+    /// it), then live events. All on the loop thread, so no event can slip in between the
+    /// replay and the subscription. `position` is the window's (nil before the log is known).
+    func open(_ stream: ResponseStream, for request: StreamRequest, window: EventWindow, at position: StreamPosition?) {
+        var floor: StreamPosition?
+        switch request.resume {
+        case nil:
+            stream.write(Self.greeting(at: position))
+        case .legacy?, .malformed?:
+            stream.write(Self.greeting(at: position))
+            resets += 1
             stream.write(Self.resetFrame)
-            return
+        case .position(let resumed)?:
+            guard let position, resumed.log == position.log, window.holdsEverything(after: resumed) else {
+                stream.write(Self.greeting(at: position))
+                resets += 1
+                stream.write(Self.resetFrame)
+                break
+            }
+            resumes += 1
+            if !position.covers(resumed) { floor = resumed }
+            let current = floor.map { position.merged(with: $0) } ?? position
+            stream.write(Self.greeting(at: current))
+            let missed = window.events(after: resumed) { request.filter.matches($0) }
+            if !missed.isEmpty {
+                var frames: [UInt8] = []
+                for stored in missed { frames.append(contentsOf: Self.frame(for: stored)) }
+                stream.write(Self.withID(frames, current))
+            }
         }
-        for stored in window.events(after: sequence) where filter.matches(stored.event) {
-            stream.write(Self.frame(for: stored))
-        }
+        subscribe(stream, filter: request.filter, wantsStats: request.wantsStats, floor: floor,
+                  sentPosition: floor.map { position?.merged(with: $0) } ?? position)
     }
 
     /// Registers an open stream; it leaves the hub when the client goes away.
-    func subscribe(_ stream: ResponseStream, filter: EventFilter, wantsStats: Bool = false) {
+    func subscribe(_ stream: ResponseStream, filter: EventFilter, wantsStats: Bool = false,
+                   floor: StreamPosition? = nil, sentPosition: StreamPosition? = nil) {
         guard stream.isOpen else { return }
         let key = ObjectIdentifier(stream)
-        subscribers[key] = Subscriber(stream: stream, filter: filter, wantsStats: wantsStats)
+        subscribers[key] = Subscriber(
+            stream: stream, filter: filter, wantsStats: wantsStats, floor: floor, sentPosition: sentPosition)
         stream.onClose = { [weak self] in self?.subscribers[key] = nil }
     }
 
     /// Sends each subscriber the events it matches, in order, as one write: a socket write costs
     /// the same for one frame or ten, and when the loop falls behind, batches grow and the number
-    /// of writes does not (so it catches up). Each event is framed once, only if anyone wants it.
-    func publish(_ events: [StoredEvent]) {
+    /// of writes does not (so it catches up). Each event is framed once, only if anyone wants it;
+    /// the write's last event carries the id: `position`, the window's after these events.
+    func publish(_ events: [StoredEvent], at position: StreamPosition) {
         guard !subscribers.isEmpty, !events.isEmpty else { return }
         dropLaggards()
         var frames = [[UInt8]?](repeating: nil, count: events.count)
-        var everything: [UInt8]?   // all frames in a row, for subscribers that match every event
+        var everything: [UInt8]?   // all frames in a row with the id, for subscribers that match every event
         var matching: [Int] = []
         var selection: [UInt8] = []
         for subscriber in subscribers.values {
             matching.removeAll(keepingCapacity: true)
-            for index in events.indices where subscriber.filter.matches(events[index].event) { matching.append(index) }
+            if let floor = subscriber.floor {
+                for index in events.indices where events[index].isRead(after: floor) && subscriber.filter.matches(events[index].event) {
+                    matching.append(index)
+                }
+            } else {
+                for index in events.indices where subscriber.filter.matches(events[index].event) { matching.append(index) }
+            }
+            defer { subscriber.passed(position) }
             guard !matching.isEmpty else { continue }
             for index in matching where frames[index] == nil { frames[index] = Self.frame(for: events[index]) }
-            if matching.count == events.count {
-                if everything == nil { everything = frames.reduce(into: []) { $0.append(contentsOf: $1!) } }
+            if matching.count == events.count && subscriber.floor == nil {
+                if everything == nil {
+                    everything = Self.withID(frames.reduce(into: []) { $0.append(contentsOf: $1!) }, position)
+                }
                 deliver(everything!, to: subscriber, messages: matching.count)
+                subscriber.sentPosition = position
             } else {
                 selection.removeAll(keepingCapacity: true)
                 for index in matching { selection.append(contentsOf: frames[index]!) }
-                deliver(selection, to: subscriber, messages: matching.count)
+                let id = subscriber.id(at: position)
+                deliver(Self.withID(selection, id), to: subscriber, messages: matching.count)
+                subscriber.sentPosition = id
             }
         }
     }
@@ -108,9 +163,21 @@ final class SSEHub {
     /// A comment line to every subscriber that got nothing since the last round: keeps idle
     /// connections open through proxies. Busy streams are skipped; at thousands of subscribers a
     /// ping to each is a burst of writes that would delay the next events.
-    func ping() {
+    /// A subscriber whose filter let nothing through since its last id gets the window's
+    /// position as an id with the ping, so that it resumes from here rather than from
+    /// further back (which might be gone from the window by then).
+    func ping(at position: StreamPosition?) {
         dropLaggards()
         for subscriber in subscribers.values {
+            if let position {
+                let id = subscriber.id(at: position)
+                if subscriber.sentPosition != id {
+                    deliver(Array("id: \(id.id)\n: ping\n\n".utf8), to: subscriber)
+                    subscriber.sentPosition = id
+                    subscriber.wroteSincePing = false
+                    continue
+                }
+            }
             if !subscriber.wroteSincePing { deliver(Self.pingFrame, to: subscriber) }
             subscriber.wroteSincePing = false
         }
@@ -118,7 +185,8 @@ final class SSEHub {
 
     /// `event: stats` to the subscribers that asked for it: totals, rate, and how many events in
     /// the window match their filter (computed once per distinct filter).
-    func sendStats(consumed: Int, eventsPerSecond: Double, matching: (EventFilter) -> Int) {
+    /// The frames carry the subscriber's id, the stream's heartbeat keeping it current.
+    func sendStats(consumed: Int, eventsPerSecond: Double, at position: StreamPosition?, matching: (EventFilter) -> Int) {
         dropLaggards()
         var counted: [(filter: EventFilter, matching: Int)] = []
         for subscriber in subscribers.values where subscriber.wantsStats {
@@ -135,7 +203,13 @@ final class SSEHub {
             writer.key("events_per_second"); writer.double((eventsPerSecond * 10).rounded() / 10)
             writer.key("matching"); writer.int(count)
             writer.endObject()
-            var frame = Array("event: stats\ndata: ".utf8)
+            var frame = Array("event: stats\n".utf8)
+            if let position {
+                let id = subscriber.id(at: position)
+                frame.append(contentsOf: "id: \(id.id)\n".utf8)
+                subscriber.sentPosition = id
+            }
+            frame.append(contentsOf: "data: ".utf8)
             frame.append(contentsOf: writer.bytes)
             frame.append(contentsOf: "\n\n".utf8)
             deliver(frame, to: subscriber)
@@ -178,10 +252,19 @@ final class SSEHub {
         subscriber.wroteSincePing = true
     }
 
-    /// `id: <sequence>`, `event: listen`, `data: <canonical JSON>`, blank line.
+    /// `frames` (each ending in a blank line) with `id: <position>` added to the last one.
+    static func withID(_ frames: [UInt8], _ position: StreamPosition) -> [UInt8] {
+        var bytes = frames
+        if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
+        bytes.append(contentsOf: "id: \(position.id)\n\n".utf8)
+        return bytes
+    }
+
+    /// `event: listen`, `data: <canonical JSON>`, blank line. No id: a write's last event
+    /// carries the position (`withID`), and a client keeps the last id it saw.
     static func frame(for stored: StoredEvent) -> [UInt8] {
         var frame = JSONWriter(capacity: 640)
-        frame.bytes.append(contentsOf: "id: \(stored.sequence)\nevent: listen\ndata: ".utf8)
+        frame.bytes.append(contentsOf: "event: listen\ndata: ".utf8)
         stored.event.write(to: &frame)
         frame.bytes.append(contentsOf: "\n\n".utf8)
         return frame.bytes
@@ -196,5 +279,9 @@ extension SSEHub: MetricsSource {
         output.sample("musicstream_sse_messages_sent_total", messagesSent)
         output.family("musicstream_sse_clients_dropped_total", "counter", "Subscribers cut off for not reading.")
         output.sample("musicstream_sse_clients_dropped_total", slowClientsDropped)
+        output.family("musicstream_sse_resumes_total", "counter", "Streams resumed from a client's last id.")
+        output.sample("musicstream_sse_resumes_total", resumes)
+        output.family("musicstream_sse_resets_total", "counter", "Streams told to reset: their last id could not be resumed here.")
+        output.sample("musicstream_sse_resets_total", resets)
     }
 }

@@ -8,10 +8,12 @@ final class StreamTimers {
     init(loop: EventLoop, live: LiveWindow, stats: IngestStats, pingInterval: Double) {
         let hub = live.hub
         var rateMeter = RateMeter()
-        timers.append(loop.repeatingTimer(every: pingInterval) { hub.ping() })
+        timers.append(loop.repeatingTimer(every: pingInterval) { hub.ping(at: live.knownPosition) })
         timers.append(loop.repeatingTimer(every: 1) {
             let consumed = stats.consumed
-            hub.sendStats(consumed: consumed, eventsPerSecond: rateMeter.update(total: consumed)) { filter in
+            hub.sendStats(
+                consumed: consumed, eventsPerSecond: rateMeter.update(total: consumed), at: live.knownPosition
+            ) { filter in
                 filter.isEmpty ? live.window.count : live.window.newestFirst().reduce(0) { $0 + (filter.matches($1.event) ? 1 : 0) }
             }
         })

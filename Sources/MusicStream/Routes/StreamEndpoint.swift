@@ -16,6 +16,8 @@ struct StreamEndpoint {
                 (name: "Cache-Control", value: "no-cache"),
                 (name: "X-Accel-Buffering", value: "no"),
             ],
-            start: { stream in live.hub.open(stream, for: subscription, window: live.window) })
+            start: { stream in
+                live.hub.open(stream, for: subscription, window: live.window, at: live.knownPosition)
+            })
     }
 }

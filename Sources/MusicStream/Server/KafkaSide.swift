@@ -52,7 +52,10 @@ final class KafkaSide {
             consumer: try PartitionConsumer(
                 config: tuning.windowConsumer(base, embeddedBroker: cluster != nil), topic: config.topic, logger: logger),
             queue: queue, stats: stats, windowCapacity: config.windowCapacity,
-            fromBeginning: config.fromBeginning, wake: deliver,
+            fromBeginning: config.fromBeginning,
+            // The embedded broker's log is new on every start: its positions must not outlive it.
+            logSalt: cluster == nil ? "" : String(LiveWindow.clockSequenceBase()),
+            wake: deliver,
             // The first POST should not wait for the API producer's connection and metadata, and
             // simulated events start once the topic exists: a producer's metadata request may
             // auto-create it otherwise, with the broker's defaults instead of --partitions.
