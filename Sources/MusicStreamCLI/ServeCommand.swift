@@ -29,6 +29,7 @@ struct ServeCommand: ParsableCommand {
     var fromBeginning = false
     @Option(help: .init(ServeOptions.history.help)) var history: String?
     @Option(help: .init(ServeOptions.dataDir.help)) var dataDir: String?
+    @Option(help: .init(ServeOptions.historyGroup.help)) var historyGroup: String?
     @Option(help: .init(ServeOptions.historyRetention.help)) var historyRetention: String?
     @Flag(help: "Refuse GET /api/export: listens carry e-mail addresses (env MUSICSTREAM_NO_EXPORT).")
     var noExport = false
@@ -89,6 +90,8 @@ struct ServeCommand: ParsableCommand {
         config.fromBeginning = try fromBeginning || Environment.flag("MUSICSTREAM_FROM_BEGINNING", in: environment)
         try ServeOptions.history.apply(flag: ServeOptions.history.value(history), environment: environment, to: &config)
         try ServeOptions.dataDir.apply(flag: dataDir, environment: environment, to: &config)
+        try ServeOptions.historyGroup.apply(flag: historyGroup, environment: environment, to: &config)
+        if config.historyGroup == "none" { config.historyGroup = nil }   // every partition, no group
         try ServeOptions.historyRetention.apply(
             flag: ServeOptions.historyRetention.value(historyRetention), environment: environment, to: &config)
         config.exportEnabled = try !(noExport || Environment.flag("MUSICSTREAM_NO_EXPORT", in: environment))

@@ -166,7 +166,8 @@ final class PostgresHistoryWriter: HistoryWriter {
             parameters.append(partition)
             parameters.append(offset)
         }
-        sql += " ON CONFLICT (topic, kafka_partition) DO UPDATE SET next_offset = EXCLUDED.next_offset"
+        // Only forward: replicas handing a partition over may both write its offset for a moment.
+        sql += " ON CONFLICT (topic, kafka_partition) DO UPDATE SET next_offset = GREATEST(sink_offsets.next_offset, EXCLUDED.next_offset)"
         try connection.execute(sql, parameters)
     }
 

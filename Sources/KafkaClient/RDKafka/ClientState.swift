@@ -36,7 +36,11 @@ final class ClientState: Sendable {
     /// a second rather than one per record.
     private let lastFailureLogged = Atomic<Int64>(-1_000_000)
 
-    init(name: String, logger: Logger, quietFacilities: Set<String> = []) {
+    /// Set for a consumer in a group: what it does when partitions are assigned or revoked.
+    let membership: GroupMembership?
+
+    init(name: String, logger: Logger, quietFacilities: Set<String> = [], membership: GroupMembership? = nil) {
+        self.membership = membership
         self.name = name
         self.logger = logger
         self.quietFacilities = quietFacilities
@@ -84,6 +88,7 @@ final class ClientState: Sendable {
         rd_kafka_conf_set_opaque(conf, opaque)
         rd_kafka_conf_set_log_cb(conf, clientLogCallback)
         rd_kafka_conf_set_error_cb(conf, clientErrorCallback)
+        if membership != nil { rd_kafka_conf_set_rebalance_cb(conf, groupRebalanceCallback) }
     }
 }
 
@@ -107,5 +112,32 @@ private func clientErrorCallback(
     state.health.withLock { health in
         health.lastError = text
         if code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN.rawValue { health.allBrokersDown = true }
+    }
+}
+
+/// A group rebalance (eager protocol): assigned partitions start where the member says, and
+/// revoked ones are given up at once. Runs inside the member's poll, on its thread.
+private func groupRebalanceCallback(
+    _ handle: OpaquePointer?, _ error: rd_kafka_resp_err_t,
+    _ partitions: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, _ opaque: UnsafeMutableRawPointer?
+) {
+    guard let handle, let state = ClientState.from(opaque), let membership = state.membership else { return }
+    var ids: [Int32] = []
+    if let partitions {
+        for index in 0..<Int(partitions.pointee.cnt) { ids.append(partitions.pointee.elems[index].partition) }
+    }
+    if error == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS, let partitions {
+        let starts = membership.starts(ids)
+        for index in 0..<Int(partitions.pointee.cnt) {
+            let partition = partitions.pointee.elems[index].partition
+            partitions.pointee.elems[index].offset = starts[partition] ?? Int64(RD_KAFKA_OFFSET_BEGINNING)
+        }
+        let result = rd_kafka_assign(handle, partitions)
+        if result != RD_KAFKA_RESP_ERR_NO_ERROR {
+            state.logger.error("kafka[\(state.name)] cannot take partitions \(ids): \(String(cString: rd_kafka_err2str(result)))")
+        }
+    } else {
+        membership.revoked(ids)
+        rd_kafka_assign(handle, nil)
     }
 }

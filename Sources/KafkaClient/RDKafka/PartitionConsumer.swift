@@ -15,10 +15,24 @@ public final class PartitionConsumer: @unchecked Sendable {
     private let state: ClientState
     private var isClosed = false
 
+    /// Set when the consumer is a group member (`subscribe`), not assigned partitions directly.
+    public let membership: GroupMembership?
+
     public init(
-        config: KafkaConfig, topic: String, name: String = "consumer", logger: Logger = KafkaConfig.defaultLogger
+        config: KafkaConfig, topic: String, name: String = "consumer", logger: Logger = KafkaConfig.defaultLogger,
+        membership: GroupMembership? = nil
     ) throws(KafkaError) {
-        let state = ClientState(name: name, logger: logger)
+        let state = ClientState(name: name, logger: logger, membership: membership)
+        var groupSettings: [String: String] = [:]
+        if let membership {
+            groupSettings = [
+                "group.id": membership.group,
+                // A member that died (kill -9) hands its partitions on after this long, not
+                // librdkafka's default 45 s.
+                "session.timeout.ms": "6000",
+                "heartbeat.interval.ms": "1000",
+            ]
+        }
         let conf = try config.makeNativeConfig(defaults: [
             // Required by the consumer type, though assign() never joins the group.
             "group.id": "musicstream-window",
@@ -31,7 +45,7 @@ public final class PartitionConsumer: @unchecked Sendable {
             // A position the broker no longer has (a broker that came back empty, retention)
             // restarts from the oldest record kept; the window drops any event it already holds.
             "auto.offset.reset": "earliest",
-        ].merging(Self.catchUpSettings) { $1 })
+        ].merging(Self.catchUpSettings) { $1 }.merging(groupSettings) { $1 })
         state.install(on: conf)
         let handle = try makeNativeHandle(type: RD_KAFKA_CONSUMER, conf: conf)
         rd_kafka_poll_set_consumer(handle)
@@ -43,6 +57,26 @@ public final class PartitionConsumer: @unchecked Sendable {
         self.handle = handle
         self.state = state
         self.topic = topic
+        self.membership = membership
+    }
+
+    /// Joins the group (`membership`): the group assigns partitions, the membership says where
+    /// each starts.
+    public func subscribe() throws(KafkaError) {
+        guard membership != nil else { throw KafkaError(message: "subscribe needs a group membership") }
+        guard let list = rd_kafka_topic_partition_list_new(1) else { throw KafkaError(message: "cannot allocate topic list") }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        rd_kafka_topic_partition_list_add(list, topic, RD_KAFKA_PARTITION_UA)
+        let result = rd_kafka_subscribe(handle, list)
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR else { throw kafkaError(result, context: "subscribe to \(topic)") }
+    }
+
+    /// The partitions this consumer reads now.
+    public func assignedPartitions() -> [Int32] {
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        guard rd_kafka_assignment(handle, &list) == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { return [] }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        return (0..<Int(list.pointee.cnt)).map { list.pointee.elems[$0].partition }
     }
 
     deinit { close() }
@@ -191,10 +225,12 @@ public final class PartitionConsumer: @unchecked Sendable {
     /// Records not yet consumed per partition, from librdkafka's cached high watermarks and the
     /// consumer's position (no broker round trip, so it is cheap enough for every /metrics scrape).
     /// A partition is missing while either figure is unknown.
+    /// A group member counts only the partitions it has now.
     public func lag(partitions: Int) -> [Int32: Int64] {
-        guard partitions > 0, let list = rd_kafka_topic_partition_list_new(Int32(partitions)) else { return [:] }
+        let which = membership == nil ? Array(0..<Int32(max(partitions, 0))) : assignedPartitions()
+        guard !which.isEmpty, let list = rd_kafka_topic_partition_list_new(Int32(which.count)) else { return [:] }
         defer { rd_kafka_topic_partition_list_destroy(list) }
-        for partition in 0..<Int32(partitions) { rd_kafka_topic_partition_list_add(list, topic, partition) }
+        for partition in which { rd_kafka_topic_partition_list_add(list, topic, partition) }
         guard rd_kafka_position(handle, list) == RD_KAFKA_RESP_ERR_NO_ERROR else { return [:] }
         var result: [Int32: Int64] = [:]
         for index in 0..<Int(list.pointee.cnt) {

@@ -55,6 +55,11 @@ public enum ServeOptions {
     public static var dataDir: ServiceOption<String> {
         .init("data-dir", \.dataDirectory, summary: "Directory of the SQLite history (created on start)")
     }
+    public static var historyGroup: ServiceOption<String> {
+        .init("history-group", \.historyGroup,
+              summary: "With --history postgres://... and --brokers: the Kafka consumer group in which replicas' history sinks split the partitions (each partition's offset is stored with its rows); none: this server stores every partition itself (for brokers without consumer groups)",
+              defaultText: "musicstream-history")
+    }
     public static var historyRetention: ServiceOption<RetentionPeriod> {
         .init("history-retention", \.historyRetention,
               summary: "How long the history keeps a listen: a number with a unit (30d, 12h, 90m, 3600s) or forever")

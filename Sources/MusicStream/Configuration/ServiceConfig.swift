@@ -57,6 +57,9 @@ public struct ServiceConfig: Sendable {
     public var history: HistoryLocation = .sqlite
     /// The embedded store's directory, created on start.
     public var dataDirectory = "./data"
+    /// With a shared (PostgreSQL) history and an external cluster, the consumer group in which
+    /// the replicas' sinks split the partitions; nil: this server stores every partition itself.
+    public var historyGroup: String? = "musicstream-history"
     /// Listens older than this are removed from the history.
     public var historyRetention: RetentionPeriod = .days(30)
     /// GET /api/export streams whole ranges of listens (with their e-mail addresses); off refuses it.

@@ -36,6 +36,9 @@ final class HistorySink: Sendable {
     /// the records it has not read gone; a real cluster keeps them for days.
     private let background: Bool
     private let retention: Duration?
+    /// Set when replicas share the store: the sink is one member of a consumer group and
+    /// stores only the partitions the group gives it.
+    let share: HistoryGroupShare?
     /// Records the window's consumer has yet to read: while it catches up (a start from the
     /// beginning, a cluster back after an outage) the sink, which runs in the background, waits
     /// (`LiveYield`), so the window and the stream get the cores first.
@@ -60,7 +63,9 @@ final class HistorySink: Sendable {
     private let queued = Atomic<Int>(0)
 
     init(store: any HistoryStore, consumer: PartitionConsumer, embeddedBroker: Bool, retention: Duration?,
+         share: HistoryGroupShare? = nil,
          liveLag: (@Sendable () -> Int64)? = nil, onMemoryRelease: (@Sendable (Duration) -> Void)? = nil, logger: Logger) {
+        self.share = share
         self.liveLag = liveLag
         self.onMemoryRelease = onMemoryRelease
         self.store = store
@@ -112,7 +117,14 @@ final class HistorySink: Sendable {
             return
         }
         do {
-            try consumer.assign(partitions: count, startingAt: next)
+            if let share {
+                // The group decides which partitions, and each starts at its stored offset then.
+                share.setLog(log)
+                next = [:]
+                try consumer.subscribe()
+            } else {
+                try consumer.assign(partitions: count, startingAt: next)
+            }
         } catch {
             stats.set(.failing, error: "\(error)")
             logger.error("history: cannot assign \(topic): \(error)")
@@ -120,8 +132,12 @@ final class HistorySink: Sendable {
         }
         partitions.store(count, ordering: .releasing)
         stats.set(.running)
-        let from = next.isEmpty ? "from the start of each partition" : "resuming at \(Self.describe(next))"
-        logger.info("history: storing \(topic) in \(store.description), \(from)")
+        if let share {
+            logger.info("history: storing \(topic) in \(store.description) as a member of consumer group \(share.group)")
+        } else {
+            let from = next.isEmpty ? "from the start of each partition" : "resuming at \(Self.describe(next))"
+            logger.info("history: storing \(topic) in \(store.description), \(from)")
+        }
 
         // This thread writes; another reads and decodes, so catching up uses two cores.
         let handOff = HistoryBatchHandOff()
@@ -176,6 +192,13 @@ final class HistorySink: Sendable {
             unsaved = false
             return true
         }
+        // A rebalance (inside a poll) changes which partitions this sink stores: new ones
+        // continue from their stored offsets, revoked ones are no longer this sink's to save.
+        func takeRebalance() {
+            guard let changes = share?.takeChanges() else { return }
+            for partition in changes.revoked { next[partition] = nil }
+            for (partition, start) in changes.assigned { next[partition] = start }
+        }
         var yield = LiveYield(threshold: Self.yieldsToLiveAbove, longest: Self.longestYield)
         // As the window's consumer does: once a burst the sink read (a backlog, a catch-up) has
         // been stored and the polls stay small, what its batches freed goes back to the system.
@@ -196,6 +219,7 @@ final class HistorySink: Sendable {
                 timeout: .milliseconds(100), limit: limit,
                 onError: { error in errorLog.warning("history: kafka: \(error)") }
             ) { partition, offset, value in
+                takeRebalance()
                 if !unsaved {
                     unsaved = true
                     batchStarted = .now
@@ -218,6 +242,7 @@ final class HistorySink: Sendable {
                     rejectionLog.warning("history: skipped \(topic)[\(partition)]@\(offset): \(error.reason.rawValue)")
                 }
             }
+            takeRebalance()
             if memoryRelease.shouldRelease(polled: polled, limit: limit, now: .now) {
                 let started = ContinuousClock.now
                 FreedMemory.release()
@@ -232,7 +257,7 @@ final class HistorySink: Sendable {
             updateHeld()
             let now = ContinuousClock.now
             if now >= nextProbe {
-                growIfNeeded()
+                if share == nil { growIfNeeded() }   // a group member's group sees new partitions itself
                 nextProbe = now.advanced(by: .seconds(5))
             }
         }

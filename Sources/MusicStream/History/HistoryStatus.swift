@@ -26,6 +26,14 @@ struct HistoryStatus: MetricsSource {
         writer.key("missed"); writer.int64(stats.gaps)
         writer.key("last_error")
         if let error = stats.lastError { writer.string(error) } else { writer.null() }
+        if let share = sink.share {
+            // A member of the replicas' group: which partitions this one stores now.
+            writer.key("group"); writer.string(share.group)
+            writer.key("partitions")
+            writer.beginArray()
+            for partition in share.owned { writer.int(Int(partition)) }
+            writer.endArray()
+        }
         writer.endObject()
     }
 

@@ -15,7 +15,10 @@ final class HistorySide {
     init?(config: ServiceConfig, kafka: KafkaSide, loop: EventLoop, logger: Logger) throws {
         guard let store = try Self.openStore(config.history, dataDirectory: config.dataDirectory) else { return nil }
         self.store = store
-        sink = try kafka.makeHistorySink(store: store, retention: config.historyRetention)
+        // Replicas share a PostgreSQL history: their sinks split the partitions in a group. An
+        // SQLite history is this server's own, so it stores every partition.
+        let group: String? = if case .postgres = config.history { config.historyGroup } else { nil }
+        sink = try kafka.makeHistorySink(store: store, retention: config.historyRetention, group: group)
         queries = HistoryQueries(store: store, loop: loop, logger: logger)
         logger.info("history: \(store.description), retention \(config.historyRetention)")
     }

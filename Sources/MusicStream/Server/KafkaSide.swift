@@ -77,13 +77,16 @@ final class KafkaSide {
     /// The history sink: its own consumer of the topic, writing to `store`. With the embedded
     /// broker the log is new on every start, so the sink reads it from its start instead of
     /// resuming at offsets an earlier run stored.
-    func makeHistorySink(store: any HistoryStore, retention: RetentionPeriod) throws -> HistorySink {
+    /// With `group` (a store replicas share, an external cluster) the sink is a member of that
+    /// consumer group and stores the partitions the group gives it (`HistoryGroupShare`).
+    func makeHistorySink(store: any HistoryStore, retention: RetentionPeriod, group: String?) throws -> HistorySink {
+        let share = group.flatMap { cluster == nil ? HistoryGroupShare(group: $0, store: store, logger: logger) : nil }
         let consumer = try PartitionConsumer(
             config: consumerConfig.withDefaults(["group.id": "musicstream-history"]), topic: topic,
-            name: "history", logger: logger)
+            name: "history", logger: logger, membership: share?.membership)
         let ingest = self.ingest
         return HistorySink(store: store, consumer: consumer, embeddedBroker: cluster != nil,
-                           retention: retention.duration, liveLag: { ingest.lag().values.reduce(0, +) },
+                           retention: retention.duration, share: share, liveLag: { ingest.lag().values.reduce(0, +) },
                            onMemoryRelease: { [stats] in stats.recordMemoryRelease(took: $0) }, logger: logger)
     }
 

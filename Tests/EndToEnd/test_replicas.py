@@ -1,0 +1,332 @@
+"""Replicas behind a real load balancer: nginx (Debian's) in front of three servers that share the
+standalone broker (`musicstream broker`) and one PostgreSQL history. One replica is killed with
+SIGKILL while a stream client, a publisher and the history sinks are busy; nothing may be lost or
+doubled anywhere."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+
+import pytest
+import requests
+
+from browser_helpers import PUBLIC_DIR
+from conftest import BINARY, RunningServer, wait_until
+from test_history_postgres import Postgres
+from test_tansu import free_port
+
+NGINX = "/usr/sbin/nginx"
+RATE = 20          # POSTs a second through nginx
+REPLICAS = 3
+
+
+class Broker:
+    """`musicstream broker` in its own process: it outlives every server."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.process = subprocess.Popen([BINARY, "broker", "--port", str(self.port)],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = self.process.stdout.readline()
+        assert line.startswith("bootstrap: "), line
+        self.address = line.split()[1]
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        assert self.process.wait(timeout=15) == 0
+
+    def topic(self, name="music-streams"):
+        """Every record of the topic: (partition, offset, value)."""
+        out = subprocess.run(["kcat", "-C", "-b", self.address, "-t", name, "-o", "beginning", "-e", "-q",
+                              "-f", "%p %o %s\n"], capture_output=True, text=True, timeout=60, check=True).stdout
+        return [(int(p), int(o), value) for p, o, value in (line.split(" ", 2) for line in out.splitlines() if line)]
+
+
+def nginx_config(directory, port, upstreams):
+    """The load balancer as deploy/nginx.conf sets it up for SSE, on loopback."""
+    servers = "\n".join("        server 127.0.0.1:%d max_fails=1 fail_timeout=5s;" % p for p in upstreams)
+    return """
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    upstream musicstream {{
+{servers}
+        keepalive 16;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://musicstream;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_buffering off;
+            proxy_cache off;
+            proxy_read_timeout 1h;
+            proxy_connect_timeout 1s;
+            proxy_next_upstream error timeout http_502 http_503;
+            proxy_next_upstream_tries 3;
+            # A replica that died with a request in flight: a problem answer the client can
+            # retry on (a POST is not sent twice; whether it reached Kafka is unknown).
+            proxy_intercept_errors off;
+            error_page 502 504 =503 @unavailable;
+        }}
+        location @unavailable {{
+            default_type application/problem+json;
+            add_header Retry-After 1 always;
+            return 503 '{{"type":"about:blank","title":"Service Unavailable","status":503,"detail":"the server handling this request went away; retry"}}';
+        }}
+    }}
+}}
+""".format(dir=directory, port=port, servers=servers)
+
+
+class Nginx:
+    def __init__(self, upstreams):
+        self.dir = tempfile.mkdtemp(prefix="musicstream-nginx-")
+        self.port = free_port()
+        path = os.path.join(self.dir, "nginx.conf")
+        with open(path, "w") as f:
+            f.write(nginx_config(self.dir, self.port, upstreams))
+        subprocess.run([NGINX, "-t", "-q", "-c", path, "-e", os.path.join(self.dir, "error.log")], check=True, timeout=30)
+        self.process = subprocess.Popen([NGINX, "-c", path, "-e", os.path.join(self.dir, "error.log"),
+                                         "-g", "daemon off;"])
+        assert wait_until(lambda: self._answers(), timeout=15)
+
+    def _answers(self):
+        try:
+            return requests.get(self.url("/healthz"), timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def stop(self):
+        self.process.send_signal(signal.SIGQUIT)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+class StreamFollower(threading.Thread):
+    """Follows /stream through the load balancer the way EventSource does: on any break it waits
+    `retry`, then reconnects with its last id as Last-Event-ID. Records every listen's event_id,
+    every reconnect, and every `reset`."""
+
+    def __init__(self, url):
+        super().__init__(daemon=True)
+        self.url = url
+        self.received = []
+        self.resets = 0
+        self.connections = 0
+        self.last_id = None
+        self.stop = threading.Event()
+        self.error = None
+
+    def run(self):
+        from sse import SSEClient
+        while not self.stop.is_set():
+            headers = {"Last-Event-ID": self.last_id} if self.last_id else {}
+            try:
+                client = SSEClient(self.url, timeout=5, headers=headers)
+            except (OSError, EOFError):
+                time.sleep(0.5)
+                continue
+            try:
+                if client.status != 200:
+                    time.sleep(0.5)
+                    continue
+                self.connections += 1
+                while not self.stop.is_set():
+                    for fields, _ in client.frames(time.monotonic() + 0.5):
+                        if fields.get("event") == ["listen"]:
+                            self.received.append(json.loads(fields["data"][0])["event_id"])
+                        elif fields.get("event") == ["reset"]:
+                            self.resets += 1
+                        if "id" in fields:
+                            self.last_id = fields["id"][-1]
+            except (OSError, EOFError):
+                time.sleep(0.5)   # the stream broke: reconnect as a browser would
+            except Exception as error:   # reported by the test
+                self.error = error
+                return
+            finally:
+                client.close()
+
+
+class Publisher(threading.Thread):
+    """POSTs listens through the load balancer at a steady rate, keeping every answer."""
+
+    def __init__(self, url, rate=RATE):
+        super().__init__(daemon=True)
+        self.url = url
+        self.rate = rate
+        self.accepted = []
+        self.statuses = []
+        self.stop = threading.Event()
+
+    def run(self):
+        session = requests.Session()
+        n = 0
+        next_at = time.monotonic()
+        while not self.stop.is_set():
+            n += 1
+            body = {
+                "user_id": "replica-%d" % (n % 50), "username": "replica.tester", "email": "r@example.com",
+                "track_id": "t-%d" % (n % 20), "title": "Song %d" % n, "artist": "Replicas", "genre": "Pop",
+                "platform": "Spotify", "mood": "Happy", "city": "Oslo", "country": "Norway", "duration": 180,
+                "listen_position": 90, "rating": 4,
+            }
+            try:
+                answer = session.post(self.url, json=body, timeout=10)
+                if answer.status_code == 202:
+                    self.statuses.append(202)
+                    self.accepted.append(answer.json()["event_id"])
+                elif answer.headers.get("Content-Type", "").startswith("application/problem+json"):
+                    self.statuses.append(answer.status_code)
+                else:
+                    self.statuses.append("%d %s" % (answer.status_code, answer.headers.get("Content-Type")))
+            except requests.RequestException as error:
+                self.statuses.append(repr(error))
+            next_at += 1.0 / self.rate
+            time.sleep(max(0.0, next_at - time.monotonic()))
+
+
+def sse_clients(replica):
+    for line in replica.get("/metrics").text.splitlines():
+        if line.startswith("musicstream_sse_clients "):
+            return int(float(line.split()[1]))
+    return 0
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    broker = Broker()
+    postgres = Postgres()
+    replicas = []
+    nginx = None
+    try:
+        for _ in range(REPLICAS):
+            replicas.append(RunningServer(
+                ["--brokers", broker.address, "--no-simulate", "--history", postgres.url, "--window", "5000",
+                 "--public-dir", PUBLIC_DIR],
+                cwd=str(tmp_path), port=free_port()))
+        for replica in replicas:
+            assert wait_until(lambda: replica.get("/readyz").status_code == 200, timeout=30)
+        nginx = Nginx([int(r.base_url.rsplit(":", 1)[1]) for r in replicas])
+        yield broker, postgres, replicas, nginx
+    finally:
+        if nginx:
+            nginx.stop()
+        for replica in replicas:
+            if replica.process.poll() is None:
+                replica.stop()
+        postgres.remove()
+        broker.stop()
+
+
+def test_a_replica_killed_under_a_stream_loses_and_doubles_nothing(cluster):
+    broker, postgres, replicas, nginx = cluster
+    # The sinks form one group: every partition is stored by exactly one replica.
+    assert wait_until(lambda: all("partitions" in r.get("/api/status").json()["history"] for r in replicas), timeout=30)
+    follower = StreamFollower(nginx.url("/stream"))
+    follower.start()
+    assert wait_until(lambda: follower.connections == 1 and follower.last_id, timeout=15)
+    publisher = Publisher(nginx.url("/api/events"))
+    publisher.start()
+    try:
+        assert wait_until(lambda: len(follower.received) >= 3 * RATE, timeout=30), len(follower.received)
+        # Kill the replica that serves the stream, mid-flight.
+        serving = [r for r in replicas if sse_clients(r) == 1]
+        assert len(serving) == 1
+        victim = serving[0]
+        victim.process.send_signal(signal.SIGKILL)
+        victim.process.wait()
+        survivors = [r for r in replicas if r is not victim]
+        before = len(follower.received)
+        assert wait_until(lambda: follower.connections >= 2 and len(follower.received) > before + 2 * RATE,
+                          timeout=30), "the stream did not come back through another replica"
+        time.sleep(2)
+    finally:
+        publisher.stop.set()
+        publisher.join(timeout=15)
+    time.sleep(2)   # the last listens reach the stream
+    follower.stop.set()
+    follower.join(timeout=10)
+    assert follower.error is None, follower.error
+
+    records = broker.topic()
+    produced = [json.loads(value)["event_id"] for _, _, value in records]
+    print("replicas: %d produced, %d streamed over %d connections, POST answers %s"
+          % (len(produced), len(follower.received), follower.connections,
+             {s: list(map(str, publisher.statuses)).count(s) for s in set(map(str, publisher.statuses))}))
+    assert len(set(produced)) == len(produced)
+    # Every accepted POST is in the topic once; during the switch some may answer 503 (a
+    # problem), none anything worse.
+    assert set(publisher.accepted) <= set(produced)
+    assert all(status in (202, 503) for status in publisher.statuses), publisher.statuses
+    assert publisher.statuses.count(202) >= len(publisher.statuses) - 5, publisher.statuses
+    # The stream: each listen of the topic exactly once, across the kill, with no reset.
+    assert follower.resets == 0
+    assert len(follower.received) == len(set(follower.received)), "a listen arrived twice"
+    assert set(follower.received) == set(produced), (len(follower.received), len(produced))
+    # The shared history: every listen exactly once, the killed replica's partitions taken over.
+    def stored():
+        count, distinct = postgres.query("SELECT COUNT(*), COUNT(DISTINCT event_id) FROM listens").split("|")
+        return int(count), int(distinct)
+    assert wait_until(lambda: stored()[0] >= len(produced), timeout=60), (stored(), len(produced))
+    time.sleep(1)
+    assert stored() == (len(produced), len(produced))
+    assert set(postgres.query("SELECT event_id FROM listens").split("\n")) == set(produced)
+    owned = sorted(p for r in survivors for p in r.get("/api/status").json()["history"]["partitions"])
+    assert owned == [0, 1, 2]
+
+
+def test_the_dashboard_through_the_load_balancer_survives_its_replica_dying(cluster):
+    from browser_helpers import chromium, connection_state, open_page, row_ids, wait
+    broker, _, replicas, nginx = cluster
+    # Slow enough that the whole run fits in the table (200 rows at most).
+    publisher = Publisher(nginx.url("/api/events"), rate=5)
+    publisher.start()
+    try:
+        with chromium() as browser:
+            open_page(browser, nginx, "?rows=200")
+            wait(browser, lambda b: len(row_ids(b)) >= 10, "too few rows before the kill")
+            serving = [r for r in replicas if sse_clients(r) == 1]
+            assert len(serving) == 1
+            serving[0].process.send_signal(signal.SIGKILL)
+            serving[0].process.wait()
+            states = []
+
+            def went_live_again(b):
+                states.append(connection_state(b))
+                return "reconnecting" in states and states[-1] == "live"
+            wait(browser, went_live_again, "the badge never went reconnecting -> live: %s" % states, timeout=30)
+            before = len(row_ids(browser))
+            wait(browser, lambda b: len(row_ids(b)) >= before + 10, "no new rows after the switch")
+            publisher.stop.set()
+            publisher.join(timeout=15)
+            assert all(status in (202, 503) for status in publisher.statuses), publisher.statuses
+            produced = {json.loads(value)["event_id"] for _, _, value in broker.topic()}
+            wait(browser, lambda b: set(row_ids(b)) == produced,
+                 "the table does not hold exactly the topic's listens", timeout=15)
+            rows = row_ids(browser)
+            assert len(rows) == len(set(rows)) == len(produced) < 200
+    finally:
+        publisher.stop.set()
+        publisher.join(timeout=15)
