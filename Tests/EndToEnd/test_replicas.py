@@ -115,6 +115,9 @@ class Nginx:
     def url(self, path):
         return "http://127.0.0.1:%d%s" % (self.port, path)
 
+    def get(self, path, **kwargs):
+        return requests.get(self.url(path), timeout=10, **kwargs)
+
     def stop(self):
         self.process.send_signal(signal.SIGQUIT)
         try:
@@ -330,3 +333,37 @@ def test_the_dashboard_through_the_load_balancer_survives_its_replica_dying(clus
     finally:
         publisher.stop.set()
         publisher.join(timeout=15)
+
+
+def walk(servers, params):
+    """Follows `next` to the end, asking the servers in turn; the event_ids in order."""
+    ids, cursor, turn = [], None, 0
+    while turn < 500:
+        query = dict(params, **({"cursor": cursor} if cursor else {}))
+        page = servers[turn % len(servers)].get("/api/events", params=query)
+        assert page.status_code == 200, page.text
+        body = page.json()
+        ids += [e["event_id"] for e in body["events"]]
+        cursor = body["next"]
+        turn += 1
+        if not cursor:
+            return ids
+    raise AssertionError("the walk did not end")
+
+
+def test_a_paging_cursor_continues_on_any_replica(cluster):
+    broker, _, replicas, nginx = cluster
+    publisher = Publisher(nginx.url("/api/events"), rate=50)
+    publisher.start()
+    time.sleep(3)
+    publisher.stop.set()
+    publisher.join(timeout=15)
+    produced = len(broker.topic())
+    assert wait_until(lambda: all(r.get("/api/status").json()["window"]["size"] == produced for r in replicas),
+                      timeout=15)
+    for params in ({"limit": 7}, {"limit": 5, "sort_by": "title", "sort_order": "asc"}, {"limit": 9, "rating": 4}):
+        alone = walk(replicas[:1], params)
+        assert walk(replicas, params) == alone, params
+        assert len(alone) == len(set(alone)) and len(alone) > 20
+    # Through the load balancer, too (round robin: a different replica for each page).
+    assert walk([nginx], {"limit": 7}) == walk(replicas[:1], {"limit": 7})

@@ -241,13 +241,15 @@ import Testing
             refused { $0.cursor = String(chars) }
             chars[i] = original
         }
-        // A well-formed cursor for a window this one has not reached.
+        // A well-formed cursor for a position this window has not reached, or of another log.
         let future = PageCursor(
-            field: .title, order: .asc, bound: 1_000, filterHash: ok.filter.canonicalHash, lastSequence: 3, key: .text("a"))
-        refused { $0.cursor = future.encoded() }
-        let inverted = PageCursor(
-            field: .title, order: .asc, bound: 50, filterHash: ok.filter.canonicalHash, lastSequence: 60, key: .text("a"))
-        refused { $0.cursor = inverted.encoded() }
+            field: .title, order: .asc, bound: StreamPosition(log: 0, offsets: [1_000]), boundSequence: 3,
+            filterHash: ok.filter.canonicalHash, lastPartition: 0, lastOffset: 3, lastSequence: 3, key: .text("a"))
+        #expect(cursorError(w, { var r = ok; r.cursor = future.encoded(); return r }())?.detail.contains("ahead") == true)
+        let otherLog = PageCursor(
+            field: .title, order: .asc, bound: StreamPosition(log: 7, offsets: []), boundSequence: 50,
+            filterHash: ok.filter.canonicalHash, lastPartition: -1, lastOffset: -1, lastSequence: 40, key: .text("a"))
+        #expect(cursorError(w, { var r = ok; r.cursor = otherLog.encoded(); return r }())?.detail.contains("another topic") == true)
         // Empty means "first page".
         var empty = ok
         empty.cursor = ""
@@ -269,16 +271,54 @@ import Testing
             case .real: .percent_listened
             case .text: .title
             }
-            let c = PageCursor(field: field, order: .desc, bound: 9, filterHash: 0xDEAD_BEEF, lastSequence: 7, key: key)
+            let c = PageCursor(
+                field: field, order: .desc, bound: StreamPosition(log: 9, offsets: [4, -1, 1 << 40]), boundSequence: 9,
+                filterHash: 0xDEAD_BEEF, lastPartition: 2, lastOffset: 1 << 40, lastSequence: 7, key: key)
             let token = c.encoded()
             #expect(PageCursor.decode(token) == c)
             #expect(token.utf8.allSatisfy { $0 < 0x80 && $0 != UInt8(ascii: "=") && $0 != UInt8(ascii: "+") && $0 != UInt8(ascii: "/") })
         }
         // A key of the wrong kind for its field is not a cursor.
-        let mixed = PageCursor(field: .rating, order: .asc, bound: 9, filterHash: 1, lastSequence: 7, key: .text("x"))
+        let bound = StreamPosition(log: 9, offsets: [3])
+        let mixed = PageCursor(field: .rating, order: .asc, bound: bound, boundSequence: 9, filterHash: 1,
+                               lastPartition: 0, lastOffset: 2, lastSequence: 7, key: .text("x"))
         #expect(PageCursor.decode(mixed.encoded()) == nil)
-        let nan = PageCursor(field: .percent_listened, order: .asc, bound: 9, filterHash: 1, lastSequence: 7, key: .real(.nan))
+        let nan = PageCursor(field: .percent_listened, order: .asc, bound: bound, boundSequence: 9, filterHash: 1,
+                             lastPartition: 0, lastOffset: 2, lastSequence: 7, key: .real(.nan))
         #expect(PageCursor.decode(nan.encoded()) == nil)
+    }
+
+    /// Two replicas read the same three partitions but interleave them differently: a walk that
+    /// alternates between them (a load balancer) returns what one alone returns, once each.
+    @Test(arguments: [SortField.timestamp, .rating, .genre])
+    func aWalkContinuesOnAnotherReplica(field: SortField) throws {
+        let events = simulatedEvents(300, seed: 47)
+        let placed = events.enumerated().map { (event: $1, partition: Int32($0 % 3), offset: Int64($0 / 3)) }
+        func replica(_ order: [Int]) -> EventWindow {
+            var w = EventWindow(capacity: 1_000, startingAbove: UInt64(order.first ?? 0) * 1_000_000)
+            w.log = 5
+            for partition in 0..<3 { w.noteStart(partition: Int32(partition), offset: 0) }
+            for index in order { w.append(placed[index].event, from: KafkaPosition(partition: placed[index].partition, offset: placed[index].offset)) }
+            return w
+        }
+        let a = replica(Array(0..<300))
+        // Partition by partition: a different arrival order and other sequence numbers.
+        let b = replica((0..<3).flatMap { p in stride(from: p, to: 300, by: 3).map { $0 } })
+        let request = PageRequest(filter: EventFilter(minRating: 2), sortBy: field, order: .desc, limit: 7)
+        var expected = a
+        let alone = try walk(&expected, request).pages.flatMap { $0.events.map(\.event.eventID) }
+        var mixed: [String] = []
+        var next: PageRequest? = request
+        var turn = 0
+        while let current = next, turn < 1_000 {
+            let page = try Pager.page(turn % 2 == 0 ? a : b, current)
+            mixed += page.events.map(\.event.eventID)
+            next = page.next.map { var r = request; r.cursor = $0; return r }
+            turn += 1
+        }
+        #expect(mixed == alone)
+        #expect(Set(mixed).count == mixed.count)
+        #expect(mixed.count == events.filter { $0.rating >= 2 }.count)
     }
 
     @Test func base64URL() {

@@ -1,10 +1,12 @@
 /// Sorted, cursor-paged reads of the window for /api/events.
 ///
-/// Order is (sort key, sequence number), both in the requested direction, so it is total and
-/// stable. The first page fixes a snapshot bound (the window's `lastSequence` then); every
-/// later page of the walk considers only events up to that bound and strictly after the last
-/// returned (key, sequence). Events arriving meanwhile therefore never shift, duplicate or
-/// skip anything; they belong to a new walk. Events evicted from the window meanwhile are
+/// Order is (sort key, Kafka partition, offset), all in the requested direction, so it is
+/// total, stable, and the same in every replica reading the topic (events not read from Kafka,
+/// appended in code, tie on sequence numbers). The first page fixes a snapshot bound (the
+/// window's position in the topic then); every later page of the walk considers only events
+/// read up to that bound and strictly after the last returned entry. Events arriving meanwhile
+/// therefore never shift, duplicate or skip anything; they belong to a new walk. Because the
+/// cursor holds only the topic's own coordinates, another replica continues the walk. Events evicted from the window meanwhile are
 /// simply missing from later pages: the window no longer has them, and there is nothing to
 /// fill the gap with.
 ///
@@ -23,7 +25,8 @@ public enum Pager {
     public static func page(_ window: EventWindow, _ request: PageRequest) throws(QueryError) -> EventPage {
         let limit = min(max(request.limit, 1), maxLimit)
         let filterHash = request.filter.canonicalHash
-        var bound = window.lastSequence
+        var bound = window.position
+        var boundSequence = window.lastSequence
         var after: PageCursor?
         if let token = request.cursor, !token.isEmpty {
             guard let cursor = PageCursor.decode(token) else {
@@ -37,17 +40,27 @@ public enum Pager {
             guard cursor.filterHash == filterHash else {
                 throw QueryError(parameter: "cursor", detail: "cursor was made for a different filter")
             }
-            guard cursor.bound <= window.lastSequence, cursor.lastSequence <= cursor.bound else {
-                throw QueryError(parameter: "cursor", detail: "cursor does not belong to this window")
+            guard cursor.bound.log == window.log else {
+                throw QueryError(parameter: "cursor", detail: "cursor was made for another topic or cluster")
+            }
+            guard window.position.covers(cursor.bound) else {
+                // Another replica had read further when it made the first page; this one will
+                // have caught up in a moment.
+                throw QueryError(
+                    parameter: "cursor",
+                    detail: "cursor is ahead of this server's window (made where more had been read); retry shortly")
             }
             bound = cursor.bound
+            boundSequence = cursor.boundSequence
             after = cursor
         }
         let context = Context(
             window: window, filter: request.filter, field: request.sortBy, order: request.order,
-            ascending: request.order == .asc, limit: limit, bound: bound, filterHash: filterHash)
+            ascending: request.order == .asc, limit: limit, bound: bound, boundSequence: boundSequence,
+            filterHash: filterHash)
         let afterKey = after?.key
-        let afterSequence = after?.lastSequence ?? 0
+        let afterSequence = after.map { Tiebreak(partition: $0.lastPartition, offset: $0.lastOffset, sequence: $0.lastSequence) }
+            ?? Tiebreak(partition: -1, offset: -1, sequence: 0)
         switch request.sortBy {
         case .timestamp: return context.select(TimestampKey.self, after: afterKey, afterSequence)
         case .duration: return context.select(DurationKey.self, after: afterKey, afterSequence)
@@ -74,6 +87,23 @@ public enum Pager {
 
     enum KeyKind { case integer, real, text }
 
+    /// What orders events with equal keys: where they were read in Kafka (the same in every
+    /// replica), then the window's sequence (only for events not read from Kafka).
+    struct Tiebreak {
+        var partition: Int32
+        var offset: Int64
+        var sequence: UInt64
+
+        @inline(__always)
+        static func order(_ a: Tiebreak, _ b: Tiebreak) -> Int {
+            if a.partition != b.partition { return a.partition < b.partition ? -1 : 1 }
+            if a.offset != b.offset { return a.offset < b.offset ? -1 : 1 }
+            // A record of the topic is the same entry in every window, whatever its sequence.
+            if a.partition >= 0 { return 0 }
+            return a.sequence < b.sequence ? -1 : (a.sequence > b.sequence ? 1 : 0)
+        }
+    }
+
     static func keyKind(_ field: SortField) -> KeyKind {
         switch field {
         case .timestamp, .duration, .listen_position, .rating: .integer
@@ -90,25 +120,26 @@ public enum Pager {
         let order: SortOrder
         let ascending: Bool
         let limit: Int
-        let bound: UInt64
+        let bound: StreamPosition
+        let boundSequence: UInt64
         let filterHash: UInt64
 
         struct Entry<K: PageSortKey> {
             var key: K
-            var sequence: UInt64
+            var tiebreak: Tiebreak
         }
 
         /// Whether `a` comes before `b` in the requested order.
         @inline(__always)
         func precedes<K: PageSortKey>(_ a: Entry<K>, _ b: Entry<K>) -> Bool {
             var c = K.order(a.key, b.key)
-            if c == 0 { c = a.sequence < b.sequence ? -1 : (a.sequence > b.sequence ? 1 : 0) }
+            if c == 0 { c = Tiebreak.order(a.tiebreak, b.tiebreak) }
             return ascending ? c < 0 : c > 0
         }
 
-        func select<R: KeyReader>(_ reader: R.Type, after afterKey: SortKey?, _ afterSequence: UInt64) -> EventPage {
+        func select<R: KeyReader>(_ reader: R.Type, after afterKey: SortKey?, _ afterEntry: Tiebreak) -> EventPage {
             typealias K = R.Key
-            let start = afterKey.flatMap(K.init(sortKey:)).map { Entry(key: $0, sequence: afterSequence) }
+            let start = afterKey.flatMap(K.init(sortKey:)).map { Entry(key: $0, tiebreak: afterEntry) }
             // Max-heap by `precedes`: the root is the last of the kept entries, the one a
             // better candidate replaces.
             var heap: [Entry<K>] = []
@@ -119,10 +150,18 @@ public enum Pager {
             // events rarely displace its root: timestamps mostly follow sequence numbers, and
             // sequence is the tie-break, so descending orders walk newest first.
             let resolved = window.resolve(filter)
-            window.forEachStored(through: bound, newestFirst: !ascending) { sequence, event, keys in
+            window.forEachStored(through: window.lastSequence, newestFirst: !ascending) { sequence, event, keys, position in
+                // The snapshot: what was read by the first page (by sequence when not from Kafka).
+                if position.partition >= 0 {
+                    guard !bound.isAfter(partition: position.partition, offset: position.offset) else { return }
+                } else {
+                    guard sequence <= boundSequence else { return }
+                }
                 guard resolved.matches(at: event, keys: keys) else { return }
                 matching += 1
-                let entry = Entry(key: R.key(event), sequence: sequence)
+                let entry = Entry(
+                    key: R.key(event),
+                    tiebreak: Tiebreak(partition: position.partition, offset: position.offset, sequence: sequence))
                 if let start, !precedes(start, entry) { return }
                 candidates += 1
                 if heap.count < limit {
@@ -137,13 +176,14 @@ public enum Pager {
             var events: [StoredEvent] = []
             events.reserveCapacity(heap.count)
             for entry in heap {
-                if let stored = window.event(withSequence: entry.sequence) { events.append(stored) }
+                if let stored = window.event(withSequence: entry.tiebreak.sequence) { events.append(stored) }
             }
             var next: String?
             if candidates > heap.count, let last = heap.last {
                 next = PageCursor(
-                    field: field, order: order, bound: bound, filterHash: filterHash,
-                    lastSequence: last.sequence, key: last.key.sortKey
+                    field: field, order: order, bound: bound, boundSequence: boundSequence, filterHash: filterHash,
+                    lastPartition: last.tiebreak.partition, lastOffset: last.tiebreak.offset,
+                    lastSequence: last.tiebreak.sequence, key: last.key.sortKey
                 ).encoded()
             }
             return EventPage(events: events, matching: matching, next: next)

@@ -74,7 +74,7 @@ public struct StreamPosition: Sendable, Equatable {
         }
         guard text.utf8.first == UInt8(ascii: "p"), text.utf8.count <= 16 * (maxPartitions + 1) else { return .malformed }
         let fields = text.dropFirst().split(separator: ".", omittingEmptySubsequences: false)
-        guard fields.count >= 2, fields.count <= maxPartitions + 1,
+        guard fields.count <= maxPartitions + 1,
               fields[0].utf8.count <= 7, let log = UInt32(fields[0], radix: 36)
         else { return .malformed }
         var offsets: [Int64] = []

@@ -14,6 +14,8 @@ public struct EventWindow: Sendable {
     /// events arrive only roughly in time order, so the window is complete for a range only
     /// above this. One comparison per eviction.
     public private(set) var newestEvictedTimestamp = Int64.min
+    /// The tag of the log the window reads (`StreamPosition.log`); 0 until the consumer says.
+    public var log: UInt32 = 0
     /// By partition, the offset of the newest record read (filed, or skipped as a duplicate);
     /// -1 before any. With the log's tag this is the stream position of the window's state.
     public private(set) var readThrough: [Int64] = []
@@ -90,8 +92,8 @@ public struct EventWindow: Sendable {
         heldAfter += repeatElement(-1, count: needed - heldAfter.count)
     }
 
-    /// The window's position in the log tagged `log`: everything read so far.
-    public func position(log: UInt32) -> StreamPosition {
+    /// The window's position in its log: everything read so far.
+    public var position: StreamPosition {
         StreamPosition(log: log, offsets: readThrough)
     }
 
@@ -216,6 +218,30 @@ public struct EventWindow: Sendable {
         through bound: UInt64, newestFirst: Bool = false,
         _ body: (_ sequence: UInt64, _ event: UnsafePointer<ListenEvent>, _ keys: FacetKeys) -> Void
     ) {
+        walkStored(through: bound, newestFirst: newestFirst) { stored, event in
+            body(stored.pointee.sequence, event, stored.pointee.keys)
+        }
+    }
+
+    /// `forEachStored` that also says where each event was read in Kafka (partition -1 and
+    /// offset -1 for one that was not): the pager orders and bounds by it.
+    @inline(__always)
+    func forEachStored(
+        through bound: UInt64, newestFirst: Bool = false,
+        _ body: (_ sequence: UInt64, _ event: UnsafePointer<ListenEvent>, _ keys: FacetKeys,
+                 _ position: (partition: Int32, offset: Int64)) -> Void
+    ) {
+        walkStored(through: bound, newestFirst: newestFirst) { stored, event in
+            body(stored.pointee.sequence, event, stored.pointee.keys,
+                 (stored.pointee.partitionIndex, stored.pointee.offsetValue))
+        }
+    }
+
+    @inline(__always)
+    private func walkStored(
+        through bound: UInt64, newestFirst: Bool,
+        _ body: (_ stored: UnsafePointer<StoredEvent>, _ event: UnsafePointer<ListenEvent>) -> Void
+    ) {
         let last = min(bound, lastSequence)
         let first = oldestSequence
         guard !storage.isEmpty, last >= first else { return }
@@ -227,10 +253,10 @@ public struct EventWindow: Sendable {
             for _ in 0..<count {
                 let stored = base + slot
                 if let event = stored.pointer(to: \.event) {
-                    body(stored.pointee.sequence, event, stored.pointee.keys)
+                    body(stored, event)
                 } else {
                     // Unreachable (`event` is a stored property); kept so nothing can trap.
-                    withUnsafePointer(to: stored.pointee.event) { body(stored.pointee.sequence, $0, stored.pointee.keys) }
+                    withUnsafePointer(to: stored.pointee.event) { body(stored, $0) }
                 }
                 if newestFirst {
                     slot = slot == 0 ? buffer.count - 1 : slot - 1

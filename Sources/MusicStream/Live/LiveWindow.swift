@@ -8,8 +8,6 @@ import Glibc
 final class LiveWindow {
     private(set) var window: EventWindow
     let hub: SSEHub
-    /// The tag of the log the window reads, once the consumer has said (0 before).
-    private(set) var log: UInt32 = 0
     /// Records skipped because their event_id was already in the window (redelivery).
     private(set) var duplicatesSkipped = 0
 
@@ -37,7 +35,7 @@ final class LiveWindow {
         var added: [UInt64] = []
         for batch in batches {
             if let assignment = batch.assignment {
-                log = assignment.log
+                window.log = assignment.log
                 for (partition, start) in assignment.starts { window.noteStart(partition: partition, offset: start) }
             }
             batch.takeEach { event, position in
@@ -53,10 +51,10 @@ final class LiveWindow {
     }
 
     /// Where the window is in the log: the stream id of everything published so far.
-    var position: StreamPosition { window.position(log: log) }
+    var position: StreamPosition { window.position }
 
     /// The position, once the consumer has said which log it reads (nil before: no ids then).
-    var knownPosition: StreamPosition? { log == 0 ? nil : position }
+    var knownPosition: StreamPosition? { window.log == 0 ? nil : position }
 }
 
 extension LiveWindow: MetricsSource {
