@@ -95,6 +95,13 @@ public protocol HistoryReader: AnyObject {
     /// `Timeline.bucketStart`), and how many of them were skipped; only non-empty buckets.
     func timeline(matching filter: EventFilter, bucketMilliseconds: Int64) throws(HistoryError) -> [Int64: (count: Int, skipped: Int)]
 
+    /// The listens read from each partition in `ranges` (Kafka offsets, inclusive), of the log
+    /// the sink stores under `log`, ordered by partition then offset: what a `/stream`
+    /// subscriber missed that the window no longer holds. nil when the store has not stored
+    /// that far in some partition yet (its offsets for `log` say where it is), so a replay
+    /// from it would have a gap. At most `limit` listens (more: nil as well).
+    func listens(of log: String, in ranges: [Int32: ClosedRange<Int64>], limit: Int) throws(HistoryError) -> [HistoryRecord]?
+
     /// Past `deadline` (nil: none) the reader's running query is abandoned with an error, so a
     /// query the client was already answered 503 for does not hold its worker any longer.
     /// The default does nothing: the query then runs to its end (or its own bounds).

@@ -43,6 +43,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: .init(ServeOptions.headerTimeout.help)) var headerTimeout: Double?
     @Option(help: .init(ServeOptions.idleTimeout.help)) var idleTimeout: Int?
     @Option(help: .init(ServeOptions.maxStreamBuffer.help)) var maxStreamBuffer: Int?
+    @Option(help: .init(ServeOptions.maxReplay.help)) var maxReplay: Int?
 
     /// Flags are checked before anything runs (and refused with the usage line); the
     /// environment's values are checked when `run` reads them.
@@ -104,6 +105,7 @@ struct ServeCommand: ParsableCommand {
         try ServeOptions.headerTimeout.apply(flag: headerTimeout, environment: environment, to: &config)
         try ServeOptions.idleTimeout.apply(flag: idleTimeout, environment: environment, to: &config)
         try ServeOptions.maxStreamBuffer.apply(flag: maxStreamBuffer, environment: environment, to: &config)
+        try ServeOptions.maxReplay.apply(flag: maxReplay, environment: environment, to: &config)
         return config
     }
 }

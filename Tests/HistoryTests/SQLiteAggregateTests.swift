@@ -141,4 +141,8 @@ final class ListensOnlyReader: HistoryReader {
     }
 
     func extent() throws(HistoryError) -> HistoryExtent { try base.extent() }
+
+    func listens(of log: String, in ranges: [Int32: ClosedRange<Int64>], limit: Int) throws(HistoryError) -> [HistoryRecord]? {
+        try base.listens(of: log, in: ranges, limit: limit)
+    }
 }

@@ -234,3 +234,28 @@ import Testing
         }
     }
 }
+
+/// A `/stream` subscriber the window no longer holds is replayed from the store by Kafka
+/// position: exactly the listens in each partition's range, in offset order, or nothing when
+/// the store has not stored that far.
+@Suite struct SQLiteReplayTests {
+    @Test func listensByPositionAreExactlyTheRangesAndOnlyWhenStored() throws {
+        let events = listens(300, seed: 77)
+        try withStore { store in
+            let writer = try store.openWriter()
+            // Offsets 0...99 of three partitions; the store has read up to 100 in each.
+            _ = try writer.write(records(events), topic: "c/t", nextOffsets: [0: 100, 1: 100, 2: 100])
+            let reader = try store.openReader()
+            let got = try #require(try reader.listens(of: "c/t", in: [0: 10...12, 2: 98...99], limit: 100))
+            #expect(got.map { [$0.partition: $0.offset] } == [[0: 10], [0: 11], [0: 12], [2: 98], [2: 99]])
+            #expect(got.map(\.event) == [events[30], events[33], events[36], events[296], events[299]])
+            // Past what the store has read in a partition: no replay (it would have a gap).
+            #expect(try reader.listens(of: "c/t", in: [1: 95...100], limit: 100) == nil)
+            // Another log's offsets are not this one's.
+            #expect(try reader.listens(of: "other/t", in: [0: 0...1], limit: 100) == nil)
+            // More than the limit: none.
+            #expect(try reader.listens(of: "c/t", in: [0: 0...99], limit: 50) == nil)
+            #expect(try reader.listens(of: "c/t", in: [0: 0...99], limit: 100)?.count == 100)
+        }
+    }
+}

@@ -33,6 +33,7 @@ import Testing
             }
             func userSummary(userID: String, since: Int64?, until: Int64?, top: Int) throws(HistoryError) -> UserSummary? { nil }
             func extent() throws(HistoryError) -> HistoryExtent { HistoryExtent(listens: 0, oldest: nil, newest: nil) }
+            func listens(of log: String, in ranges: [Int32: ClosedRange<Int64>], limit: Int) throws(HistoryError) -> [HistoryRecord]? { nil }
         }
     }
 

@@ -180,3 +180,17 @@ import MusicModel
         #expect(page == HistoryPage(listens: [], next: nil))
     }
 }
+
+@Suite struct PostgresReplayTests {
+    @Test func listensByPositionAreExactlyTheRangesAndOnlyWhenStored() throws {
+        let data = try PostgresReaderTests.dataset.get()
+        let reader = try data.store.openReader()
+        // The dataset: 1,512 listens, partition i % 3, offset i / 3; stored up to 504 each.
+        let got = try #require(try reader.listens(of: Fixtures.topic, in: [1: 7...9, 0: 503...503], limit: 10))
+        #expect(got.map { [$0.partition: $0.offset] } == [[0: 503], [1: 7], [1: 8], [1: 9]])
+        #expect(got.map(\.event) == [data.events[1_509], data.events[22], data.events[25], data.events[28]])
+        #expect(try reader.listens(of: Fixtures.topic, in: [2: 500...504], limit: 10) == nil)
+        #expect(try reader.listens(of: "another-log", in: [2: 0...1], limit: 10) == nil)
+        #expect(try reader.listens(of: Fixtures.topic, in: [2: 0...503], limit: 100) == nil)
+    }
+}

@@ -48,7 +48,7 @@ import MusicModel
         withExtendedLifetime(named) {}
         let indexes = try Fixtures.sql(url, "SELECT indexname FROM pg_indexes WHERE tablename = 'listens' ORDER BY 1")
         #expect((0..<indexes.rowCount).map { indexes.string($0, 0) }
-            == ["listens_by_track", "listens_by_user", "listens_event_once"])
+            == ["listens_by_position", "listens_by_track", "listens_by_user", "listens_event_once"])
         #expect(try Fixtures.sql(url, "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'listens_event_once'")
             .string(0, 0) == #"UNIQUE ("timestamp", event_id)"#)
     }

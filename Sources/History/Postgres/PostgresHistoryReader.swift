@@ -46,6 +46,39 @@ final class PostgresHistoryReader: HistoryReader {
         }
     }
 
+    /// One snapshot: the stored offsets and the rows they cover.
+    func listens(of log: String, in ranges: [Int32: ClosedRange<Int64>], limit: Int) throws(HistoryError) -> [HistoryRecord]? {
+        try snapshot("reading listens by position") { () throws(PostgresError) -> [HistoryRecord]? in
+            let offsets = try connection.execute(
+                "SELECT kafka_partition, next_offset FROM sink_offsets WHERE topic = $1") { $0.append(log) }
+            var stored: [Int32: Int64] = [:]
+            for row in 0..<offsets.rowCount {
+                if let partition = offsets.int64(row, 0), let offset = offsets.int64(row, 1) {
+                    stored[Int32(truncatingIfNeeded: partition)] = offset
+                }
+            }
+            for (partition, range) in ranges where (stored[partition] ?? 0) <= range.upperBound { return nil }
+            var records: [HistoryRecord] = []
+            for (partition, range) in ranges.sorted(by: { $0.key < $1.key }) {
+                let result = try connection.execute(
+                    "SELECT \(PostgresSchema.selectColumns), kafka_offset FROM listens "
+                        + "WHERE kafka_partition = $1 AND kafka_offset BETWEEN $2 AND $3 ORDER BY kafka_offset LIMIT $4"
+                ) { parameters in
+                    parameters.append(partition)
+                    parameters.append(range.lowerBound)
+                    parameters.append(range.upperBound)
+                    parameters.append(limit - records.count + 1)
+                }
+                for row in 0..<result.rowCount {
+                    records.append(HistoryRecord(
+                        event: ListenRow.event(in: result, row: row), partition: partition, offset: result.int64(row, 16) ?? -1))
+                }
+                if records.count > limit { return nil }
+            }
+            return records
+        }
+    }
+
     func listens(
         matching filter: EventFilter, order: HistoryOrder, after cursor: HistoryCursor?, limit: Int, scanLimit: Int
     ) throws(HistoryError) -> HistoryPage {

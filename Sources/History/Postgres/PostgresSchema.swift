@@ -103,6 +103,19 @@ enum PostgresSchema {
         }
         try reorderUniqueConstraint(on: connection)
         try createRollups(on: connection)
+        try createPositionIndex(on: connection)
+    }
+
+    /// Listens by where they were read in Kafka, for replaying a `/stream` subscriber the
+    /// window no longer holds. Added to stores made before it (under the DDL lock).
+    private static func createPositionIndex(on connection: PostgresConnection) throws(PostgresError) {
+        let exists = "SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname = 'listens_by_position'"
+        guard try connection.execute(exists).int(0, 0) == 0 else { return }
+        try connection.transaction { () throws(PostgresError) in
+            try lockDDL(on: connection)
+            guard try connection.execute(exists).int(0, 0) == 0 else { return }
+            try connection.execute("CREATE INDEX IF NOT EXISTS listens_by_position ON listens (kafka_partition, kafka_offset)")
+        }
     }
 
     /// The roll-up tables, made and filled from the listens when missing (a store written

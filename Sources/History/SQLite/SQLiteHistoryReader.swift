@@ -23,6 +23,38 @@ final class SQLiteHistoryReader: HistoryReader {
         connection.limit(until: deadline)
     }
 
+    /// The stored offsets are read first: the rows up to them were committed with them, so
+    /// the selects that follow (on `listens_by_position`) find every one.
+    func listens(of log: String, in ranges: [Int32: ClosedRange<Int64>], limit: Int) throws(HistoryError) -> [HistoryRecord]? {
+        let offsets = try statement(
+            "SELECT kafka_partition, next_offset FROM sink_offsets WHERE topic = ?1", doing: "reading the sink's offsets")
+        defer { offsets.reset() }
+        try offsets.bind(log, at: 1)
+        var stored: [Int32: Int64] = [:]
+        while try offsets.step() {
+            if let partition = Int32(exactly: offsets.int64(at: 0)) { stored[partition] = offsets.int64(at: 1) }
+        }
+        for (partition, range) in ranges where (stored[partition] ?? 0) <= range.upperBound { return nil }
+        let select = try statement(
+            "SELECT \(SQLiteListenRow.eventColumns), kafka_offset FROM listens INDEXED BY listens_by_position "
+                + "WHERE kafka_partition = ?1 AND kafka_offset BETWEEN ?2 AND ?3 ORDER BY kafka_offset LIMIT ?4",
+            doing: "reading listens by position")
+        var records: [HistoryRecord] = []
+        for (partition, range) in ranges.sorted(by: { $0.key < $1.key }) {
+            defer { select.reset() }
+            try select.bind(Int64(partition), at: 1)
+            try select.bind(range.lowerBound, at: 2)
+            try select.bind(range.upperBound, at: 3)
+            try select.bind(limit - records.count + 1, at: 4)
+            while try select.step() {
+                let event = try SQLiteListenRow.event(from: select, lookup: lookup)
+                records.append(HistoryRecord(event: event, partition: partition, offset: select.int64(at: 16)))
+            }
+            if records.count > limit { return nil }
+        }
+        return records
+    }
+
     /// Reads rows in SQL order and keeps those `filter.matches`. The query asks for one row
     /// more than `scanLimit`: reaching it (or reaching `limit` matches with a row still to
     /// come) means more may follow, and the walk continues after the last row examined,

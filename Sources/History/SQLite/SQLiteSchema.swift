@@ -2,7 +2,7 @@
 /// connection that needs them. Bump `version` and add a step to `migrate` when they change.
 enum SQLiteSchema {
     /// The schema this build reads and writes. 0 is SQLite's value for a new file.
-    static let version: Int64 = 4
+    static let version: Int64 = 5
 
     /// Version 1. `listens` holds every field of `ListenEvent`, in its order, plus the derived
     /// `completed` (stored so aggregates need not repeat the 80 % rule) and where the record
@@ -83,6 +83,15 @@ enum SQLiteSchema {
         try connection.exec("DROP INDEX IF EXISTS listens_facets", doing: "dropping listens_facets (schema 4)")
     }
 
+    /// Schema 5 indexes listens by where they were read in Kafka: a `/stream` subscriber whose
+    /// position the window no longer holds is replayed from here. Rows arrive in offset order
+    /// per partition, so the index only ever grows at its ends (cheap for the sink).
+    private static func upgradeTo5(_ connection: SQLiteConnection) throws(HistoryError) {
+        try connection.exec(
+            "CREATE INDEX IF NOT EXISTS listens_by_position ON listens (kafka_partition, kafka_offset)",
+            doing: "indexing listens by Kafka position (schema 5)")
+    }
+
     /// The file's schema version.
     static func storedVersion(_ connection: SQLiteConnection) throws(HistoryError) -> Int64 {
         let statement = try connection.prepare("PRAGMA user_version", doing: "reading the schema version")
@@ -106,10 +115,12 @@ enum SQLiteSchema {
                 try connection.exec(version3, doing: "creating the tables of schema 3")
                 try connection.exec(SQLiteRollup.schema, doing: "creating the roll-ups")
                 try upgradeTo4(connection)
+                try upgradeTo5(connection)
             } else {
                 if stored < 2 { try upgradeTo2(connection) }
                 if stored < 3 { try upgradeTo3(connection) }
                 if stored < 4 { try upgradeTo4(connection) }
+                if stored < 5 { try upgradeTo5(connection) }
             }
             try connection.exec("PRAGMA user_version = \(version)", doing: "setting the schema version")
         }

@@ -106,6 +106,17 @@ public struct EventWindow: Sendable {
         return true
     }
 
+    /// What the window read after `position` but no longer holds: by partition, the offsets
+    /// from just after the position to the newest gone (empty when `holdsEverything`).
+    public func missing(after position: StreamPosition) -> [Int32: ClosedRange<Int64>] {
+        var ranges: [Int32: ClosedRange<Int64>] = [:]
+        for (partition, after) in heldAfter.enumerated() {
+            let seen = position.offset(of: Int32(partition))
+            if after > seen { ranges[Int32(partition)] = (seen + 1)...after }
+        }
+        return ranges
+    }
+
     /// The held events read after `position`, oldest first (window order), passing `include`.
     /// Events appended without a Kafka position are never part of a replay.
     public func events(after position: StreamPosition, where include: (borrowing ListenEvent) -> Bool) -> [StoredEvent] {

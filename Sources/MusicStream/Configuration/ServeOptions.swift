@@ -92,6 +92,10 @@ public enum ServeOptions {
     }
     /// Below a few KiB a single burst of events would cut off healthy readers; above 1 GiB one
     /// stalled subscriber could hold more memory than the whole window.
+    public static var maxReplay: ServiceOption<Int> {
+        .init("max-replay", \.maxReplay, range: 0...1_000_000,
+              summary: "Most missed events a resuming /stream client is sent from the history store when the window no longer holds its position (past it: event: reset)")
+    }
     public static var maxStreamBuffer: ServiceOption<Int> {
         .init("max-stream-buffer", \.maxPendingStreamBytes, range: 4_096...1_073_741_824,
               summary: "Unsent bytes a /stream subscriber may hold; one over it for 2 s, or past twice it, is disconnected")

@@ -81,6 +81,10 @@ final class HistorySink: Sendable {
 
     var topic: String { consumer.topic }
 
+    /// Whether the store's offsets name records of a log that outlives this process (not the
+    /// embedded broker's).
+    var resumesLog: Bool { resume }
+
     /// Records of the topic not yet read by the sink, per partition.
     func lag() -> [Int32: Int64] { consumer.lag(partitions: partitions.load(ordering: .acquiring)) }
 

@@ -1,5 +1,6 @@
 import JSON
 import EventHTTP
+import History
 import Logging
 import MusicAPI
 import MusicModel
@@ -20,6 +21,9 @@ final class SSEHub {
         var floor: StreamPosition?
         /// The id last written to it; pings bring it up to date when events passed it by.
         var sentPosition: StreamPosition?
+        /// Set while what it missed is read from the history: live events wait (the replay
+        /// that follows sends them from the window, in order).
+        var waitingForHistory = false
         /// When its unsent output first went over the bound, if it still is.
         var overBoundSince: ContinuousClock.Instant?
         /// Written to since the last ping round: such a stream needs no keep-alive comment.
@@ -58,10 +62,24 @@ final class SSEHub {
     /// Tells a resuming client that its last id is gone from the window: reload, then follow live.
     static let resetFrame = Array("event: reset\ndata: {}\n\n".utf8)
 
+    private(set) var historyReplays = 0
+
     private let logger: Logger
 
-    init(maxPendingBytes: Int, logger: Logger = Logger(label: "musicstream.sse")) {
+    /// Reads the listens of `ranges` (offsets by partition) from the history store, then calls
+    /// `done` on the loop thread with them (nil: the store cannot give them all) and the
+    /// window and its position as they are then.
+    typealias HistoryReplay = (_ ranges: [Int32: ClosedRange<Int64>], _ done: @escaping HistoryReplayDone) -> Void
+    typealias HistoryReplayDone = (_ records: [HistoryRecord]?, _ window: EventWindow, _ position: StreamPosition?) -> Void
+
+    /// Set when the server keeps a history: how a resume the window cannot serve is served.
+    var replayFromHistory: HistoryReplay?
+    /// The most events a resume replays from the history; past it the client gets a reset.
+    let maxReplay: Int
+
+    init(maxPendingBytes: Int, maxReplay: Int = 10_000, logger: Logger = Logger(label: "musicstream.sse")) {
         self.maxPendingBytes = maxPendingBytes
+        self.maxReplay = maxReplay
         self.logger = logger
     }
 
@@ -90,25 +108,98 @@ final class SSEHub {
             resets += 1
             stream.write(Self.resetFrame)
         case .position(let resumed)?:
-            guard let position, resumed.log == position.log, window.holdsEverything(after: resumed) else {
+            guard let position, resumed.log == position.log else {
                 stream.write(Self.greeting(at: position))
                 resets += 1
                 stream.write(Self.resetFrame)
                 break
             }
-            resumes += 1
-            if !position.covers(resumed) { floor = resumed }
-            let current = floor.map { position.merged(with: $0) } ?? position
-            stream.write(Self.greeting(at: current))
-            let missed = window.events(after: resumed) { request.filter.matches($0) }
-            if !missed.isEmpty {
-                var frames: [UInt8] = []
-                for stored in missed { frames.append(contentsOf: Self.frame(for: stored)) }
-                stream.write(Self.withID(frames, current))
+            if window.holdsEverything(after: resumed) {
+                resumes += 1
+                stream.write(Self.greeting(at: floorless(position, resumed)))
+                floor = replayWindow(after: resumed, filter: request.filter, window: window, at: position, to: stream)
+                break
             }
+            let missing = window.missing(after: resumed)
+            let count = missing.values.reduce(0) { $0 + $1.count }
+            guard let replayFromHistory, count <= maxReplay else {
+                stream.write(Self.greeting(at: position))
+                resets += 1
+                stream.write(Self.resetFrame)
+                break
+            }
+            // What the window no longer holds comes from the history first; live events wait.
+            stream.write(Self.greeting(at: resumed))
+            subscribe(stream, filter: request.filter, wantsStats: request.wantsStats, sentPosition: resumed)
+            subscribers[ObjectIdentifier(stream)]?.waitingForHistory = true
+            let filter = request.filter
+            replayFromHistory(missing) { [weak self] records, window, position in
+                self?.finishHistoryReplay(
+                    stream, records: records, resumed: resumed, missing: missing, filter: filter, window: window, at: position)
+            }
+            return
         }
         subscribe(stream, filter: request.filter, wantsStats: request.wantsStats, floor: floor,
                   sentPosition: floor.map { position?.merged(with: $0) } ?? position)
+    }
+
+    /// The id a resumed subscriber has: the window's position, or its own where it is ahead.
+    private func floorless(_ position: StreamPosition, _ resumed: StreamPosition) -> StreamPosition {
+        position.covers(resumed) ? position : position.merged(with: resumed)
+    }
+
+    /// Sends the window's events read after `resumed` that pass `filter`, the write ending
+    /// with the id; returns the subscriber's floor (its own position where it is ahead).
+    private func replayWindow(
+        after resumed: StreamPosition, filter: EventFilter, window: EventWindow, at position: StreamPosition,
+        to stream: ResponseStream, before history: [UInt8] = []
+    ) -> StreamPosition? {
+        let floor = position.covers(resumed) ? nil : resumed
+        let current = floorless(position, resumed)
+        var frames = history
+        for stored in window.events(after: resumed, where: { filter.matches($0) }) {
+            frames.append(contentsOf: Self.frame(for: stored.event))
+        }
+        if !frames.isEmpty { stream.write(Self.withID(frames, current)) }
+        return floor
+    }
+
+    /// The history's answer for a subscriber that waited for it: its listens (filtered), then
+    /// the window's from where they end, then live. A reset when the store could not give
+    /// them all, or the window moved past where they end meanwhile.
+    private func finishHistoryReplay(
+        _ stream: ResponseStream, records: [HistoryRecord]?, resumed: StreamPosition, missing: [Int32: ClosedRange<Int64>],
+        filter: EventFilter, window: EventWindow, at position: StreamPosition?
+    ) {
+        guard let subscriber = subscribers[ObjectIdentifier(stream)], stream.isOpen, let position else { return }
+        subscriber.waitingForHistory = false
+        var through = resumed
+        for (partition, range) in missing {
+            through = through.merged(with: StreamPosition(log: resumed.log, offsets: Self.offsets(partition, range.upperBound)))
+        }
+        guard let records, window.holdsEverything(after: through) else {
+            resets += 1
+            deliver(Array("event: reset\nid: \(position.id)\ndata: {}\n\n".utf8), to: subscriber)
+            subscriber.floor = nil
+            subscriber.sentPosition = position
+            return
+        }
+        resumes += 1
+        historyReplays += 1
+        var frames: [UInt8] = []
+        for record in records where filter.matches(record.event) { frames.append(contentsOf: Self.frame(for: record.event)) }
+        subscriber.floor = replayWindow(after: through, filter: filter, window: window, at: position, to: stream, before: frames)
+        subscriber.sentPosition = floorless(position, through)
+        if frames.isEmpty, window.events(after: through, where: { filter.matches($0) }).isEmpty {
+            deliver(Array("id: \(floorless(position, through).id)\n: resumed\n\n".utf8), to: subscriber)
+        }
+    }
+
+    /// Offsets with `offset` at `partition` and -1 before it.
+    private static func offsets(_ partition: Int32, _ offset: Int64) -> [Int64] {
+        var offsets = [Int64](repeating: -1, count: Int(partition) + 1)
+        offsets[Int(partition)] = offset
+        return offsets
     }
 
     /// Registers an open stream; it leaves the hub when the client goes away.
@@ -132,7 +223,7 @@ final class SSEHub {
         var everything: [UInt8]?   // all frames in a row with the id, for subscribers that match every event
         var matching: [Int] = []
         var selection: [UInt8] = []
-        for subscriber in subscribers.values {
+        for subscriber in subscribers.values where !subscriber.waitingForHistory {
             matching.removeAll(keepingCapacity: true)
             if let floor = subscriber.floor {
                 for index in events.indices where events[index].isRead(after: floor) && subscriber.filter.matches(events[index].event) {
@@ -169,7 +260,7 @@ final class SSEHub {
     func ping(at position: StreamPosition?) {
         dropLaggards()
         for subscriber in subscribers.values {
-            if let position {
+            if let position, !subscriber.waitingForHistory {
                 let id = subscriber.id(at: position)
                 if subscriber.sentPosition != id {
                     deliver(Array("id: \(id.id)\n: ping\n\n".utf8), to: subscriber)
@@ -204,7 +295,7 @@ final class SSEHub {
             writer.key("matching"); writer.int(count)
             writer.endObject()
             var frame = Array("event: stats\n".utf8)
-            if let position {
+            if let position, !subscriber.waitingForHistory {
                 let id = subscriber.id(at: position)
                 frame.append(contentsOf: "id: \(id.id)\n".utf8)
                 subscriber.sentPosition = id
@@ -262,10 +353,12 @@ final class SSEHub {
 
     /// `event: listen`, `data: <canonical JSON>`, blank line. No id: a write's last event
     /// carries the position (`withID`), and a client keeps the last id it saw.
-    static func frame(for stored: StoredEvent) -> [UInt8] {
+    static func frame(for stored: StoredEvent) -> [UInt8] { frame(for: stored.event) }
+
+    static func frame(for event: ListenEvent) -> [UInt8] {
         var frame = JSONWriter(capacity: 640)
         frame.bytes.append(contentsOf: "event: listen\ndata: ".utf8)
-        stored.event.write(to: &frame)
+        event.write(to: &frame)
         frame.bytes.append(contentsOf: "\n\n".utf8)
         return frame.bytes
     }
@@ -281,6 +374,8 @@ extension SSEHub: MetricsSource {
         output.sample("musicstream_sse_clients_dropped_total", slowClientsDropped)
         output.family("musicstream_sse_resumes_total", "counter", "Streams resumed from a client's last id.")
         output.sample("musicstream_sse_resumes_total", resumes)
+        output.family("musicstream_sse_history_replays_total", "counter", "Resumed streams whose missed events came from the history store.")
+        output.sample("musicstream_sse_history_replays_total", historyReplays)
         output.family("musicstream_sse_resets_total", "counter", "Streams told to reset: their last id could not be resumed here.")
         output.sample("musicstream_sse_resets_total", resets)
     }

@@ -32,6 +32,35 @@ final class HistorySide {
         }
     }
 
+    /// How `/stream` resumes a client from further back than the window holds: a query job
+    /// reads the listens by position (under the log the sink stores), answered on the loop
+    /// with the window as it is then. Not with the embedded broker: its log is new on every
+    /// start, so the store holds other runs' records at the same offsets.
+    func streamReplay(live: LiveWindow, limit: Int) -> SSEHub.HistoryReplay? {
+        guard sink.resumesLog else { return nil }
+        let queries = self.queries
+        let sink = self.sink
+        return { ranges, done in
+            guard let log = sink.stats.current.log else {
+                done(nil, live.window, live.knownPosition)
+                return
+            }
+            queries.submit({ reader throws(ProblemDetails) in
+                do {
+                    return .value(try reader.listens(of: log, in: ranges, limit: limit) as [HistoryRecord]?)
+                } catch {
+                    throw ProblemDetails(status: 503, title: "History unavailable", detail: "\(error)")
+                }
+            }) { answer in
+                guard case .value(let value) = answer, let records = value as? [HistoryRecord]? else {
+                    done(nil, live.window, live.knownPosition)
+                    return
+                }
+                done(records, live.window, live.knownPosition)
+            }
+        }
+    }
+
     /// Stops the sink (after its last write) and the query workers.
     func stop() {
         sink.stop()

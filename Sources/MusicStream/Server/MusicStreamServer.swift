@@ -35,7 +35,8 @@ public final class MusicStreamServer: Sendable {
         let startedAt = ContinuousClock.now
         let loop = try EventLoop(logger: logger)
         let live = LiveWindow(capacity: config.windowCapacity,
-                              hub: SSEHub(maxPendingBytes: config.maxPendingStreamBytes, logger: logger),
+                              hub: SSEHub(maxPendingBytes: config.maxPendingStreamBytes, maxReplay: config.maxReplay,
+                                          logger: logger),
                               sequenceBase: LiveWindow.clockSequenceBase())
         let queue = HandOffQueue<EventBatch>()
         let waker = loop.makeWaker { live.ingest(batches: queue.takeAll()) }
@@ -43,6 +44,7 @@ public final class MusicStreamServer: Sendable {
         let publisher = EventPublisher(loop: loop, producer: kafka.apiProducer, topic: config.topic,
                                        token: config.writeToken.map(WriteToken.init))
         let history = try HistorySide(config: config, kafka: kafka, loop: loop, logger: logger)
+        live.hub.replayFromHistory = history?.streamReplay(live: live, limit: config.maxReplay)
         let httpMetrics = HTTPMetrics()
         let server = try makeHTTPServer(loop: loop, metrics: httpMetrics, routes: makeRoutes(
             live: live, kafka: kafka, publisher: publisher, history: history, loop: loop,
