@@ -193,7 +193,7 @@ def test_resume_from_a_position_the_window_no_longer_holds_sends_reset(start_ser
     server = start_server("--rate", "100", "--window", "50", "--backfill", "0")
     probe = SSEClient(server.url("/stream"))
     try:
-        probe.events(1, timeout=15)
+        read_until_positioned(probe, 1)
     finally:
         probe.close()
     tag = probe.last_id.split(".")[0]

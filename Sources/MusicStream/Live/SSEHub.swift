@@ -223,6 +223,8 @@ final class SSEHub {
         var everything: [UInt8]?   // all frames in a row with the id, for subscribers that match every event
         var matching: [Int] = []
         var selection: [UInt8] = []
+        // The id line most subscribers get (those without a floor), formatted once.
+        let idLine = Array("id: \(position.id)\n\n".utf8)
         for subscriber in subscribers.values where !subscriber.waitingForHistory {
             matching.removeAll(keepingCapacity: true)
             if let floor = subscriber.floor {
@@ -244,9 +246,16 @@ final class SSEHub {
             } else {
                 selection.removeAll(keepingCapacity: true)
                 for index in matching { selection.append(contentsOf: frames[index]!) }
-                let id = subscriber.id(at: position)
-                deliver(Self.withID(selection, id), to: subscriber, messages: matching.count)
-                subscriber.sentPosition = id
+                selection.removeLast()   // the last frame's blank line: the id goes before it
+                if subscriber.floor == nil {
+                    selection.append(contentsOf: idLine)
+                    subscriber.sentPosition = position
+                } else {
+                    let id = subscriber.id(at: position)
+                    selection.append(contentsOf: "id: \(id.id)\n\n".utf8)
+                    subscriber.sentPosition = id
+                }
+                deliver(selection, to: subscriber, messages: matching.count)
             }
         }
     }
