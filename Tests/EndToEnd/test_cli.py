@@ -154,3 +154,32 @@ def test_two_consumers_in_one_group_split_the_partitions(quiet_server):
     assert first & ours and second & ours, "one member got every partition"
     assert not first & second, "an event was delivered to both members"
     assert all(consumer.returncode == 0 for consumer in consumers)
+
+
+def test_broker_runs_alone_on_the_port_it_is_given_and_stops_on_sigterm():
+    import signal
+    from test_tansu import free_port
+    port = free_port()
+    broker = subprocess.Popen([BINARY, "broker", "--port", str(port), "--partitions", "5", "--topic", "solo"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert broker.stdout.readline().strip() == "bootstrap: 127.0.0.1:%d" % port
+        address = "127.0.0.1:%d" % port
+        metadata = subprocess.run(["kcat", "-L", "-b", address, "-t", "solo"], capture_output=True, text=True,
+                                  timeout=30, check=True).stdout
+        assert 'topic "solo" with 5 partitions' in metadata
+        # Any Kafka client shares it: a record in, the same record out.
+        subprocess.run(["kcat", "-P", "-b", address, "-t", "solo", "-p", "3"], input=b"hello\n", check=True, timeout=30)
+        out = subprocess.run(["kcat", "-C", "-b", address, "-t", "solo", "-p", "3", "-o", "beginning", "-e", "-q"],
+                             capture_output=True, text=True, timeout=30, check=True).stdout
+        assert out.split() == ["hello"]
+    finally:
+        broker.send_signal(signal.SIGTERM)
+        assert broker.wait(timeout=15) == 0
+    # A port already taken is a clear error, not a broker nobody can reach.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        refused = subprocess.run([BINARY, "broker", "--port", str(taken.getsockname()[1])],
+                                 capture_output=True, text=True, timeout=30)
+    assert refused.returncode != 0 and "cannot listen" in refused.stderr
