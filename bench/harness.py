@@ -1233,67 +1233,82 @@ def section_replicas(context):
     replica_args = ["--brokers", tansu.address, "--topic", topic, "--no-simulate", "--window", str(REPLICA_WINDOW),
                     "--kafka-config", "fetch.wait.max.ms=5"]
     try:
-        for count in REPLICA_COUNTS:
-            log("replicas: %d replica(s) behind nginx" % count)
-            replicas = [Server(processes, "replica-%d-of-%d" % (index + 1, count), replica_args)
-                        for index in range(count)]
-            for replica in replicas:
-                replica.wait_healthy()
-                replica.wait_window(REPLICA_WINDOW, timeout=120)
-            nginx = ProxyNginx(processes, workdir, "nginx-%d-replicas" % count,
-                               ["127.0.0.1:%d" % replica.port for replica in replicas])
-            for path in ("/healthz", "/api/status"):
-                code, _ = http_get(nginx.url + path)
-                if code != 200:
-                    raise RuntimeError("nginx answered %s for %s; see %s" % (code, path, nginx.process.bench_log))
-            time.sleep(SSE_WARMUP_SECONDS)
-            config = out["configs"][str(count)] = {"replicas": count, "sse": {}, "rest": {}}
-            meter = CpuMeter(replica_cpu_meters(replicas, nginx))
-            time.sleep(REPLICA_IDLE_SECONDS)
-            config["idle"] = replica_cpu_summary(meter.percent())
-            config["idle"].update(replica_rss_mb=[rss_megabytes(r.process.pid) for r in replicas],
-                                  nginx_rss_mb=nginx.rss_megabytes())
-            log("replicas: %d idle at %d ev/s: replicas CPU %s %%, nginx %.1f %%, RSS %s MB" % (
-                count, REPLICA_RATE, ", ".join("%.1f" % v for v in config["idle"]["replica_cpu_percent"]),
-                config["idle"]["nginx_cpu_percent"], ", ".join("%.1f" % v for v in config["idle"]["replica_rss_mb"])))
-            for subscribers in args.replica_subscribers:
-                runs = config["sse"][str(subscribers)] = []
-                for run in range(args.runs):
-                    summary = replica_sse_run(context, client, replicas, nginx, subscribers)
-                    runs.append(summary)
-                    log("replicas: %d replica(s), %d subscribers run %d: p50 %.1f ms, p99 %.1f ms, dropped %d, "
-                        "failed %d, per replica %s, replicas CPU %s %%, nginx CPU %.0f %%, client CPU %.0f %%" % (
-                            count, subscribers, run + 1, summary["p50_ms"], summary["p99_ms"], summary["dropped"],
-                            summary["failed"], summary["subscribers_per_replica"],
-                            ", ".join("%.0f" % v for v in summary["replica_cpu_percent"]),
-                            summary["nginx_cpu_percent"], summary["client_cpu_percent"]))
-            for path in REPLICA_REST_PATHS:
-                wrk(nginx.url + path, seconds=1)  # warm-up, not counted
-                runs = config["rest"][path] = []
-                for run in range(args.runs):
-                    result = replica_rest_run(nginx.url + path, args.wrk_seconds, replica_cpu_meters(replicas, nginx))
-                    if count == REPLICA_COUNTS[0]:
-                        # The reference: the same replica without nginx in between.
-                        result["direct_rate"] = replica_rest_run(replicas[0].url + path, args.wrk_seconds)["rate"]
-                    runs.append(result)
-                    log("replicas: %d replica(s) REST %s run %d: %.0f req/s via nginx%s, replicas CPU %s %%, "
-                        "nginx CPU %.0f %%" % (count, path, run + 1, result["rate"],
-                                               " (%.0f direct)" % result["direct_rate"] if "direct_rate" in result else "",
-                                               ", ".join("%.0f" % v for v in result["replica_cpu_percent"]),
-                                               result["nginx_cpu_percent"]))
-            nginx.stop()
-            for replica in replicas:
-                replica.stop()
-            summarise_replicas(out)
+        # The configurations take turns, run after run, so that a machine busy with other work
+        # for a while weighs on both alike.
+        for run in range(args.runs):
+            for count in REPLICA_COUNTS:
+                replicas_round(context, client, out, replica_args, count, run)
+                summarise_replicas(out)
     finally:
         processes.stop(producer)
         tansu.stop()
         out["load_average_at_end"] = load_now()
 
 
+def replicas_round(context, client, out, replica_args, count, run):
+    """`count` fresh replicas behind a fresh nginx: idle CPU and memory, the SSE runs, the REST
+    runs (with 1 replica, also straight to it), then everything stopped."""
+    processes, args, workdir = context["processes"], context["args"], context["workdir"]
+    log("replicas: run %d, %d replica(s) behind nginx" % (run + 1, count))
+    replicas = [Server(processes, "replica-%d-of-%d" % (index + 1, count), replica_args) for index in range(count)]
+    for replica in replicas:
+        replica.wait_healthy()
+        replica.wait_window(REPLICA_WINDOW, timeout=120)
+    nginx = ProxyNginx(processes, workdir, "nginx-%d-replicas-run-%d" % (count, run + 1),
+                       ["127.0.0.1:%d" % replica.port for replica in replicas])
+    for path in ("/healthz", "/api/status"):
+        code, _ = http_get(nginx.url + path)
+        if code != 200:
+            raise RuntimeError("nginx answered %s for %s; see %s" % (code, path, nginx.process.bench_log))
+    time.sleep(SSE_WARMUP_SECONDS)
+    config = out["configs"].setdefault(str(count), {"replicas": count, "idle": [], "sse": {}, "rest": {}})
+    meter = CpuMeter(replica_cpu_meters(replicas, nginx))
+    time.sleep(REPLICA_IDLE_SECONDS)
+    idle = replica_cpu_summary(meter.percent())
+    idle.update(replica_rss_mb=[rss_megabytes(r.process.pid) for r in replicas], nginx_rss_mb=nginx.rss_megabytes())
+    config["idle"].append(idle)
+    log("replicas: %d idle at %d ev/s: replicas CPU %s %%, nginx %.1f %%, RSS %s MB" % (
+        count, REPLICA_RATE, ", ".join("%.1f" % v for v in idle["replica_cpu_percent"]), idle["nginx_cpu_percent"],
+        ", ".join("%.1f" % v for v in idle["replica_rss_mb"])))
+    for subscribers in args.replica_subscribers:
+        summary = replica_sse_run(context, client, replicas, nginx, subscribers)
+        config["sse"].setdefault(str(subscribers), []).append(summary)
+        log("replicas: %d replica(s), %d subscribers run %d: p50 %.1f ms, p99 %.1f ms, dropped %d, failed %d, "
+            "per replica %s, replicas CPU %s %%, nginx CPU %.0f %%, client CPU %.0f %%, load %.1f" % (
+                count, subscribers, run + 1, summary["p50_ms"], summary["p99_ms"], summary["dropped"],
+                summary["failed"], summary["subscribers_per_replica"],
+                ", ".join("%.0f" % v for v in summary["replica_cpu_percent"]), summary["nginx_cpu_percent"],
+                summary["client_cpu_percent"], summary["load_average"][0]))
+    for path in REPLICA_REST_PATHS:
+        wrk(nginx.url + path, seconds=1)  # warm-up, not counted
+        result = replica_rest_run(nginx.url + path, args.wrk_seconds, replica_cpu_meters(replicas, nginx))
+        if count == REPLICA_COUNTS[0]:
+            # The reference: the same replica without nginx in between.
+            result["direct_rate"] = replica_rest_run(replicas[0].url + path, args.wrk_seconds)["rate"]
+        result["load_average"] = load_now()
+        config["rest"].setdefault(path, []).append(result)
+        log("replicas: %d replica(s) REST %s run %d: %.0f req/s via nginx%s, replicas CPU %s %%, nginx CPU %.0f %%" % (
+            count, path, run + 1, result["rate"],
+            " (%.0f direct)" % result["direct_rate"] if "direct_rate" in result else "",
+            ", ".join("%.0f" % v for v in result["replica_cpu_percent"]), result["nginx_cpu_percent"]))
+    nginx.stop()
+    for replica in replicas:
+        replica.stop()
+
+
 def summarise_replicas(out):
     """Medians over the runs of every figure the table and docs/DEPLOYMENT.md use."""
+    loads = []
     for config in out["configs"].values():
+        idle = config["idle"]
+        config["idle_median"] = {
+            "replicas_cpu_percent": median([r["replicas_cpu_percent"] for r in idle]),
+            "replica_cpu_percent": [median(list(values)) for values in zip(*[r["replica_cpu_percent"] for r in idle])],
+            "nginx_cpu_percent": median([r["nginx_cpu_percent"] for r in idle]),
+            "replica_rss_mb": [median(list(values)) for values in zip(*[r["replica_rss_mb"] for r in idle])],
+            "nginx_rss_mb": median([r["nginx_rss_mb"] for r in idle])}
+        loads += [r["load_average"][0] for runs in list(config["sse"].values()) + list(config["rest"].values())
+                  for r in runs]
         config["sse_median"] = {}
         for subscribers, runs in config["sse"].items():
             measured = [r for r in runs if r["samples"]]
@@ -1316,6 +1331,7 @@ def summarise_replicas(out):
                 "replica_cpu_percent": [median(list(values)) for values in zip(*[r["replica_cpu_percent"] for r in runs])],
                 "nginx_cpu_percent": median([r["nginx_cpu_percent"] for r in runs]),
                 "errors": sum(sum(r["errors"].values()) for r in runs)}
+    out["load_average_max"] = max(loads) if loads else None
     sizing = replica_sizing(out)
     if sizing:
         out["sizing"] = sizing
@@ -1326,12 +1342,12 @@ def replica_sizing(out):
     1,000 subscribers at 20 events/s above the idle replica, nginx's likewise, and REST requests
     per CPU-second of a replica and of nginx."""
     one = out["configs"].get(str(REPLICA_COUNTS[0]))
-    if not one or not one.get("sse_median") or "idle" not in one:
+    if not one or not one.get("sse_median") or not one.get("idle"):
         return None
     subscribers = max(int(n) for n in one["sse_median"])
     sse = one["sse_median"][str(subscribers)]
     thousands = subscribers / 1000.0
-    idle = one["idle"]
+    idle = one["idle_median"]
     sizing = {
         "subscribers": subscribers,
         "replica_idle_cpu_percent": idle["replicas_cpu_percent"],
@@ -1385,6 +1401,9 @@ def replicas_rows(replicas, row):
                 rest["replicas_cpu_percent"], None, None, "report", None)
             row("%s via nginx: REST %s nginx CPU %% of a core" % (noun, path), rest["nginx_cpu_percent"], None, None,
                 "report", None)
+    if replicas.get("load_average_max") is not None:
+        row("replicas: highest 1-min load average seen (2 = both cores busy)", replicas["load_average_max"], None, None,
+            "report", None, 1)
     sizing = replicas.get("sizing")
     if sizing:
         per = "per 1,000 subs at %d ev/s" % replicas["rate"]
