@@ -27,7 +27,7 @@ import urllib.request
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
 BINARY = os.environ.get("MUSICSTREAM_BIN", os.path.join(ROOT, ".build", "release", "musicstream"))
-SECTIONS = ["rest", "seed", "ingest", "history", "sse", "latency", "memory"]
+SECTIONS = ["rest", "seed", "ingest", "history", "sse", "latency", "replicas", "memory"]
 REST_PATHS = ["/api/events?genre=Pop&limit=50", "/api/facets", "/api/facets?genre=Pop&platform=Spotify"]
 REST_TARGETS = {REST_PATHS[0]: 0.5, REST_PATHS[1]: 0.5, REST_PATHS[2]: 0.25}
 SEED_EXPECTED_RATIO = 100.0
@@ -1066,6 +1066,367 @@ def section_latency(context):
     server.stop()
 
 
+# ---------------------------------------------------------------------------------------------
+# Replicas behind nginx (issue 14)
+
+
+NGINX_TEMPLATE = os.path.join(ROOT, "deploy", "nginx.conf.template")
+# What every upstream server line carries (deploy/nginx.conf.template's header says so).
+UPSTREAM_PARAMETERS = "max_fails=1 fail_timeout=10s"
+REPLICA_COUNTS = [1, 2]
+REPLICA_RATE = 20
+REPLICA_WINDOW = 10000
+REPLICA_REST_PATHS = REST_PATHS[:2]
+REPLICA_IDLE_SECONDS = 5
+
+
+def render_nginx_conf(listen, servers):
+    """deploy/nginx.conf.template with its two placeholders filled: nginx listening on `listen`,
+    one upstream server line per address of `servers`."""
+    with open(NGINX_TEMPLATE) as file:
+        text = file.read()
+    upstream = "\n        ".join("server %s %s;" % (server, UPSTREAM_PARAMETERS) for server in servers)
+    for name, value in (("NGINX_LISTEN", listen), ("NGINX_UPSTREAM_SERVERS", upstream)):
+        placeholder = "${%s}" % name
+        if text.count(placeholder) != 1:
+            raise RuntimeError("%s does not hold %s exactly once" % (NGINX_TEMPLATE, placeholder))
+        text = text.replace(placeholder, value)
+    if "${" in text:
+        raise RuntimeError("%s has a placeholder the harness does not fill" % NGINX_TEMPLATE)
+    return text
+
+
+def child_pids(pid):
+    """The processes whose parent is `pid` (nginx's workers), from /proc."""
+    children = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as stat:
+                if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    children.append(int(entry))
+        except (OSError, ValueError, IndexError):
+            continue
+    return children
+
+
+class ProxyNginx:
+    """Debian's nginx running deploy/nginx.conf.template, filled with a loopback port and the
+    replicas' addresses, from a directory of its own (its prefix), in the foreground."""
+
+    def __init__(self, processes, workdir, name, servers):
+        self.directory = os.path.join(workdir, name)
+        os.makedirs(self.directory, exist_ok=True)
+        self.port = free_port()
+        self.url = "http://127.0.0.1:%d" % self.port
+        config_path = os.path.join(self.directory, "nginx.conf")
+        with open(config_path, "w") as file:
+            file.write(render_nginx_conf("127.0.0.1:%d" % self.port, servers))
+        subprocess.run(["nginx", "-t", "-q", "-p", self.directory + "/", "-c", config_path, "-e", "stderr"],
+                       check=True, capture_output=True, timeout=30)
+        self.processes = processes
+        self.process = processes.start(name, ["nginx", "-p", self.directory + "/", "-c", config_path, "-e", "stderr",
+                                              "-g", "daemon off;"])
+        def up():
+            if self.process.poll() is not None:
+                raise RuntimeError("nginx exited; see %s" % self.process.bench_log)
+            return accepts(self.port) and child_pids(self.process.pid)
+        wait_until(up, 20, what="nginx")
+        self.workers = child_pids(self.process.pid)
+
+    def cpu_seconds(self):
+        """The master's and the workers' CPU."""
+        return sum(cpu_seconds(pid) for pid in [self.process.pid, *self.workers])
+
+    def rss_megabytes(self):
+        return sum(rss_megabytes(pid) for pid in [self.process.pid, *self.workers])
+
+    def stop(self):
+        self.processes.stop(self.process)
+
+
+class CpuMeter:
+    """CPU seconds of some processes (callables returning utime + stime) over a stretch of wall
+    time, as % of one core each."""
+
+    def __init__(self, meters):
+        self.meters = meters
+        self.before = {name: meter() for name, meter in meters.items()}
+        self.started = time.monotonic()
+
+    def percent(self):
+        elapsed = time.monotonic() - self.started
+        return {name: 100.0 * (meter() - self.before[name]) / elapsed for name, meter in self.meters.items()}
+
+
+def replica_cpu_meters(replicas, nginx):
+    meters = {"replica%d" % (index + 1): (lambda pid=replica.process.pid: cpu_seconds(pid))
+              for index, replica in enumerate(replicas)}
+    meters["nginx"] = nginx.cpu_seconds
+    return meters
+
+
+def replica_cpu_summary(percent):
+    """The replicas' CPU in a result: each, their sum, and nginx's."""
+    each = [value for name, value in sorted(percent.items()) if name.startswith("replica")]
+    return {"replica_cpu_percent": each, "replicas_cpu_percent": sum(each), "nginx_cpu_percent": percent["nginx"]}
+
+
+def replica_sse_run(context, client, replicas, nginx, subscribers):
+    """One fan-out run of `subscribers` /stream connections through nginx; CPU of each replica and
+    of nginx over the measurement, RSS and subscribers per replica in the middle of it."""
+    processes, args = context["processes"], context["args"]
+    for replica in replicas:
+        # An idle start: the previous run's streams closed.
+        wait_until(lambda: (replica.status() or {}).get("sse_clients") == 0, 120, interval=0.5,
+                   what="the previous run's subscribers to be gone")
+    fanout = processes.start("replicas-fanout", [client, "127.0.0.1", str(nginx.port), "/stream", str(subscribers),
+                                                 str(args.sse_seconds), "180"], stdout=subprocess.PIPE)
+    ready = fanout.stdout.readline().decode()
+    if not ready.startswith("ready"):
+        raise RuntimeError("sse_fanout did not get ready through nginx; see %s" % fanout.bench_log)
+    meter = CpuMeter(replica_cpu_meters(replicas, nginx))
+    time.sleep(args.sse_seconds / 2.0)
+    per_replica = [(replica.status() or {}).get("sse_clients") for replica in replicas]
+    rss = [rss_megabytes(replica.process.pid) for replica in replicas]
+    nginx_rss = nginx.rss_megabytes()
+    summary = json.loads(fanout.stdout.readline().decode())
+    percent = meter.percent()
+    processes.stop(fanout)
+    summary.update(replica_cpu_summary(percent))
+    summary.update(subscribers_per_replica=per_replica, replica_rss_mb=rss, nginx_rss_mb=nginx_rss,
+                   load_average=load_now())
+    return summary
+
+
+def replica_rest_run(url, seconds, meters=None):
+    """wrk against `url`, with the CPU of `meters` over the run."""
+    meter = CpuMeter(meters) if meters else None
+    rate, errors = wrk(url, seconds)
+    result = {"rate": rate, "errors": errors}
+    if meter:
+        result.update(replica_cpu_summary(meter.percent()))
+    return result
+
+
+def section_replicas(context):
+    """1 then 2 replicas on one Tansu topic behind nginx (deploy/nginx.conf.template): SSE
+    subscribers at 20 events/s through nginx (latency, CPU, memory), then REST requests/s."""
+    processes, args, workdir = context["processes"], context["args"], context["workdir"]
+    client = compile_fanout(workdir)
+    out = context["results"]["replicas"] = {
+        "rate": REPLICA_RATE, "window": REPLICA_WINDOW, "subscribers": args.replica_subscribers,
+        "sse_seconds": args.sse_seconds, "wrk_seconds": args.wrk_seconds, "runs": args.runs,
+        "upstream_parameters": UPSTREAM_PARAMETERS, "load_average_at_start": load_now(), "configs": {}}
+    tansu = Tansu(processes, workdir)
+    topic = "bench-replicas"
+    tansu.create_topic(topic)
+    # A full window from the start (the REST figures are of a 10,000-event window, as in the
+    # rest section); these events are older than any measurement, so no latency counts them.
+    tansu.produce(topic, REPLICA_WINDOW, args.seed)
+    producer = processes.start("replicas-producer", [BINARY, "produce", "--brokers", tansu.address, "--topic", topic,
+                                                     "--rate", str(REPLICA_RATE), "--quiet", "--seed",
+                                                     str(args.seed + 1)])
+    # Tansu holds every fetch for the consumer's whole fetch wait (docs/DEPLOYMENT.md): 5 ms, as
+    # advised there, so that the latency is the replicas' and nginx's rather than the broker's.
+    replica_args = ["--brokers", tansu.address, "--topic", topic, "--no-simulate", "--window", str(REPLICA_WINDOW),
+                    "--kafka-config", "fetch.wait.max.ms=5"]
+    try:
+        # The configurations take turns, run after run, so that a machine busy with other work
+        # for a while weighs on both alike.
+        for run in range(args.runs):
+            for count in REPLICA_COUNTS:
+                replicas_round(context, client, out, replica_args, count, run)
+                summarise_replicas(out)
+    finally:
+        processes.stop(producer)
+        tansu.stop()
+        out["load_average_at_end"] = load_now()
+
+
+def replicas_round(context, client, out, replica_args, count, run):
+    """`count` fresh replicas behind a fresh nginx: idle CPU and memory, the SSE runs, the REST
+    runs (with 1 replica, also straight to it), then everything stopped."""
+    processes, args, workdir = context["processes"], context["args"], context["workdir"]
+    log("replicas: run %d, %d replica(s) behind nginx" % (run + 1, count))
+    replicas = [Server(processes, "replica-%d-of-%d" % (index + 1, count), replica_args) for index in range(count)]
+    for replica in replicas:
+        replica.wait_healthy()
+        replica.wait_window(REPLICA_WINDOW, timeout=120)
+    nginx = ProxyNginx(processes, workdir, "nginx-%d-replicas-run-%d" % (count, run + 1),
+                       ["127.0.0.1:%d" % replica.port for replica in replicas])
+    for path in ("/healthz", "/api/status"):
+        code, _ = http_get(nginx.url + path)
+        if code != 200:
+            raise RuntimeError("nginx answered %s for %s; see %s" % (code, path, nginx.process.bench_log))
+    time.sleep(SSE_WARMUP_SECONDS)
+    config = out["configs"].setdefault(str(count), {"replicas": count, "idle": [], "sse": {}, "rest": {}})
+    meter = CpuMeter(replica_cpu_meters(replicas, nginx))
+    time.sleep(REPLICA_IDLE_SECONDS)
+    idle = replica_cpu_summary(meter.percent())
+    idle.update(replica_rss_mb=[rss_megabytes(r.process.pid) for r in replicas], nginx_rss_mb=nginx.rss_megabytes())
+    config["idle"].append(idle)
+    log("replicas: %d idle at %d ev/s: replicas CPU %s %%, nginx %.1f %%, RSS %s MB" % (
+        count, REPLICA_RATE, ", ".join("%.1f" % v for v in idle["replica_cpu_percent"]), idle["nginx_cpu_percent"],
+        ", ".join("%.1f" % v for v in idle["replica_rss_mb"])))
+    for subscribers in args.replica_subscribers:
+        summary = replica_sse_run(context, client, replicas, nginx, subscribers)
+        config["sse"].setdefault(str(subscribers), []).append(summary)
+        log("replicas: %d replica(s), %d subscribers run %d: p50 %.1f ms, p99 %.1f ms, dropped %d, failed %d, "
+            "per replica %s, replicas CPU %s %%, nginx CPU %.0f %%, client CPU %.0f %%, load %.1f" % (
+                count, subscribers, run + 1, summary["p50_ms"], summary["p99_ms"], summary["dropped"],
+                summary["failed"], summary["subscribers_per_replica"],
+                ", ".join("%.0f" % v for v in summary["replica_cpu_percent"]), summary["nginx_cpu_percent"],
+                summary["client_cpu_percent"], summary["load_average"][0]))
+    for path in REPLICA_REST_PATHS:
+        wrk(nginx.url + path, seconds=1)  # warm-up, not counted
+        result = replica_rest_run(nginx.url + path, args.wrk_seconds, replica_cpu_meters(replicas, nginx))
+        if count == REPLICA_COUNTS[0]:
+            # The reference: the same replica without nginx in between.
+            result["direct_rate"] = replica_rest_run(replicas[0].url + path, args.wrk_seconds)["rate"]
+        result["load_average"] = load_now()
+        config["rest"].setdefault(path, []).append(result)
+        log("replicas: %d replica(s) REST %s run %d: %.0f req/s via nginx%s, replicas CPU %s %%, nginx CPU %.0f %%" % (
+            count, path, run + 1, result["rate"],
+            " (%.0f direct)" % result["direct_rate"] if "direct_rate" in result else "",
+            ", ".join("%.0f" % v for v in result["replica_cpu_percent"]), result["nginx_cpu_percent"]))
+    nginx.stop()
+    for replica in replicas:
+        replica.stop()
+
+
+def summarise_replicas(out):
+    """Medians over the runs of every figure the table and docs/DEPLOYMENT.md use."""
+    loads = []
+    for config in out["configs"].values():
+        idle = config["idle"]
+        config["idle_median"] = {
+            "replicas_cpu_percent": median([r["replicas_cpu_percent"] for r in idle]),
+            "replica_cpu_percent": [median(list(values)) for values in zip(*[r["replica_cpu_percent"] for r in idle])],
+            "nginx_cpu_percent": median([r["nginx_cpu_percent"] for r in idle]),
+            "replica_rss_mb": [median(list(values)) for values in zip(*[r["replica_rss_mb"] for r in idle])],
+            "nginx_rss_mb": median([r["nginx_rss_mb"] for r in idle])}
+        loads += [r["load_average"][0] for runs in list(config["sse"].values()) + list(config["rest"].values())
+                  for r in runs]
+        config["sse_median"] = {}
+        for subscribers, runs in config["sse"].items():
+            measured = [r for r in runs if r["samples"]]
+            config["sse_median"][subscribers] = {
+                "p50_ms": median([r["p50_ms"] for r in measured]), "p99_ms": median([r["p99_ms"] for r in measured]),
+                "dropped_total": sum(r["dropped"] + r["failed"] for r in runs),
+                "replicas_cpu_percent": median([r["replicas_cpu_percent"] for r in runs]),
+                "replica_cpu_percent": [median(list(values)) for values in zip(*[r["replica_cpu_percent"] for r in runs])],
+                "nginx_cpu_percent": median([r["nginx_cpu_percent"] for r in runs]),
+                "client_cpu_percent": median([r["client_cpu_percent"] for r in runs]),
+                "subscribers_per_replica": runs[-1]["subscribers_per_replica"],
+                "replica_rss_mb": [median(list(values)) for values in zip(*[r["replica_rss_mb"] for r in runs])],
+                "nginx_rss_mb": median([r["nginx_rss_mb"] for r in runs])}
+        config["rest_median"] = {}
+        for path, runs in config["rest"].items():
+            config["rest_median"][path] = {
+                "rate": median([r["rate"] for r in runs]),
+                "direct_rate": median([r.get("direct_rate") for r in runs]),
+                "replicas_cpu_percent": median([r["replicas_cpu_percent"] for r in runs]),
+                "replica_cpu_percent": [median(list(values)) for values in zip(*[r["replica_cpu_percent"] for r in runs])],
+                "nginx_cpu_percent": median([r["nginx_cpu_percent"] for r in runs]),
+                "errors": sum(sum(r["errors"].values()) for r in runs)}
+    out["load_average_max"] = max(loads) if loads else None
+    sizing = replica_sizing(out)
+    if sizing:
+        out["sizing"] = sizing
+
+
+def replica_sizing(out):
+    """Per-replica costs from the one-replica runs at the most subscribers: CPU and memory per
+    1,000 subscribers at 20 events/s above the idle replica, nginx's likewise, and REST requests
+    per CPU-second of a replica and of nginx."""
+    one = out["configs"].get(str(REPLICA_COUNTS[0]))
+    if not one or not one.get("sse_median") or not one.get("idle"):
+        return None
+    subscribers = max(int(n) for n in one["sse_median"])
+    sse = one["sse_median"][str(subscribers)]
+    thousands = subscribers / 1000.0
+    idle = one["idle_median"]
+    sizing = {
+        "subscribers": subscribers,
+        "replica_idle_cpu_percent": idle["replicas_cpu_percent"],
+        "replica_idle_rss_mb": idle["replica_rss_mb"][0],
+        "replica_cpu_percent_per_1000": (sse["replicas_cpu_percent"] - idle["replicas_cpu_percent"]) / thousands,
+        "nginx_cpu_percent_per_1000": (sse["nginx_cpu_percent"] - idle["nginx_cpu_percent"]) / thousands,
+        "replica_kb_per_subscriber": (sse["replica_rss_mb"][0] - idle["replica_rss_mb"][0]) * 1024 / subscribers,
+        "nginx_kb_per_subscriber": (sse["nginx_rss_mb"] - idle["nginx_rss_mb"]) * 1024 / subscribers,
+    }
+    for path, rest in (one.get("rest_median") or {}).items():
+        # Requests per second that one fully busy core of each would carry.
+        sizing.setdefault("rest", {})[path] = {
+            "replica_requests_per_core_second": rest["rate"] / (rest["replicas_cpu_percent"] / 100.0)
+            if rest["replicas_cpu_percent"] else None,
+            "nginx_requests_per_core_second": rest["rate"] / (rest["nginx_cpu_percent"] / 100.0)
+            if rest["nginx_cpu_percent"] else None}
+    return sizing
+
+
+def replicas_rows(replicas, row):
+    if not replicas:
+        return
+    configs = replicas["configs"]
+    for count in REPLICA_COUNTS:
+        config = configs.get(str(count))
+        if not config:
+            continue
+        noun = "1 replica" if count == 1 else "%d replicas" % count
+        for subscribers, sse in (config.get("sse_median") or {}).items():
+            label = "%s via nginx, %s SSE subs at %d ev/s" % (noun, subscribers, replicas["rate"])
+            split = "/".join(str(n) for n in sse["subscribers_per_replica"])
+            row(label + ": p50 latency ms", sse["p50_ms"], None, None, "report", None, 1)
+            row(label + ": p99 latency ms", sse["p99_ms"], None, None, "<= 250",
+                sse["p99_ms"] is not None and sse["p99_ms"] <= 250, 1)
+            row(label + ": dropped/failed connections", sse["dropped_total"], None, None, "0", sse["dropped_total"] == 0)
+            row(label + ": replica CPU %% of a core (%s; subs %s)" % (
+                " + ".join("%.1f" % value for value in sse["replica_cpu_percent"]), split),
+                sse["replicas_cpu_percent"], None, None, "report", None, 1)
+            row(label + ": nginx CPU % of a core", sse["nginx_cpu_percent"], None, None, "report", None, 1)
+        one = configs.get(str(REPLICA_COUNTS[0]), {}).get("rest_median", {})
+        for path, rest in (config.get("rest_median") or {}).items():
+            if count == REPLICA_COUNTS[0]:
+                reference, against = rest["direct_rate"], "vs the replica direct"
+            else:
+                reference, against = (one.get(path) or {}).get("rate"), "vs 1 replica"
+            errors = " (%d errors)" % rest["errors"] if rest["errors"] else ""
+            row("%s via nginx: REST %s req/s (%s)%s" % (noun, path, against, errors), rest["rate"], reference,
+                rest["rate"] / reference if reference else None, "report", None)
+            row("%s via nginx: REST %s replica CPU %% of a core (%s)" % (
+                noun, path, " + ".join("%.0f" % value for value in rest["replica_cpu_percent"])),
+                rest["replicas_cpu_percent"], None, None, "report", None)
+            row("%s via nginx: REST %s nginx CPU %% of a core" % (noun, path), rest["nginx_cpu_percent"], None, None,
+                "report", None)
+    if replicas.get("load_average_max") is not None:
+        row("replicas: highest 1-min load average seen (2 = both cores busy)", replicas["load_average_max"], None, None,
+            "report", None, 1)
+    sizing = replicas.get("sizing")
+    if sizing:
+        per = "per 1,000 subs at %d ev/s" % replicas["rate"]
+        row("sizing: replica CPU %% idle at %d ev/s, no subscribers" % replicas["rate"],
+            sizing["replica_idle_cpu_percent"], None, None, "report", None, 1)
+        row("sizing: replica RSS MB idle (%s-event window)" % "{:,}".format(replicas["window"]),
+            sizing["replica_idle_rss_mb"], None, None, "report", None, 1)
+        row("sizing: replica CPU %% %s (above idle)" % per, sizing["replica_cpu_percent_per_1000"], None, None,
+            "report", None, 1)
+        row("sizing: nginx CPU %% %s" % per, sizing["nginx_cpu_percent_per_1000"], None, None, "report", None, 1)
+        row("sizing: replica KB per subscriber", sizing["replica_kb_per_subscriber"], None, None, "report", None, 1)
+        row("sizing: nginx KB per subscriber", sizing["nginx_kb_per_subscriber"], None, None, "report", None, 1)
+        for path, rest in (sizing.get("rest") or {}).items():
+            row("sizing: REST %s req/s per core of replica CPU" % path, rest["replica_requests_per_core_second"],
+                None, None, "report", None)
+            row("sizing: REST %s req/s per core of nginx CPU" % path, rest["nginx_requests_per_core_second"],
+                None, None, "report", None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Memory
+
+
 def section_memory(context):
     """RSS with a full 100,000-event window, then sampled every 30 s at 1,000 events/s."""
     processes, args = context["processes"], context["args"]
@@ -1166,6 +1527,7 @@ def build_rows(results, args):
             latency["p50_median"] <= 10 and latency["lost_total"] == 0, 2)
         row("POST -> /stream p99 ms (100 ev/s bg)", latency["p99_median"], None, None, "<= 50",
             latency["p99_median"] <= 50 and latency["lost_total"] == 0, 2)
+    replicas_rows(results.get("replicas"), row)
     memory = results.get("memory")
     if memory:
         minutes = memory["seconds"] / 60.0
@@ -1279,6 +1641,8 @@ def main():
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--history-rows", type=int,
                         help="listens stored for the history section's queries (default 10,000,000; quick 2,000,000)")
+    parser.add_argument("--replica-subscribers",
+                        help="SSE subscribers the replicas section runs through nginx, comma-separated (default 1000,2000)")
     parser.add_argument("--output", default=os.path.join(BENCH, "results", "latest.json"))
     args = parser.parse_args()
     args.runs = args.runs or (1 if args.quick else 3)
@@ -1289,6 +1653,8 @@ def main():
     args.latency_samples = 1000
     args.memory_seconds = 60 if args.quick else 600
     args.memory_interval = 30
+    args.replica_subscribers = [int(n) for n in args.replica_subscribers.split(",")] if args.replica_subscribers \
+        else [1000, 2000]
     args.history_rows = args.history_rows or (2_000_000 if args.quick else 10_000_000)
     if args.history_rows < 10_000:
         parser.error("--history-rows must be at least 10000 (more than the window holds)")
@@ -1314,7 +1680,8 @@ def main():
         if "rest" in sections or "seed" in sections:
             section_rest(context)
         for name, function in [("ingest", section_ingest), ("history", section_history), ("sse", section_sse),
-                               ("latency", section_latency), ("memory", section_memory)]:
+                               ("latency", section_latency), ("replicas", section_replicas),
+                               ("memory", section_memory)]:
             if name in sections:
                 log("== %s" % name)
                 function(context)

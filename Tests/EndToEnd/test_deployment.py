@@ -1,11 +1,14 @@
-"""Static checks of the deployment files (Dockerfile, docker-compose.yml).
+"""Static checks of the deployment files (Dockerfile, docker-compose.yml, deploy/nginx.conf.template).
 
 No Docker engine runs where the suite runs, so the images are never built or started here. What can
 be checked without one is checked: the compose file's structure, pinned images, ports and start
 order, the Dockerfile's stages and runtime hardening, and that every command line and MUSICSTREAM_*
 variable the files use is one the real binary accepts. The history store too: the compose file's
 PostgreSQL and the server's URL for it, the image's data directory for the default SQLite file, and
-the runtime libraries the binary links.
+the runtime libraries the binary links. The replicas: the server scaled behind an nginx service
+that runs the project's one nginx template, whose SSE and failover settings are checked here, and
+which Debian's nginx accepts (`nginx -t`) filled with a loopback upstream, as the tests and the
+benchmark fill it.
 """
 import os
 import re
@@ -24,6 +27,9 @@ DOCKERFILE_PATH = os.path.join(ROOT, "Dockerfile")
 DOCKERIGNORE_PATH = os.path.join(ROOT, ".dockerignore")
 README_PATH = os.path.join(ROOT, "README.md")
 DEPLOYMENT_PATH = os.path.join(ROOT, "docs", "DEPLOYMENT.md")
+NGINX_TEMPLATE_PATH = os.path.join(ROOT, "deploy", "nginx.conf.template")
+HARNESS_PATH = os.path.join(ROOT, "bench", "harness.py")
+SETUP_PATH = os.path.join(ROOT, "scripts", "setup")
 
 INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?([-?+])([^}]*))?\}")
 
@@ -93,7 +99,7 @@ def environment(service):
 # --- compose ------------------------------------------------------------------------------------
 
 def test_compose_has_the_expected_services(services):
-    assert {"kafka", "topic-init", "postgres", "server", "simulator"} <= set(services)
+    assert {"kafka", "topic-init", "postgres", "server", "simulator", "nginx"} <= set(services)
 
 
 def test_every_image_is_pinned_to_an_exact_version(compose, services):
@@ -122,16 +128,22 @@ def test_server_and_simulator_are_built_from_this_repository(services):
     assert services["server"]["image"] == services["simulator"]["image"], "one image for both"
 
 
-def test_server_publishes_port_5000(services):
-    ports = [resolve_defaults(port) for port in services["server"]["ports"]]
-    assert any(port.endswith(":5000:5000") or port == "5000:5000" for port in ports), ports
+def test_nginx_publishes_port_5000_and_the_replicas_publish_nothing(services):
+    ports = [resolve_defaults(port) for port in services["nginx"]["ports"]]
+    assert ports == ["127.0.0.1:5000:5000"], ports
+    overridden = {"PUBLISH_ADDRESS": "0.0.0.0", "PUBLISH_PORT": "8080"}
+    assert [resolve(port, overridden) for port in services["nginx"]["ports"]] == ["0.0.0.0:8080:5000"]
+    # A host port on a scaled service collides from the second replica on.
+    assert "ports" not in services["server"], "replicas cannot share a host port: nginx publishes it"
+    assert [str(port) for port in services["server"].get("expose", [])] == ["5000"]
 
 
 def test_start_order_waits_for_a_healthy_broker_and_the_topic(services):
     assert services["topic-init"]["depends_on"]["kafka"]["condition"] == "service_healthy"
     for name in ("server", "simulator"):
         assert services[name]["depends_on"]["topic-init"]["condition"] == "service_completed_successfully"
-    for name in ("kafka", "server"):
+    assert services["nginx"]["depends_on"]["server"]["condition"] == "service_healthy"
+    for name in ("kafka", "server", "nginx"):
         test = services[name]["healthcheck"]["test"]
         assert test and test[0] in ("CMD", "CMD-SHELL"), f"{name}: {test}"
     assert "kafka-broker-api-versions.sh" in " ".join(services["kafka"]["healthcheck"]["test"])
@@ -260,6 +272,304 @@ def test_history_settings_are_documented():
     for needle in ("pg_dump", "partition", "--no-export", "/var/lib/musicstream", "MUSICSTREAM_HISTORY_RETENTION"):
         assert needle in section[1], f"the History store section does not mention {needle}"
 
+
+# --- replicas behind nginx ----------------------------------------------------------------------
+
+TEMPLATE_PLACEHOLDERS = ("NGINX_LISTEN", "NGINX_UPSTREAM_SERVERS")
+
+
+def nginx_parse(text):
+    """nginx configuration text as a tree: a list of (name, [arguments], children or None).
+    Quotes, comments, blocks and semicolons, which is all the template uses."""
+    tokens = re.findall(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|#[^\n]*|[{};]|[^\s{};"\'#]+', text)
+    tokens = [token for token in tokens if not token.startswith("#")]
+    position = 0
+
+    def block():
+        nonlocal position
+        directives = []
+        words = []
+        while position < len(tokens):
+            token = tokens[position]
+            position += 1
+            if token == ";":
+                directives.append((words[0], words[1:], None))
+                words = []
+            elif token == "{":
+                directives.append((words[0], words[1:], block()))
+                words = []
+            elif token == "}":
+                assert not words, words
+                return directives
+            else:
+                words.append(token[1:-1] if token[0] in "\"'" else token)
+        assert not words, words
+        return directives
+    return block()
+
+
+def directives(tree, name):
+    return [entry for entry in tree if entry[0] == name]
+
+
+def one(tree, name):
+    found = directives(tree, name)
+    assert len(found) == 1, f"{name}: {found}"
+    return found[0]
+
+
+def seconds(value):
+    match = re.fullmatch(r"(\d+)(ms|s|m|h)?", value)
+    assert match, value
+    return int(match.group(1)) * {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600}[match.group(2)]
+
+
+def upstream_parameters_from_template(template):
+    """The parameters the template's header asks every upstream server line to carry."""
+    match = re.search(r"each with\s+#?\s*`([^`]+)`", template)
+    assert match, "the template's header does not say which parameters each server line carries"
+    return match.group(1).split()
+
+
+def render_template(template, listen, upstream):
+    """The template with its placeholders replaced as plain text (the way the tests and the
+    benchmark fill it); each must be there exactly once."""
+    for name in TEMPLATE_PLACEHOLDERS:
+        assert template.count("${%s}" % name) == 1, name
+    text = template.replace("${NGINX_LISTEN}", listen).replace("${NGINX_UPSTREAM_SERVERS}", upstream)
+    assert "${" not in text
+    return text
+
+
+@pytest.fixture(scope="module")
+def template():
+    return read(NGINX_TEMPLATE_PATH)
+
+
+@pytest.fixture(scope="module")
+def http_block(template):
+    tree = nginx_parse(render_template(template, "127.0.0.1:18080", "server 127.0.0.1:15001;"))
+    return one(tree, "http")[2]
+
+
+def test_server_is_scaled_without_fixed_names(services):
+    server = services["server"]
+    replicas = resolve_defaults(server["deploy"]["replicas"])
+    assert re.fullmatch(r"\d+", replicas) and int(replicas) >= 2, "more than one replica by default"
+    assert resolve(server["deploy"]["replicas"], {"SERVER_REPLICAS": "5"}) == "5"
+    # A fixed container name or host name cannot be given to more than one container.
+    assert "container_name" not in server and "hostname" not in server
+    assert "SERVER_REPLICAS" in read(COMPOSE_PATH).split("\nname:", 1)[0]
+    deployment = read(DEPLOYMENT_PATH)
+    assert "--scale server=" in deployment and "`SERVER_REPLICAS`" in deployment
+
+
+def test_replicas_share_the_broker_and_the_history_store(services):
+    server_env = environment(services["server"])
+    assert resolve_defaults(server_env["MUSICSTREAM_BROKERS"]) == "kafka:9092"
+    # PostgreSQL, not the image's per-container SQLite file: one history for every replica.
+    assert resolve_defaults(server_env["MUSICSTREAM_HISTORY"]).startswith("postgres://")
+
+
+def test_nginx_service_runs_the_projects_template(services):
+    nginx = services["nginx"]
+    image = resolve_defaults(nginx["image"])
+    match = re.fullmatch(r"nginx:(\d+)\.(\d+)\.(\d+)(-bookworm)?", image)
+    assert match, f"{image}: not the official image at an exact version"
+    # The upstream's `resolve` parameter is open source since 1.27.3.
+    assert tuple(map(int, match.groups()[:3])) >= (1, 27, 3), image
+    mounts = [str(volume) for volume in nginx["volumes"]]
+    assert "./deploy/nginx.conf.template:/etc/nginx/templates/nginx.conf.template:ro" in mounts, mounts
+    env = {key: str(value) for key, value in environment(nginx).items()}
+    # The image's entrypoint writes templates/X.template to $NGINX_ENVSUBST_OUTPUT_DIR/X.
+    assert env["NGINX_ENVSUBST_OUTPUT_DIR"] == "/etc/nginx"
+    # It substitutes only the variables whose names match this filter (an awk regex).
+    pattern = re.compile(env["NGINX_ENVSUBST_FILTER"])
+    for name in TEMPLATE_PLACEHOLDERS:
+        assert pattern.search(name), name
+        assert name in env, f"nginx's environment does not set {name}"
+    for name in ("HOSTNAME", "HOME", "PATH", "NGINX_VERSION"):
+        assert not pattern.search(name), f"the filter would substitute ${name} too"
+    assert env["NGINX_LISTEN"] == "5000"
+    assert all(str(port).endswith(":5000") for port in nginx["ports"])
+    assert int(nginx["ulimits"]["nofile"]["soft"]) >= 20000
+    assert any("/healthz" in part for part in nginx["healthcheck"]["test"])
+    assert str(nginx.get("restart")) == "unless-stopped"
+    # The image stops nginx gracefully (SIGQUIT): time for the template's worker_shutdown_timeout.
+    grace = re.fullmatch(r"(\d+)s", str(nginx["stop_grace_period"]))
+    assert grace and int(grace.group(1)) > 10
+
+
+def test_nginx_upstream_follows_the_replicas_in_dockers_dns(services, template):
+    upstream = " ".join(environment(services["nginx"])["NGINX_UPSTREAM_SERVERS"].split())
+    statements = [statement.strip() for statement in upstream.split(";") if statement.strip()]
+    resolvers = [s.split() for s in statements if s.startswith("resolver ")]
+    servers = [s.split() for s in statements if s.startswith("server ")]
+    assert len(resolvers) == 1 and resolvers[0][1] == "127.0.0.11", resolvers
+    assert len(servers) == 1, servers
+    assert servers[0][1] == "server:5000", "the server service by name: Docker's DNS answers every replica"
+    assert "resolve" in servers[0], "without `resolve` nginx keeps the addresses it found at start"
+    valid = [word for word in resolvers[0] if word.startswith("valid=")]
+    assert valid and seconds(valid[0].split("=", 1)[1]) <= 30, "re-resolved within 30 s"
+    assert sorted(word for word in servers[0][2:] if word != "resolve") == sorted(
+        upstream_parameters_from_template(template))
+
+
+def test_nginx_template_placeholders(template):
+    for name in TEMPLATE_PLACEHOLDERS:
+        assert template.count("${%s}" % name) == 1, name
+        # envsubst replaces $NAME as well as ${NAME}: a mention in a comment would be filled too.
+        assert len(re.findall(r"\$\{?" + name + r"\b", template)) == 1, name
+    assert len(re.findall(r"\$\{", template)) == len(TEMPLATE_PLACEHOLDERS), "another ${...} in the template"
+    # The upstream placeholder stands alone on its line inside the upstream block (it becomes
+    # several lines), and the listen placeholder is the address of the one listen directive.
+    assert re.search(r"upstream musicstream \{[^}]*\n\s*\$\{NGINX_UPSTREAM_SERVERS\}\n[^}]*\}", template)
+    assert re.search(r"\n\s*listen \$\{NGINX_LISTEN\}[ ;]", template)
+
+
+def test_nginx_template_streams_sse_unbuffered(http_block):
+    server = one(http_block, "server")[2]
+    stream = next(children for name, args, children in server if name == "location" and args == ["=", "/stream"])
+
+    def setting(name):
+        """The value that applies in /stream: its own, else the server's, else http's."""
+        for scope in (stream, server, http_block):
+            found = directives(scope, name)
+            if found:
+                return found[-1][1]
+        return None
+    assert setting("proxy_buffering") == ["off"]
+    assert setting("proxy_http_version") == ["1.1"]
+    headers = {args[0].lower(): args[1] for args in (entry[1] for entry in directives(server, "proxy_set_header"))}
+    assert headers["connection"] == "", "keep-alive to the replicas needs Connection cleared"
+    # The server pings every 15 s; a stream is not cut while its replica lives.
+    assert seconds(setting("proxy_read_timeout")[0]) >= 120
+    assert setting("gzip") in (None, ["off"]), "compression would buffer the stream"
+    assert setting("proxy_cache") in (None, ["off"])
+    assert one(stream, "proxy_pass")[1] == ["http://musicstream"]
+
+
+def test_nginx_template_fails_over_without_sending_a_post_twice(http_block):
+    server = one(http_block, "server")[2]
+    assert seconds(one(server, "proxy_connect_timeout")[1][0]) <= 5
+    locations = {tuple(args): children for name, args, children in server if name == "location"}
+    assert ("/",) in locations and ("=", "/stream") in locations
+    for location in locations.values():
+        assert one(location, "proxy_pass")[1] == ["http://musicstream"]
+        own = directives(location, "proxy_next_upstream")
+        cases = (own or directives(server, "proxy_next_upstream"))[-1][1]
+        assert {"error", "timeout"} <= set(cases), cases
+        # nginx retries a POST only if its request never went out, unless told non_idempotent.
+        assert "non_idempotent" not in cases and "off" not in cases
+    # 503 from a replica means the shared history store is down: retried and counted as a failure,
+    # it would take every replica out of rotation. Only /stream's 503 (connection limit) is retried.
+    general = directives(locations[("/",)], "proxy_next_upstream") or directives(server, "proxy_next_upstream")
+    assert "http_503" not in general[-1][1]
+    assert "http_503" in one(locations[("=", "/stream")], "proxy_next_upstream")[1]
+    assert seconds(one(server, "proxy_next_upstream_timeout")[1][0]) > 0
+    upstream = one(http_block, "upstream")
+    assert upstream[1] == ["musicstream"]
+    assert directives(upstream[2], "zone"), "failures seen by one worker must count for all"
+    assert int(one(upstream[2], "keepalive")[1][0]) > 0
+    # Reused connections must be closed before the server's own idle timeout (30 s).
+    assert seconds(one(upstream[2], "keepalive_timeout")[1][0]) < 30
+
+
+def test_nginx_template_has_room_for_thousands_of_streams(template):
+    tree = nginx_parse(render_template(template, "5000", "server 127.0.0.1:15001;"))
+    connections = int(one(one(tree, "events")[2], "worker_connections")[1][0])
+    assert connections >= 10000, "each subscriber holds two connections in a worker"
+    assert int(one(tree, "worker_rlimit_nofile")[1][0]) >= connections
+    # A reload or graceful stop would otherwise wait for streams, which never end.
+    shutdown = seconds(one(tree, "worker_shutdown_timeout")[1][0])
+    assert 0 < shutdown <= 30
+    assert not directives(tree, "user"), "tests and the benchmark choose the user (-g)"
+    assert not directives(tree, "daemon"), "compose, tests and the benchmark pass -g 'daemon off;'"
+    # Paths relative to the prefix (-p), so the file runs from any directory as any user.
+    paths = [one(tree, "pid")[1][0]] + [one(one(tree, "http")[2], name)[1][0] for name in
+                                         ("client_body_temp_path", "proxy_temp_path", "fastcgi_temp_path",
+                                          "uwsgi_temp_path", "scgi_temp_path")]
+    assert all(not path.startswith("/") and "/" not in path for path in paths), paths
+    http = one(tree, "http")[2]
+    # The server accepts request bodies up to 1 MiB; nginx must not refuse them first.
+    assert one(http, "client_max_body_size")[1] == ["1m"]
+
+
+def test_benchmark_fills_the_template_the_way_the_header_says(template):
+    harness = read(HARNESS_PATH)
+    match = re.search(r'^UPSTREAM_PARAMETERS = "([^"]+)"', harness, re.M)
+    assert match and match.group(1).split() == upstream_parameters_from_template(template)
+    assert 'os.path.join(ROOT, "deploy", "nginx.conf.template")' in harness
+
+
+def test_server_tells_proxies_not_to_buffer_the_stream():
+    with open(BINARY, "rb") as binary:
+        assert b"X-Accel-Buffering" in binary.read(), "the server no longer sends X-Accel-Buffering: no"
+
+
+def test_setup_installs_nginx_for_the_tests():
+    setup = read(SETUP_PATH)
+    line = next(line for line in setup.splitlines() if line.startswith("if (( want_test )); then packages+="))
+    assert "nginx-light" in re.search(r"packages\+=\(([^)]*)\)", line).group(1).split()
+
+
+def nginx_accepts(config_text, tmp_path):
+    prefix = tmp_path / "nginx"
+    prefix.mkdir()
+    config = prefix / "nginx.conf"
+    config.write_text(config_text)
+    return subprocess.run(["nginx", "-t", "-p", f"{prefix}/", "-c", str(config), "-e", "stderr"],
+                          capture_output=True, text=True, timeout=30)
+
+
+def free_port():
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def nginx_binary():
+    if not shutil.which("nginx"):
+        pytest.skip("needs nginx (scripts/setup --test installs nginx-light)")
+    version = subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr
+    match = re.search(r"nginx/(\d+)\.(\d+)\.(\d+)", version)
+    assert match, version
+    return tuple(map(int, match.groups()))
+
+
+def test_nginx_accepts_the_template_with_a_loopback_upstream(template, nginx_binary, tmp_path):
+    parameters = " ".join(upstream_parameters_from_template(template))
+    upstream = "\n        ".join(f"server 127.0.0.1:{port} {parameters};" for port in (free_port(), free_port()))
+    result = nginx_accepts(render_template(template, f"127.0.0.1:{free_port()}", upstream), tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "syntax is ok" in result.stderr
+
+
+def test_envsubst_fills_the_template_as_plain_replacement_does(template, monkeypatch):
+    if not shutil.which("envsubst"):
+        pytest.skip("needs envsubst (gettext-base)")
+    upstream = "server 127.0.0.1:15001 max_fails=1 fail_timeout=10s;\n        server 127.0.0.1:15002 max_fails=1 fail_timeout=10s;"
+    env = {**os.environ, "NGINX_LISTEN": "127.0.0.1:18080", "NGINX_UPSTREAM_SERVERS": upstream,
+           "host": "should-stay", "scheme": "should-stay"}
+    filled = subprocess.run(["envsubst", " ".join("${%s}" % name for name in TEMPLATE_PLACEHOLDERS)], input=template,
+                            env=env, capture_output=True, text=True, check=True).stdout
+    assert filled == render_template(template, "127.0.0.1:18080", upstream)
+    assert "$host" in filled and "$proxy_add_x_forwarded_for" in filled
+
+
+def test_nginx_accepts_the_compose_upstream(services, template, nginx_binary, tmp_path):
+    """The compose file's upstream, given to the nginx installed here: verbatim on 1.27.3 or newer;
+    on older ones (Debian 12 has 1.22) without what they lack (`resolve`, a resolver in the
+    upstream), with the service name pointed at loopback."""
+    upstream = " ".join(environment(services["nginx"])["NGINX_UPSTREAM_SERVERS"].split())
+    if nginx_binary < (1, 27, 3):
+        statements = [s.strip() for s in upstream.split(";") if s.strip() and not s.strip().startswith("resolver ")]
+        upstream = " ".join(" ".join(word for word in s.split() if word != "resolve") + ";" for s in statements)
+        upstream = upstream.replace("server server:5000", "server 127.0.0.1:5000")
+    result = nginx_accepts(render_template(template, str(free_port()), upstream), tmp_path)
+    assert result.returncode == 0, result.stderr
 
 # --- the binary accepts what the files use ------------------------------------------------------
 
