@@ -452,7 +452,9 @@ def test_nginx_template_streams_sse_unbuffered(http_block):
 def test_nginx_template_fails_over_without_sending_a_post_twice(http_block):
     server = one(http_block, "server")[2]
     assert seconds(one(server, "proxy_connect_timeout")[1][0]) <= 5
-    locations = {tuple(args): children for name, args, children in server if name == "location"}
+    # Named locations (@...) answer on nginx's own; every other one proxies.
+    locations = {tuple(args): children for name, args, children in server
+                 if name == "location" and not args[0].startswith("@")}
     assert ("/",) in locations and ("=", "/stream") in locations
     for location in locations.values():
         assert one(location, "proxy_pass")[1] == ["http://musicstream"]
@@ -467,6 +469,11 @@ def test_nginx_template_fails_over_without_sending_a_post_twice(http_block):
     assert "http_503" not in general[-1][1]
     assert "http_503" in one(locations[("=", "/stream")], "proxy_next_upstream")[1]
     assert seconds(one(server, "proxy_next_upstream_timeout")[1][0]) > 0
+    # A request whose replica died mid-flight is a 503 problem (retryable), not an HTML 502.
+    assert one(locations[("/",)], "error_page")[1] == ["502", "504", "=503", "@unavailable"]
+    unavailable = next(children for name, args, children in server if name == "location" and args == ["@unavailable"])
+    assert one(unavailable, "default_type")[1] == ["application/problem+json"]
+    assert one(unavailable, "return")[1][0] == "503"
     upstream = one(http_block, "upstream")
     assert upstream[1] == ["musicstream"]
     assert directives(upstream[2], "zone"), "failures seen by one worker must count for all"

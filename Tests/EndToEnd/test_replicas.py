@@ -4,6 +4,7 @@ SIGKILL while a stream client, a publisher and the history sinks are busy; nothi
 doubled anywhere."""
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -47,51 +48,15 @@ class Broker:
         return [(int(p), int(o), value) for p, o, value in (line.split(" ", 2) for line in out.splitlines() if line)]
 
 
-def nginx_config(directory, port, upstreams):
-    """The load balancer as deploy/nginx.conf sets it up for SSE, on loopback."""
-    servers = "\n".join("        server 127.0.0.1:%d max_fails=1 fail_timeout=5s;" % p for p in upstreams)
-    return """
-worker_processes 1;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {dir}/body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-    upstream musicstream {{
-{servers}
-        keepalive 16;
-    }}
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{
-            proxy_pass http://musicstream;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $host;
-            proxy_buffering off;
-            proxy_cache off;
-            proxy_read_timeout 1h;
-            proxy_connect_timeout 1s;
-            proxy_next_upstream error timeout http_502 http_503;
-            proxy_next_upstream_tries 3;
-            # A replica that died with a request in flight: a problem answer the client can
-            # retry on (a POST is not sent twice; whether it reached Kafka is unknown).
-            proxy_intercept_errors off;
-            error_page 502 504 =503 @unavailable;
-        }}
-        location @unavailable {{
-            default_type application/problem+json;
-            add_header Retry-After 1 always;
-            return 503 '{{"type":"about:blank","title":"Service Unavailable","status":503,"detail":"the server handling this request went away; retry"}}';
-        }}
-    }}
-}}
-""".format(dir=directory, port=port, servers=servers)
+TEMPLATE = os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "nginx.conf.template")
+
+
+def nginx_config(port, upstreams):
+    """The deployment's own nginx configuration (deploy/nginx.conf.template), on loopback."""
+    with open(TEMPLATE) as f:
+        template = f.read()
+    servers = "\n".join("server 127.0.0.1:%d max_fails=1 fail_timeout=10s;" % p for p in upstreams)
+    return template.replace("${NGINX_LISTEN}", "127.0.0.1:%d" % port).replace("${NGINX_UPSTREAM_SERVERS}", servers)
 
 
 class Nginx:
@@ -100,10 +65,10 @@ class Nginx:
         self.port = free_port()
         path = os.path.join(self.dir, "nginx.conf")
         with open(path, "w") as f:
-            f.write(nginx_config(self.dir, self.port, upstreams))
-        subprocess.run([NGINX, "-t", "-q", "-c", path, "-e", os.path.join(self.dir, "error.log")], check=True, timeout=30)
-        self.process = subprocess.Popen([NGINX, "-c", path, "-e", os.path.join(self.dir, "error.log"),
-                                         "-g", "daemon off;"])
+            f.write(nginx_config(self.port, upstreams))
+        command = [NGINX, "-p", self.dir + "/", "-c", path, "-e", "stderr"]
+        subprocess.run(command + ["-t", "-q"], check=True, timeout=30)
+        self.process = subprocess.Popen(command + ["-g", "daemon off;"])
         assert wait_until(lambda: self._answers(), timeout=15)
 
     def _answers(self):
@@ -121,9 +86,11 @@ class Nginx:
     def stop(self):
         self.process.send_signal(signal.SIGQUIT)
         try:
-            self.process.wait(timeout=10)
+            self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             self.process.kill()
+            self.process.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class StreamFollower(threading.Thread):
