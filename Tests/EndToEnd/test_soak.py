@@ -154,10 +154,11 @@ class Subscriber:
                     return
                 fields[name] = value
             kind = fields.get("event")
+            # An id, where a frame carries one, is a stream position (p<log>.<offset>...).
+            if "id" in fields and not re.fullmatch(r"p[0-9a-z]+(\.(-1|[0-9a-z]+))*", fields["id"]):
+                self.problem = "a frame with a malformed id: %r" % frame[:80]
+                return
             if kind == "listen":
-                if not fields.get("id", "").isdigit():
-                    self.problem = "listen without a numeric id: %r" % frame[:80]
-                    return
                 event = json.loads(fields["data"])
                 if not isinstance(event, dict) or "genre" not in event:
                     self.problem = "listen data is not an event: %r" % fields["data"][:80]
