@@ -117,7 +117,7 @@ final class SSEHub {
             if window.holdsEverything(after: resumed) {
                 resumes += 1
                 stream.write(Self.greeting(at: floorless(position, resumed)))
-                floor = replayWindow(after: resumed, filter: request.filter, window: window, at: position, to: stream)
+                floor = replayWindow(after: resumed, filter: request.filter, window: window, at: position, to: stream).floor
                 break
             }
             let missing = window.missing(after: resumed)
@@ -133,9 +133,10 @@ final class SSEHub {
             subscribe(stream, filter: request.filter, wantsStats: request.wantsStats, sentPosition: resumed)
             subscribers[ObjectIdentifier(stream)]?.waitingForHistory = true
             let filter = request.filter
+            // Where the history's part ends: the newest offsets the window no longer held.
+            let through = resumed.merged(with: StreamPosition(log: resumed.log, offsets: window.heldAfter))
             replayFromHistory(missing) { [weak self] records, window, position in
-                self?.finishHistoryReplay(
-                    stream, records: records, resumed: resumed, missing: missing, filter: filter, window: window, at: position)
+                self?.finishHistoryReplay(stream, records: records, through: through, filter: filter, window: window, at: position)
             }
             return
         }
@@ -148,35 +149,30 @@ final class SSEHub {
         position.covers(resumed) ? position : position.merged(with: resumed)
     }
 
-    /// Sends the window's events read after `resumed` that pass `filter`, the write ending
-    /// with the id; returns the subscriber's floor (its own position where it is ahead).
+    /// Sends `history` (frames) and the window's events read after `resumed` that pass
+    /// `filter`, the write ending with the id. Returns the subscriber's floor (its own position
+    /// where it is ahead) and whether anything was written.
     private func replayWindow(
         after resumed: StreamPosition, filter: EventFilter, window: EventWindow, at position: StreamPosition,
         to stream: ResponseStream, before history: [UInt8] = []
-    ) -> StreamPosition? {
-        let floor = position.covers(resumed) ? nil : resumed
-        let current = floorless(position, resumed)
+    ) -> (floor: StreamPosition?, wrote: Bool) {
         var frames = history
         for stored in window.events(after: resumed, where: { filter.matches($0) }) {
             frames.append(contentsOf: Self.frame(for: stored.event))
         }
-        if !frames.isEmpty { stream.write(Self.withID(frames, current)) }
-        return floor
+        if !frames.isEmpty { stream.write(Self.withID(frames, floorless(position, resumed))) }
+        return (position.covers(resumed) ? nil : resumed, !frames.isEmpty)
     }
 
     /// The history's answer for a subscriber that waited for it: its listens (filtered), then
     /// the window's from where they end, then live. A reset when the store could not give
     /// them all, or the window moved past where they end meanwhile.
     private func finishHistoryReplay(
-        _ stream: ResponseStream, records: [HistoryRecord]?, resumed: StreamPosition, missing: [Int32: ClosedRange<Int64>],
-        filter: EventFilter, window: EventWindow, at position: StreamPosition?
+        _ stream: ResponseStream, records: [HistoryRecord]?, through: StreamPosition, filter: EventFilter,
+        window: EventWindow, at position: StreamPosition?
     ) {
         guard let subscriber = subscribers[ObjectIdentifier(stream)], stream.isOpen, let position else { return }
         subscriber.waitingForHistory = false
-        var through = resumed
-        for (partition, range) in missing {
-            through = through.merged(with: StreamPosition(log: resumed.log, offsets: Self.offsets(partition, range.upperBound)))
-        }
         guard let records, window.holdsEverything(after: through) else {
             resets += 1
             deliver(Array("event: reset\nid: \(position.id)\ndata: {}\n\n".utf8), to: subscriber)
@@ -188,18 +184,11 @@ final class SSEHub {
         historyReplays += 1
         var frames: [UInt8] = []
         for record in records where filter.matches(record.event) { frames.append(contentsOf: Self.frame(for: record.event)) }
-        subscriber.floor = replayWindow(after: through, filter: filter, window: window, at: position, to: stream, before: frames)
+        let replayed = replayWindow(after: through, filter: filter, window: window, at: position, to: stream, before: frames)
+        subscriber.floor = replayed.floor
         subscriber.sentPosition = floorless(position, through)
-        if frames.isEmpty, window.events(after: through, where: { filter.matches($0) }).isEmpty {
-            deliver(Array("id: \(floorless(position, through).id)\n: resumed\n\n".utf8), to: subscriber)
-        }
-    }
-
-    /// Offsets with `offset` at `partition` and -1 before it.
-    private static func offsets(_ partition: Int32, _ offset: Int64) -> [Int64] {
-        var offsets = [Int64](repeating: -1, count: Int(partition) + 1)
-        offsets[Int(partition)] = offset
-        return offsets
+        // Nothing matched on the way: the id still moves to where the replay ended.
+        if !replayed.wrote { deliver(Array("id: \(floorless(position, through).id)\n: resumed\n\n".utf8), to: subscriber) }
     }
 
     /// Registers an open stream; it leaves the hub when the client goes away.
