@@ -2,9 +2,10 @@
 // after vendor.js). It reads the view from the URL, starts the first load and wires the controls.
 //
 // Data flow: GET /api/events (the table, and a sample of up to 1,000 listens for the charts the
-// server has no aggregate for) + EventSource /stream (live rows) + GET /api/facets (filter
-// options, counts, most charts and KPIs) + GET /api/timeline (listens over time). All of them
-// take the same filter parameters, which are also mirrored in the page URL.
+// server has no aggregate for) + EventSource /stream (live rows; one unfiltered stream shared by
+// all the tabs, each filtering its own: stream-share.js) + GET /api/facets (filter options,
+// counts, most charts and KPIs) + GET /api/timeline (listens over time). The requests take the
+// same filter parameters, which are also mirrored in the page URL.
 //
 // Safety: event data is only ever put into the DOM with textContent / createTextNode /
 // setAttribute — never innerHTML.

@@ -1,18 +1,20 @@
-// The live stream: an EventSource on /stream with the current filters, its connection badge,
-// reconnecting (the browser's own, with Last-Event-ID, or ours with backoff once it gives up),
+// The live stream: the tab's share of the one /stream connection all tabs use (stream-share.js;
+// or an EventSource of its own with the current filters), its connection badge, reconnecting
+// (the leader's, resuming after the last id, or the page's with backoff once it gives up),
 // live listens queued for the next frame (frame.js), `stats` frames into the figures, the
 // watchdog that calls a silent stream "Stalled", and the once-a-second tick (events/s,
 // "last event", rows aging out of a rolling range).
 import { state } from "./state.js";
 import { $ } from "./dom.js";
 import { isValidEvent, relTime } from "./format.js";
-import { apiQuery, timeRange } from "./filters.js";
+import { timeRange } from "./filters.js";
 import { setKpi, renderTotals } from "./kpis.js";
 import { dismissAlert, showAlert } from "./alerts.js";
 import { dropRowsBefore } from "./table.js";
 import { dropSampleBefore } from "./sample.js";
 import { queueLive } from "./frame.js";
 import { arrivalRate } from "./arrivals.js";
+import { connect, streamDebug } from "./stream-share.js";
 
 // The page asks for `stats` frames, which the server sends every second whatever else happens:
 // they are the stream's heartbeat. A stream silent for this long is stalled (a frozen or
@@ -56,9 +58,13 @@ function heard(es) {
 function onListen(gen, es, msg) {
   if (gen !== state.generation) return;
   heard(es);
-  let ev;
-  try { ev = JSON.parse(msg.data); } catch (_) { return; }
-  if (isValidEvent(ev)) queueLive(ev);
+  let ev = msg.parsed;   // a shared stream's listens come parsed already
+  if (ev === undefined) {
+    try { ev = JSON.parse(msg.data); } catch (_) { return; }
+  }
+  if (!isValidEvent(ev)) return;
+  if (streamDebug.received) streamDebug.received.push(String(ev.event_id));
+  queueLive(ev);
 }
 
 function onStats(gen, es, msg) {
@@ -71,6 +77,7 @@ function onStats(gen, es, msg) {
   if (typeof stats.events_per_second === "number") setKpi("kpi-rate", stats.events_per_second.toFixed(1));
   // With a rolling range the stream's `since` stays where it was opened; the facets' count moves.
   // The stream counts only the window: a range answered from the history keeps the answers' count.
+  // A shared stream is unfiltered: with filters its frames leave `matching` out (the facets count).
   if (typeof stats.matching === "number" && !state.filters.last && state.tableSource !== "history") {
     state.totals.matching = stats.matching;
     renderTotals();
@@ -82,7 +89,7 @@ function onStats(gen, es, msg) {
 export function openStream(filters, gen, hooks) {
   closeStream();
   setConnection("connecting", "Connecting…");
-  const es = new EventSource("/stream" + apiQuery(filters, { stats: "true" }));
+  const es = connect(filters);
   es.hooks = hooks;
   es.gen = gen;
   state.source = es;
@@ -92,7 +99,7 @@ export function openStream(filters, gen, hooks) {
   es.addEventListener("reset", () => {
     if (gen === state.generation && state.source === es) hooks.resync(gen);
   });
-  es.onopen = () => {
+  es.addEventListener("open", () => {
     if (gen !== state.generation) return;
     state.retryDelay = 2000;
     state.heardAt = Date.now();
@@ -105,13 +112,13 @@ export function openStream(filters, gen, hooks) {
       es.dropped = false;
       hooks.resync(gen);
     }
-  };
-  es.onerror = () => {
+  });
+  es.addEventListener("error", () => {
     if (gen !== state.generation || state.source !== es) return;
     es.stalled = false;
     dismissAlert("stalled");
     if (es.readyState === EventSource.CONNECTING) {
-      // The browser reconnects by itself (sending Last-Event-ID).
+      // It reconnects by itself (resuming after the last id).
       es.dropped = true;
       setConnection("reconnecting", "Reconnecting…");
       return;
@@ -120,7 +127,7 @@ export function openStream(filters, gen, hooks) {
     es.close();
     state.source = null;
     scheduleRetry(gen, hooks);
-  };
+  });
 }
 
 export function scheduleRetry(gen, hooks) {
@@ -142,6 +149,7 @@ export function watchStream() {
   if (!es || es.readyState !== EventSource.OPEN || es.gen !== state.generation) return;
   const silent = Date.now() - state.heardAt;
   if (silent > REOPEN_AFTER_MS) {
+    if (es.recover) es.recover();   // a shared stream: a new connection for every tab
     closeStream();
     es.hooks.reload();
     return;
