@@ -74,6 +74,13 @@ class SSEClient:
             except socket.timeout:
                 return
 
+    def first_event_name(self, timeout=5.0):
+        """The `event:` name of the first named frame within `timeout` (None if none came)."""
+        for fields, _ in self.frames(time.monotonic() + timeout):
+            if "event" in fields:
+                return fields["event"][0]
+        return None
+
     def events(self, count, timeout=15.0):
         """Collects up to `count` `listen` events within `timeout` seconds, as (the stream's last
         id when the event arrived, data)."""

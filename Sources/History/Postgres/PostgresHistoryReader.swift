@@ -49,14 +49,7 @@ final class PostgresHistoryReader: HistoryReader {
     /// One snapshot: the stored offsets and the rows they cover.
     func listens(of log: String, in ranges: [Int32: ClosedRange<Int64>], limit: Int) throws(HistoryError) -> [HistoryRecord]? {
         try snapshot("reading listens by position") { () throws(PostgresError) -> [HistoryRecord]? in
-            let offsets = try connection.execute(
-                "SELECT kafka_partition, next_offset FROM sink_offsets WHERE topic = $1") { $0.append(log) }
-            var stored: [Int32: Int64] = [:]
-            for row in 0..<offsets.rowCount {
-                if let partition = offsets.int64(row, 0), let offset = offsets.int64(row, 1) {
-                    stored[Int32(truncatingIfNeeded: partition)] = offset
-                }
-            }
+            let stored = try PostgresHistoryWriter.storedOffsets(of: log, on: connection)
             for (partition, range) in ranges where (stored[partition] ?? 0) <= range.upperBound { return nil }
             var records: [HistoryRecord] = []
             for (partition, range) in ranges.sorted(by: { $0.key < $1.key }) {

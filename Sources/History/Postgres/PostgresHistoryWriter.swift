@@ -20,18 +20,24 @@ final class PostgresHistoryWriter: HistoryWriter {
         self.connection = connection
     }
 
+    /// Per partition, the next offset the sink reads in `log` (what the store holds up to),
+    /// as the sink writes it with its rows. The readers' replay checks the same figures.
+    static func storedOffsets(of log: String, on connection: PostgresConnection) throws(PostgresError) -> [Int32: Int64] {
+        let result = try connection.execute(
+            "SELECT kafka_partition, next_offset FROM sink_offsets WHERE topic = $1") { $0.append(log) }
+        var offsets: [Int32: Int64] = [:]
+        for row in 0..<result.rowCount {
+            if let partition = result.int64(row, 0), let offset = result.int64(row, 1) {
+                offsets[Int32(truncatingIfNeeded: partition)] = offset
+            }
+        }
+        return offsets
+    }
+
     func nextOffsets(topic: String) throws(HistoryError) -> [Int32: Int64] {
         do {
             return try connection.run("reading the sink's offsets") { () throws(PostgresError) in
-                let result = try connection.execute(
-                    "SELECT kafka_partition, next_offset FROM sink_offsets WHERE topic = $1") { $0.append(topic) }
-                var offsets: [Int32: Int64] = [:]
-                for row in 0..<result.rowCount {
-                    if let partition = result.int64(row, 0), let offset = result.int64(row, 1) {
-                        offsets[Int32(truncatingIfNeeded: partition)] = offset
-                    }
-                }
-                return offsets
+                try Self.storedOffsets(of: topic, on: connection)
             }
         } catch {
             throw error.historyError
