@@ -44,6 +44,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: .init(ServeOptions.idleTimeout.help)) var idleTimeout: Int?
     @Option(help: .init(ServeOptions.maxStreamBuffer.help)) var maxStreamBuffer: Int?
     @Option(help: .init(ServeOptions.maxReplay.help)) var maxReplay: Int?
+    @Option(help: .init(ServeOptions.maxClockSkew.help)) var maxClockSkew: Int?
 
     /// Flags are checked before anything runs (and refused with the usage line); the
     /// environment's values are checked when `run` reads them.
@@ -106,6 +107,7 @@ struct ServeCommand: ParsableCommand {
         try ServeOptions.idleTimeout.apply(flag: idleTimeout, environment: environment, to: &config)
         try ServeOptions.maxStreamBuffer.apply(flag: maxStreamBuffer, environment: environment, to: &config)
         try ServeOptions.maxReplay.apply(flag: maxReplay, environment: environment, to: &config)
+        try ServeOptions.maxClockSkew.apply(flag: maxClockSkew, environment: environment, to: &config)
         return config
     }
 }

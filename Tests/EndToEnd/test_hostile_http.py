@@ -3,6 +3,8 @@
 Every refusal must be the server's own problem+json with the security headers, followed by a
 close; slow and idle clients must be bounded without starving anyone else; static files must
 never come from outside the public directory; secrets must never reach the logs."""
+import gzip
+import json
 import os
 import re
 import select
@@ -178,6 +180,169 @@ def test_malformed_requests_and_unknown_methods(server):
     assert_refusal(exchange(server, b"THIS IS NOT HTTP\r\n\r\n"), 400)
     assert_refusal(exchange(server, b"GET / HTTP/1.1\r\nno colon\r\n\r\n"), 400)
     assert_refusal(exchange(server, b"BREW /api/status HTTP/1.1\r\nHost: x\r\n\r\n"), 501)
+
+
+# --- framing and later requests on a kept-alive connection (issue 15) --------------------------
+
+def read_until_closed(sock, timeout=5.0):
+    """Every byte the server sends until it closes; None if it keeps the connection open."""
+    sock.settimeout(timeout)
+    data = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            return None
+        except ConnectionResetError:
+            return data
+        if not chunk:
+            return data
+        data += chunk
+    return None
+
+
+def api_listen(user_id):
+    """A listen as POST /api/events takes it (the server sets id, time, completed and skipped)."""
+    return {"user_id": user_id, "username": "framing.tester", "email": "framing@example.com", "track_id": "t-1",
+            "title": "Glimpse of Us", "artist": "Joji", "genre": "Alt Pop", "duration": 233, "listen_position": 93,
+            "platform": "Spotify", "mood": "Melancholic", "rating": 4, "city": "Osaka", "country": "Japan"}
+
+
+HIDDEN = b"GET /api/status?smuggled=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+
+# Each shape hides HIDDEN where one reading of the framing would find a second request.
+SMUGGLING = {
+    "CL.CL differing": b"POST /api/events HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nContent-Length: %d\r\n\r\n" % len(HIDDEN) + HIDDEN,
+    "CL.CL equal": b"POST /api/events HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}" + HIDDEN,
+    "CL list": b"POST /api/events HTTP/1.1\r\nHost: x\r\nContent-Length: 2, 2\r\n\r\n{}" + HIDDEN,
+    "CL space before colon": b"POST /api/events HTTP/1.1\r\nHost: x\r\nContent-Length : %d\r\n\r\n" % len(HIDDEN) + HIDDEN,
+    "CL with sign": b"POST /api/events HTTP/1.1\r\nHost: x\r\nContent-Length: +%d\r\n\r\n" % len(HIDDEN) + HIDDEN,
+    "CL.TE": b"POST /api/events HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + HIDDEN,
+    "TE.CL": b"POST /api/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n"
+             b"%x\r\n" % len(HIDDEN) + HIDDEN + b"\r\n0\r\n\r\n",
+    "TE.TE twice": b"POST /api/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: cow\r\n\r\n0\r\n\r\n" + HIDDEN,
+    "TE.TE xchunked": b"POST /api/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\nContent-Length: 2\r\n\r\n{}" + HIDDEN,
+    "TE.TE space before colon": b"POST /api/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\n" + HIDDEN,
+    "TE.TE tab before colon": b"POST /api/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding\t: chunked\r\n\r\n0\r\n\r\n" + HIDDEN,
+    "TE.TE vertical tab": b"POST /api/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\x0bchunked\r\n\r\n0\r\n\r\n" + HIDDEN,
+    "TE.TE folded": b"POST /api/events HTTP/1.1\r\nHost: x\r\nX-A: b\r\n Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + HIDDEN,
+    "TE.TE list": b"POST /api/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n" + HIDDEN,
+    "TE in HTTP/1.0": b"POST /api/events HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n" + HIDDEN,
+    "bare CR in a field": b"POST /api/events HTTP/1.1\r\nHost: x\r\nX-A: b\rContent-Length: 0\r\n\r\n" + HIDDEN,
+    "chunk size 0x": b"POST /api/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0x0\r\n\r\n" + HIDDEN,
+    "chunk size bare LF": b"POST /api/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\n{}\r\n0\r\n\r\n" + HIDDEN,
+    "chunk longer than its size": b"POST /api/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                  b"2\r\n{}" + HIDDEN + b"\r\n0\r\n\r\n",
+    "chunk size overflow": b"POST /api/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                           b"10000000000000002\r\n{}\r\n0\r\n\r\n" + HIDDEN,
+    "CONNECT": b"CONNECT 127.0.0.1:443 HTTP/1.1\r\nHost: 127.0.0.1:443\r\n\r\n" + HIDDEN,
+}
+
+
+@pytest.mark.parametrize("shape", sorted(SMUGGLING))
+def test_request_smuggling_shapes_are_refused_and_nothing_after_them_is_answered(server, shape):
+    """RFC 9112 section 6: ambiguous framing is a 400 (a coding the server lacks, or CONNECT, a
+    501) and the connection closes; the request hidden behind it is never answered."""
+    with socket.create_connection(address(server), timeout=10) as sock:
+        try:
+            sock.sendall(SMUGGLING[shape])
+        except OSError:
+            pass
+        data = read_until_closed(sock)
+    assert data is not None, "%s: the connection stays open" % shape
+    assert data.count(b"HTTP/1.1 ") == 1, "%s: %r" % (shape, data[:600])
+    reply = Reply(data, True)
+    assert reply.status in (400, 501), (shape, data[:300])
+    assert_refusal(reply, reply.status)
+    assert "content-length" in reply.headers
+
+
+# Requests evhttp itself refused with its HTML pages when they came after another on the same connection.
+LATER_REFUSALS = [
+    (b"garbage\r\n\r\n", 400),
+    (b"GET / HTTP/9.9\r\nHost: x\r\n\r\n", 505),
+    (b"GET / HTTP/1.1\r\nHost x\r\n\r\n", 400),
+    (b"QUERY / HTTP/1.1\r\nHost: x\r\n\r\n", 501),
+    (b"get / HTTP/1.1\r\nHost: x\r\n\r\n", 501),
+    (b"POST /api/events HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n", 413),
+    (b"POST /api/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n", 400),
+    (b"POST /api/events HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\nContent-Length: 2\r\n\r\n{}", 417),
+]
+
+
+@pytest.mark.parametrize("request_bytes,status", LATER_REFUSALS, ids=[r[:12].decode("latin-1") for r, _ in LATER_REFUSALS])
+def test_refusals_of_a_later_request_on_a_kept_alive_connection_are_problem_json_and_counted(server, request_bytes, status):
+    before = refused_count(server, status)
+    with socket.create_connection(address(server), timeout=10) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = read_reply(sock)
+        assert first.status == 200 and not first.closed
+        sock.sendall(request_bytes)
+        assert_refusal(read_reply(sock), status)
+    assert wait_until(lambda: refused_count(server, status) == before + 1, timeout=5), status
+
+
+def test_chunk_extensions_are_accepted(server):
+    """RFC 9112 7.1.1: a recipient ignores chunk extensions it does not understand."""
+    body = json.dumps(api_listen("chunked-ext")).encode()
+    framed = b"%x;name=value;q=\"a b\"\r\n" % len(body) + body + b"\r\n0;end\r\nX-Trailer: t\r\n\r\n"
+    reply = exchange(server, b"POST /api/events HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                             b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n" + framed)
+    assert reply.status == 202, reply.raw[:400]
+
+
+@pytest.mark.parametrize("headers", [
+    b"Content-Type: application/json\r\nContent-Encoding: gzip\r\n",
+    b"Content-Type: application/json\r\nContent-Encoding: br\r\n",
+    b"Content-Type: application/json\r\nContent-Encoding: identity, deflate\r\n",
+    b"Content-Type: application/json; charset=UTF-16\r\n",
+    b"Content-Type: application/json; charset=latin1\r\n",
+], ids=["gzip", "br", "identity, deflate", "UTF-16", "latin1"])
+def test_a_body_the_server_cannot_read_as_utf8_json_is_415(server, headers):
+    body = json.dumps(api_listen("encoded")).encode()
+    if b"gzip" in headers:
+        body = gzip.compress(body)
+    reply = exchange(server, b"POST /api/events HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + headers
+                     + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    assert reply.status == 415, reply.raw[:400]
+    assert reply.headers["content-type"] == "application/problem+json"
+    if b"Encoding" in headers:
+        assert reply.headers["accept-encoding"] == "identity"
+        assert "Content-Encoding" in reply.json()["detail"]
+    else:
+        assert "charset" in reply.json()["detail"]
+
+
+def test_plain_utf8_json_with_identity_coding_is_accepted(server):
+    for headers in (b"Content-Type: application/json; charset=utf-8\r\n",
+                    b"Content-Type: application/json; charset=\"UTF-8\"\r\nContent-Encoding: identity\r\n"):
+        body = json.dumps(api_listen("plain")).encode()
+        reply = exchange(server, b"POST /api/events HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + headers
+                         + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        assert reply.status == 202, reply.raw[:400]
+
+
+def test_every_response_is_framed(server):
+    """A length or chunking on every answer, so a pipelined next answer never runs into a body."""
+    requests_ = [b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+                 b"GET /api/missing HTTP/1.1\r\nHost: x\r\n\r\n",
+                 b"TRACE / HTTP/1.1\r\nHost: x\r\n\r\n",
+                 b"HEAD /api/status HTTP/1.1\r\nHost: x\r\n\r\n",
+                 b"GET /api/events?limit=1 HTTP/1.1\r\nHost: x\r\n\r\n"]
+    for request_bytes in requests_:
+        reply = exchange(server, request_bytes + b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert "content-length" in reply.headers or reply.headers.get("transfer-encoding") == "chunked", reply.raw[:300]
+        assert reply.raw.count(b"HTTP/1.1 ") == 2, reply.raw[:600]
+
+
+def test_a_post_cannot_date_its_listen(server):
+    """The server dates what is POSTed, so a client's clock cannot put a listen in the future."""
+    event = dict(api_listen("dated"), timestamp=4_102_444_800_000)
+    reply = server.get("/healthz")  # keep the server warm; the POST is below
+    response = requests.post(server.url("/api/events"), json=event, timeout=10)
+    assert reply.status_code == 200 and response.status_code == 400
+    assert response.json()["field"] == "timestamp"
 
 
 # --- slow and idle clients --------------------------------------------------------------------

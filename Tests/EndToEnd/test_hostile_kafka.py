@@ -32,7 +32,8 @@ RSS_BOUND_KB = 200 * 1024
 # Keeping 128 bytes of each of the 98,000 rejected records would add more than this.
 RSS_GROWTH_MARGIN_KB = 12 * 1024
 REASONS = ["too_large", "not_json", "not_object", "missing_field", "wrong_type", "out_of_range",
-           "string_too_long", "invalid_value"]
+           "string_too_long", "invalid_value", "in_future"]
+YEAR_2100_MS = 4_102_444_800_000
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (info|warn|error) ")
 
 
@@ -222,6 +223,10 @@ def hostile_corpus(user_id):
         ("empty title", "invalid_value", key, listen_text(user_id, title='""')),
         ("blank artist", "invalid_value", key, listen_text(user_id, artist='" \\t\\u00a0 "')),
         ("event_id not a UUID", "invalid_value", key, listen_text(user_id, event_id='"not-a-uuid"')),
+        # Past --max-clock-skew (default 300 s) ahead of the record's own time.
+        ("dated in the year 2100", "in_future", key, listen_text(user_id, timestamp=str(YEAR_2100_MS))),
+        ("dated an hour ahead", "in_future", key,
+         listen_text(user_id, timestamp=str(int(time.time() * 1000) + 3_600_000))),
     ]
 
 
@@ -242,6 +247,8 @@ def test_each_hostile_record_is_rejected_with_its_reason_and_valid_ones_between_
         ("escaped control characters", user_id.encode(),
          listen(user_id, title="ctl \u0000 \u001b[31m red \u0007 \u2028 \ufeff end")),
         ("non-ASCII", user_id.encode(), listen(user_id, artist="Beyoncé 🎤 Ñandú", city="東京")),
+        ("dated 30 s ahead, within the allowed clock skew", user_id.encode(),
+         listen(user_id, title="a fast clock", timestamp=int(time.time() * 1000) + 30_000)),
         ("unknown fields of any shape", user_id.encode(),
          dict(listen(user_id, title="with extras"), extra={"a": [[[[1, None, "x"]]]], "b": -1.5e300})),
     ]
@@ -345,3 +352,22 @@ def test_100000_records_at_once_twice_memory_stays_bounded(server):
         assert peak < RSS_BOUND_KB, "resident set peaked at %d kB" % peak
         rss.append(now)
     assert rss[1] - rss[0] < RSS_GROWTH_MARGIN_KB, "resident set grew from %d kB to %d kB" % tuple(rss)
+
+
+def test_a_listen_from_the_future_neither_leads_the_answers_nor_stretches_the_timeline(server):
+    """A producer's clock set to 2100 (issue 15): the listen is rejected as in_future, so the
+    newest listen served and the timeline's last bucket stay near now."""
+    user_id = "future-" + uuid.uuid4().hex[:8]
+    before = rejected_by_reason(server)
+    present = listen(user_id, title="now")
+    produce(server.bootstrap, [(user_id.encode(), listen_text(user_id, timestamp=str(YEAR_2100_MS))),
+                               (user_id.encode(), json.dumps(present).encode())])
+    wait_for_rejections(server, before, Counter({"in_future": 1}), timeout=30)
+    wait_for_events(server, user_id, [present["event_id"]], timeout=30)
+    horizon = (time.time() + 300) * 1000
+    newest = server.get("/api/events", params={"limit": 1}).json()["events"][0]
+    assert newest["timestamp"] <= horizon
+    points = server.get("/api/timeline").json()["points"]
+    assert points and points[-1]["t"] <= horizon, points[-1]
+    assert metric_rejections(server)["in_future"] >= 1
+

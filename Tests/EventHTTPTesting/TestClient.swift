@@ -176,6 +176,19 @@ public final class TestClient {
     }
 
     /// True when the server closed the connection (EOF) before the deadline.
+    /// Everything the server sends until it closes the connection (buffered bytes included);
+    /// nil when it does not close within `timeout`.
+    public func readToEOF(timeout: Double = 5) -> [UInt8]? {
+        let deadline = Date().addingTimeInterval(timeout)
+        do {
+            while try fill(deadline: deadline) {}
+        } catch {
+            return nil
+        }
+        defer { buffer.removeAll() }
+        return buffer
+    }
+
     public func waitForEOF(timeout: Double = 5) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while true {

@@ -63,4 +63,57 @@ import Testing
         #expect(feed(&scanner, "GET / HTTP/1.1\r\nX: ") == .incomplete)
         #expect(feed(&scanner, String(repeating: "x", count: 2_000)) == .headersTooLarge)
     }
+
+    @Test func framingIsReadFromTheHead() {
+        func framing(_ fields: String) -> RequestHeadScanner.BodyFraming? {
+            var scanner = RequestHeadScanner(maxRequestLine: 100, maxHeaders: 1_000)
+            guard case .complete = feed(&scanner, "POST / HTTP/1.1\r\n" + fields + "\r\n") else { return nil }
+            return scanner.framing
+        }
+        #expect(framing("") == RequestHeadScanner.BodyFraming.none)
+        #expect(framing("Content-Length: 0\r\n") == RequestHeadScanner.BodyFraming.none)
+        #expect(framing("content-length:  42 \r\n") == .length(42))
+        #expect(framing("Transfer-Encoding: Chunked\r\n") == .chunked)
+        #expect(framing("X-Content-Length: 5\r\nX-Transfer-Encoding-Long-Name: gzip\r\n") == RequestHeadScanner.BodyFraming.none)
+    }
+
+    /// Each rule of the head, and the refusal it gives (the framing ones are 400 naming the problem).
+    @Test(arguments: [
+        ("GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nContent-Length: 1,1\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nContent-Length : 1\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501),
+        ("GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nA: b\r\n\tc\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nA: b\u{00}\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\n: b\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nA\"b: c\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nExpect: teapot\r\n\r\n", 417),
+        ("\r\nGET / HTTP/1.1\r\n\r\n", 400),
+        ("GET /a b HTTP/1.1\r\n\r\n", 400),
+        ("GET / HTTP/2.0\r\n\r\n", 505),
+        ("GET / http/1.1\r\n\r\n", 400),
+        ("BREW / HTTP/1.1\r\n\r\n", 501),
+        ("CONNECT host:443 HTTP/1.1\r\n\r\n", 501),
+    ])
+    func headRulesRefuse(head: String, status: Int) {
+        var scanner = RequestHeadScanner(maxRequestLine: 100, maxHeaders: 1_000)
+        guard case .refused(let refusal) = feed(&scanner, head) else {
+            Issue.record("not refused: \(head.debugDescription)")
+            return
+        }
+        #expect(refusal.status == status, "\(head.debugDescription)")
+    }
+
+    @Test func acceptedHeadsStayAccepted() {
+        for head in ["GET /?a=b HTTP/1.0\r\n\r\n", "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n",
+                     "GET http://x/y HTTP/1.1\r\nX-Value: caf\u{e9} \t tab\r\nExpect: 100-Continue\r\n\r\n",
+                     "DELETE /a HTTP/1.1\nHost: x\n\n"] {
+            var scanner = RequestHeadScanner(maxRequestLine: 100, maxHeaders: 1_000)
+            #expect(feed(&scanner, head) == .complete(bytesUsed: head.utf8.count), "\(head.debugDescription)")
+        }
+    }
 }

@@ -39,7 +39,7 @@ import Testing
         var received: [DeliveryReport: String] = [:]
         let deadline = Date().addingTimeInterval(15)
         while received.count < 30 && Date() < deadline {
-            _ = consumer.pollBorrowing(timeout: .milliseconds(200), limit: 100) { partition, offset, value in
+            _ = consumer.pollBorrowing(timeout: .milliseconds(200), limit: 100) { partition, offset, _, value in
                 received[DeliveryReport(partition: partition, offset: offset)] = String(decoding: value, as: UTF8.self)
             }
         }
@@ -62,7 +62,7 @@ import Testing
         var values: [String] = []
         let deadline = Date().addingTimeInterval(10)
         while values.count < 10 && Date() < deadline {
-            _ = consumer.pollBorrowing(timeout: .milliseconds(200), limit: 100) { _, _, value in
+            _ = consumer.pollBorrowing(timeout: .milliseconds(200), limit: 100) { _, _, _, value in
                 values.append(String(decoding: value, as: UTF8.self))
             }
         }

@@ -20,11 +20,41 @@ import Testing
     }
 
     @Test func allReasonsCovered() {
-        #expect(RejectionReason.allCases.count == 8)
+        #expect(RejectionReason.allCases.count == 9)
         #expect(RejectionReason.allCases.map(\.rawValue) == [
             "too_large", "not_json", "not_object", "missing_field", "wrong_type", "out_of_range",
-            "string_too_long", "invalid_value",
+            "string_too_long", "invalid_value", "in_future",
         ])
+    }
+
+    /// A listen dated past the bound (its record's time plus the allowed skew) is `in_future`;
+    /// at the bound it is kept. The bound follows the record's time, not the reader's clock,
+    /// unless the record itself is dated ahead of now.
+    @Test func listensDatedAheadOfTheirRecordAreRejected() throws {
+        let bound = FutureDateBound(maxSkewSeconds: 300)
+        let written: Int64 = 1_764_900_000_000
+        let latest = bound.latest(recordTimestamp: written, now: written + 3_600_000)
+        #expect(latest == written + 300_000, "judged by the record's time, an hour after it was written")
+        #expect(bound.latest(recordTimestamp: written + 86_400_000, now: written) == written + 300_000,
+                "a record dated ahead of now is judged by now")
+        #expect(bound.latest(recordTimestamp: nil, now: written) == written + 300_000)
+
+        func dated(_ timestamp: Int64) -> [UInt8] {
+            Array(object(setting(canonicalFields, "timestamp", String(timestamp))).utf8)
+        }
+        let kept = try EventDecoder.decode(dated(latest), origin: nil, latest: latest)
+        #expect(kept.timestamp == latest)
+        do {
+            _ = try EventDecoder.decode(dated(latest + 1), origin: nil, latest: latest)
+            Issue.record("a listen 1 ms past the bound was accepted")
+        } catch {
+            #expect(error.reason == .inFuture)
+            #expect(error.detail.hasPrefix("timestamp:"))
+        }
+        // The year 2100 is inside the decoder's fixed range but far past any bound.
+        let year2100: Int64 = 4_102_444_800_000
+        #expect((try? EventDecoder.decode(dated(year2100), origin: nil)) != nil, "no bound given: only the fixed range applies")
+        #expect((try? EventDecoder.decode(dated(year2100), origin: nil, latest: latest)) == nil)
     }
 
     @Test func ratingDetailText() {

@@ -16,9 +16,10 @@ protocol ConnectionObserver: AnyObject {
 /// watches the bytes around it through callbacks on the connection's input and output
 /// buffers (the server hands evhttp the bufferevent, see `HTTPServer.newConnection`) and
 ///
-/// - checks a request's head against the request-line (414) and header (431) limits as the
-///   bytes arrive, before evhttp parses them (evhttp's own limits are set higher, so it
-///   never answers these itself);
+/// - checks a request's head against the request-line (414) and header (431) limits, its
+///   syntax, method and framing (`RequestHeadScanner`), and a chunked body's framing
+///   (`ChunkedBodyScanner`), as the bytes arrive, before evhttp parses them (evhttp's own
+///   limits are set higher, so it never answers these itself);
 /// - gives a request a deadline for its head and then its body (408). evhttp's timeout is
 ///   per read, so a client sending a byte at a time would otherwise live forever;
 /// - refuses connections past the server's limit (503);
@@ -67,6 +68,8 @@ final class ClientConnection {
     weak var observer: ConnectionObserver?
 
     private var scanner: RequestHeadScanner
+    /// Follows the current request's body while it is chunked and not yet complete.
+    private var bodyScanner: ChunkedBodyScanner?
     /// Head/body deadline, then the linger deadline of a refusal.
     private var timer: OpaquePointer?
     private var inputHook: OpaquePointer?
@@ -127,7 +130,7 @@ final class ClientConnection {
     static func refusal(forEvhttpStatus status: Int, options: HTTPServerOptions) -> HTTPRefusal {
         switch status {
         case 400: .malformed
-        case 413: .bodyTooLarge(limit: options.maxBodySize)   // evhttp also reports a malformed chunked body this way
+        case 413: .bodyTooLarge(limit: options.maxBodySize)   // a malformed chunked body never reaches evhttp (ChunkedBodyScanner)
         case 417: .expectationFailed
         case 501: .methodNotImplemented
         default: .evhttpError(status: status)
@@ -149,6 +152,7 @@ final class ClientConnection {
         guard phase == .handling, !isClosed else { return }
         phase = .awaitingRequest
         scanner.reset()
+        bodyScanner = nil
         guard let input = bufferevent_get_input(bufferevent), evbuffer_get_length(input) > 0 else { return }
         beginRequest()
         scan(input, from: 0)
@@ -245,6 +249,8 @@ final class ClientConnection {
             scanNewInput(count: info.n_added)
         case .head:
             scanNewInput(count: info.n_added)
+        case .body where bodyScanner != nil:
+            scanNewInput(count: info.n_added)
         case .body, .handling, .refusing:
             break
         }
@@ -274,7 +280,8 @@ final class ClientConnection {
         scan(input, from: length - min(count, length))
     }
 
-    /// Feeds the scanner the input from `start` on, without copying.
+    /// Feeds the scanners the input from `start` on, without copying (the chunked-body
+    /// scanner may rewrite a byte in place, see `ChunkedBodyScanner`).
     private func scan(_ input: OpaquePointer, from start: Int) {
         var position = evbuffer_ptr()
         guard evbuffer_ptr_set(input, &position, start, EVBUFFER_PTR_SET) == 0 else { return }
@@ -286,36 +293,75 @@ final class ClientConnection {
             var advanced = 0
             for vector in vectors.prefix(min(needed, vectors.count)) where remaining > 0 {
                 let count = min(vector.iov_len, remaining)
-                let outcome = scanner.scan(UnsafeRawBufferPointer(start: vector.iov_base, count: count))
                 remaining -= count
                 advanced += count
-                switch outcome {
-                case .incomplete:
-                    continue
-                case .complete:
-                    phase = .body
-                    startTimer(seconds: options.headerTimeoutSeconds)
-                    return
-                case .requestLineTooLong:
-                    refuse(.requestLineTooLong(limit: options.maxRequestLineSize))
-                    return
-                case .headersTooLarge:
-                    refuse(.headersTooLarge(limit: options.maxHeadersSize))
-                    return
-                }
+                guard consume(UnsafeMutableRawBufferPointer(start: vector.iov_base, count: count)) else { return }
             }
             guard remaining > 0, evbuffer_ptr_set(input, &position, advanced, EVBUFFER_PTR_ADD) == 0 else { return }
         }
     }
 
+    /// Hands bytes to the head scanner, then (for a chunked body) to the body scanner; false
+    /// once nothing more of this request needs scanning.
+    private func consume(_ chunk: UnsafeMutableRawBufferPointer) -> Bool {
+        var bytes = chunk
+        if phase == .head {
+            switch scanner.scan(UnsafeRawBufferPointer(bytes)) {
+            case .incomplete:
+                return true
+            case .complete(let used):
+                phase = .body
+                startTimer(seconds: options.headerTimeoutSeconds)
+                guard scanner.framing == .chunked else { return false }
+                bodyScanner = ChunkedBodyScanner(maxTrailerBytes: options.maxHeadersSize)
+                bytes = UnsafeMutableRawBufferPointer(rebasing: bytes[used...])
+            case .requestLineTooLong:
+                refuse(.requestLineTooLong(limit: options.maxRequestLineSize))
+                return false
+            case .headersTooLarge:
+                refuse(.headersTooLarge(limit: options.maxHeadersSize))
+                return false
+            case .refused(let refusal):
+                refuse(refusal)
+                return false
+            }
+        }
+        guard phase == .body, var body = bodyScanner else { return false }
+        let outcome = body.scan(bytes)
+        bodyScanner = body
+        switch outcome {
+        case .incomplete:
+            return true
+        case .complete:
+            // What follows is the next request's, scanned once this one is answered.
+            bodyScanner = nil
+            return false
+        case .malformed(let detail):
+            bodyScanner = nil
+            refuse(.badFraming(detail))
+            return false
+        }
+    }
+
     /// The status code of the response evhttp began writing at `offset` in the output.
+    ///
+    /// Read with evbuffer_peek, not evbuffer_copyout_from: once a connection has written
+    /// anything, the socket bufferevent keeps its output's front frozen between writes, and
+    /// copyout refuses frozen buffers (so on keep-alive connections evhttp's own error page
+    /// went out unreplaced).
     private func evhttpStatus(at offset: Int) -> Int? {
         guard let output = bufferevent_get_output(bufferevent) else { return nil }
         var position = evbuffer_ptr()
         guard evbuffer_ptr_set(output, &position, offset, EVBUFFER_PTR_SET) == 0 else { return nil }
-        var head = [UInt8](repeating: 0, count: 12)   // "HTTP/1.1 413"
-        let copied = head.withUnsafeMutableBytes { evbuffer_copyout_from(output, &position, $0.baseAddress, $0.count) }
-        guard copied == head.count, head.starts(with: Array("HTTP/".utf8)) else { return nil }
+        let wanted = 12   // "HTTP/1.1 413"
+        var head: [UInt8] = []
+        var vectors = [iovec](repeating: iovec(), count: wanted)
+        let count = Int(evbuffer_peek(output, wanted, &position, &vectors, Int32(vectors.count)))
+        for vector in vectors.prefix(min(max(count, 0), vectors.count)) where head.count < wanted {
+            let bytes = UnsafeRawBufferPointer(start: vector.iov_base, count: vector.iov_len)
+            head.append(contentsOf: bytes.prefix(wanted - head.count))
+        }
+        guard head.count == wanted, head.starts(with: Array("HTTP/".utf8)) else { return nil }
         return Int(String(decoding: head[9..<12], as: UTF8.self))
     }
 

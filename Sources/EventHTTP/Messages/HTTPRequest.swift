@@ -96,6 +96,29 @@ extension HTTPRequest {
         let trimmed = type.trimmingWhitespace().lowercased()
         return trimmed.isEmpty ? nil : trimmed
     }
+
+    /// A parameter of the body's media type, its name matched case-insensitively and its value
+    /// unquoted ("text/plain; Charset=\"UTF-8\"" gives "UTF-8" for "charset"); nil when absent.
+    public func contentTypeParameter(_ name: String) -> String? {
+        guard let value = header("Content-Type") else { return nil }
+        for parameter in value.split(separator: ";", omittingEmptySubsequences: false).dropFirst() {
+            let pair = parameter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard pair.count == 2, pair[0].trimmingWhitespace().lowercased() == name.lowercased() else { continue }
+            var text = pair[1].trimmingWhitespace()
+            if text.count >= 2, text.hasPrefix("\""), text.hasSuffix("\"") { text = text.dropFirst().dropLast() }
+            return String(text)
+        }
+        return nil
+    }
+
+    /// The content codings applied to the body (`Content-Encoding`, every field, lowercased, in
+    /// order); empty when there are none. `identity` is no coding and is left out.
+    public var contentCodings: [String] {
+        headers.filter { HeaderName.equal($0.name, "Content-Encoding") }
+            .flatMap { $0.value.split(separator: ",") }
+            .map { $0.trimmingWhitespace().lowercased() }
+            .filter { !$0.isEmpty && $0 != "identity" }
+    }
 }
 
 extension Substring {
@@ -106,4 +129,5 @@ extension Substring {
         while let last = result.last, last == " " || last == "\t" { result.removeLast() }
         return result
     }
+
 }

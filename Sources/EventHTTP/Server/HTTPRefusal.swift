@@ -21,11 +21,17 @@ public enum HTTPRefusal: Sendable, Equatable {
     case headersTooLarge(limit: Int)
     /// The head or body did not arrive within `headerTimeoutSeconds` (408, then closed).
     case timedOut(RequestPart, seconds: Double)
-    /// A body larger than `maxBodySize` bytes, or a malformed chunked body, which evhttp
-    /// reports the same way (413, then closed).
+    /// A body larger than `maxBodySize` bytes (413, then closed).
     case bodyTooLarge(limit: Int)
     /// A request line, header field or body framing evhttp could not parse (400, then closed).
     case malformed
+    /// A request head or chunked body the server's own scanner refused before evhttp read it:
+    /// bad syntax or framing two parsers could read differently (400, then closed). Names the problem.
+    case badFraming(String)
+    /// An HTTP version other than 1.x (505, then closed).
+    case versionNotSupported
+    /// A `Transfer-Encoding` other than `chunked` (501, then closed).
+    case transferCodingNotImplemented
     /// An `Expect` other than 100-continue (417, then closed).
     case expectationFailed
     /// A method the server does not accept (501, then closed).
@@ -49,9 +55,10 @@ public enum HTTPRefusal: Sendable, Equatable {
         case .headersTooLarge: 431
         case .timedOut: 408
         case .bodyTooLarge: 413
-        case .malformed, .unparsableTarget, .invalidPath: 400
+        case .malformed, .badFraming, .unparsableTarget, .invalidPath: 400
         case .expectationFailed: 417
-        case .methodNotImplemented: 501
+        case .methodNotImplemented, .transferCodingNotImplemented: 501
+        case .versionNotSupported: 505
         case .evhttpError(let status): status
         case .internalError: 500
         }
@@ -73,13 +80,26 @@ public enum HTTPRefusal: Sendable, Equatable {
                            detail: "the request \(part.rawValue) did not arrive within \(seconds) seconds")
         case .bodyTooLarge(let limit):
             ProblemDetails(status: 413, title: "Content Too Large",
-                           detail: "the request body is larger than \(limit) bytes (or its chunked encoding is malformed)")
+                           detail: "the request body is larger than \(limit) bytes")
         case .malformed:
             ProblemDetails(status: 400, title: "Bad Request", detail: "malformed request line, header field or body framing")
+        case .badFraming(let detail):
+            ProblemDetails(status: 400, title: "Bad Request", detail: "malformed or ambiguous request: \(detail)")
+        case .versionNotSupported:
+            ProblemDetails(status: 505, title: "HTTP Version Not Supported", detail: "only HTTP/1.0 and HTTP/1.1 are served")
+        case .transferCodingNotImplemented:
+            ProblemDetails(status: 501, title: "Not Implemented", detail: "the only transfer coding accepted is 'chunked'")
+        case .badFraming(let detail):
+            ProblemDetails(status: 400, title: "Bad Request", detail: "malformed or ambiguous request: \(detail)")
+        case .versionNotSupported:
+            ProblemDetails(status: 505, title: "HTTP Version Not Supported", detail: "only HTTP/1.0 and HTTP/1.1 are served")
+        case .transferCodingNotImplemented:
+            ProblemDetails(status: 501, title: "Not Implemented", detail: "the only transfer coding accepted is 'chunked'")
         case .expectationFailed:
             ProblemDetails(status: 417, title: "Expectation Failed", detail: "only 'Expect: 100-continue' is supported")
         case .methodNotImplemented:
-            ProblemDetails(status: 501, title: "Not Implemented", detail: "the request method is not supported")
+            ProblemDetails(status: 501, title: "Not Implemented",
+                           detail: "the request method is not implemented (methods are case-sensitive; CONNECT is for proxies)")
         case .evhttpError(let status):
             ProblemDetails(status: status, title: RawReply.reasonPhrase(status))
         case .unparsableTarget:

@@ -170,14 +170,18 @@ public final class PartitionConsumer: @unchecked Sendable {
     /// Waits up to `timeout` for the first record, then takes whatever else is ready, up to `limit`,
     /// handing over each record's payload where librdkafka holds it, valid only during the call:
     /// the ingest path decodes in place instead of copying every payload first. Errors that are
-    /// not records (broker down, partition problems) go to `onError`.
+    /// not records (broker down, partition problems) go to `onError`. `timestamp` is the
+    /// record's own (ms since the epoch), nil when it has none.
     public func pollBorrowing(
         timeout: Duration, limit: Int, onError: (KafkaError) -> Void = { _ in },
-        _ body: (_ partition: Int32, _ offset: Int64, _ value: UnsafeRawBufferPointer) -> Void
+        _ body: (_ partition: Int32, _ offset: Int64, _ timestamp: Int64?, _ value: UnsafeRawBufferPointer) -> Void
     ) -> Int {
         drain(timeout: timeout, limit: limit, onError: onError) { message in
             let record = message.pointee
-            body(record.partition, record.offset, UnsafeRawBufferPointer(start: record.payload, count: record.len))
+            var kind = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+            let timestamp = rd_kafka_message_timestamp(message, &kind)
+            body(record.partition, record.offset, timestamp >= 0 ? timestamp : nil,
+                 UnsafeRawBufferPointer(start: record.payload, count: record.len))
         }
     }
 

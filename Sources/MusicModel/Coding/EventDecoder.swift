@@ -16,15 +16,16 @@ public enum EventDecoder {
     /// Numeric timestamps below this are taken as seconds, at or above as milliseconds.
     public static let secondsThreshold: Int64 = 100_000_000_000
 
-    /// Decodes the canonical shape and the original Python producer's shape.
+    /// Decodes the canonical shape and the original Python producer's shape. With `latest`
+    /// (ms, see `FutureDateBound`), a listen dated after it is rejected as `inFuture`.
     public static func decode(
-        _ bytes: [UInt8], origin: EventOrigin?, interner: TextInterner? = nil
+        _ bytes: [UInt8], origin: EventOrigin?, interner: TextInterner? = nil, latest: Int64? = nil
     ) throws(EventRejection) -> ListenEvent {
         // withUnsafeBytes is not typed-throws, so the error is carried out by hand.
         var rejection: EventRejection?
         let event: ListenEvent? = bytes.withUnsafeBytes { raw in
             do throws(EventRejection) {
-                return try decode(raw, origin: origin, interner: interner)
+                return try decode(raw, origin: origin, interner: interner, latest: latest)
             } catch {
                 rejection = error
                 return nil
@@ -39,7 +40,7 @@ public enum EventDecoder {
     /// Decodes straight from a borrowed buffer (e.g. librdkafka's payload) without copying it.
     /// With an `interner`, repeated text shares one copy (the ingest thread passes its own).
     public static func decode(
-        _ bytes: UnsafeRawBufferPointer, origin: EventOrigin?, interner: TextInterner? = nil
+        _ bytes: UnsafeRawBufferPointer, origin: EventOrigin?, interner: TextInterner? = nil, latest: Int64? = nil
     ) throws(EventRejection) -> ListenEvent {
         guard bytes.count <= maxPayloadBytes else {
             throw EventRejection(
@@ -67,6 +68,10 @@ public enum EventDecoder {
         if let topLevelKind {
             throw EventRejection(reason: .notObject, detail: "payload: top level is \(topLevelKind), expected an object")
         }
-        return try partial.finish(origin: origin)
+        let event = try partial.finish(origin: origin)
+        if let latest, let rejection = FutureDateBound.rejection(timestamp: event.timestamp, latest: latest) {
+            throw rejection
+        }
+        return event
     }
 }

@@ -14,4 +14,6 @@ public enum RejectionReason: String, Sendable, CaseIterable {
     case stringTooLong = "string_too_long"
     /// Empty required string, event_id not a UUID, duplicate keys.
     case invalidValue = "invalid_value"
+    /// Dated further ahead of its Kafka record than the allowed clock skew (`FutureDateBound`).
+    case inFuture = "in_future"
 }

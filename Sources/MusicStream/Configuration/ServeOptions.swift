@@ -96,6 +96,12 @@ public enum ServeOptions {
         .init("max-replay", \.maxReplay, range: 0...1_000_000,
               summary: "Most missed events a resuming /stream client is sent from the history store when the window no longer holds its position (past it: event: reset)")
     }
+    /// A few minutes covers producers whose clocks drift; a listen dated further ahead would
+    /// lead every newest-first answer and stretch the timeline until the window lets it go.
+    public static var maxClockSkew: ServiceOption<Int> {
+        .init("max-clock-skew", \.maxClockSkew, range: 0...86_400,
+              summary: "Seconds a listen may be dated ahead of its Kafka record's time; later ones are rejected (reason in_future)")
+    }
     public static var maxStreamBuffer: ServiceOption<Int> {
         .init("max-stream-buffer", \.maxPendingStreamBytes, range: 4_096...1_073_741_824,
               summary: "Unsent bytes a /stream subscriber may hold; one over it for 2 s, or past twice it, is disconnected")

@@ -42,11 +42,14 @@ public struct ServiceConfig: Sendable {
     public var vendorDirectory = "/usr/share/javascript"
     /// How often idle SSE connections get a comment, so proxies and clients see they are alive.
     public var pingInterval = 15.0
-    /// A subscriber whose unsent output stays over this for 2 s (or passes twice this) is disconnected.
     /// A `/stream` client resuming from further back than the window holds gets at most this
     /// many missed events from the history store; past it, `event: reset`.
     public var maxReplay = 10_000
+    /// A subscriber whose unsent output stays over this for 2 s (or passes twice this) is disconnected.
     public var maxPendingStreamBytes = 1 << 20
+    /// Seconds a listen may be dated ahead of its Kafka record (producers' clocks drift);
+    /// later ones are rejected as `in_future`.
+    public var maxClockSkew = 300
 
     /// Most client connections served at once; more get 503. Lowered at start when the
     /// open-file limit cannot hold this many.

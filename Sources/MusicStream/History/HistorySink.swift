@@ -62,10 +62,14 @@ final class HistorySink: Sendable {
     private let filling = Atomic<Int>(0)
     private let queued = Atomic<Int>(0)
 
+    /// Listens dated further ahead of their record are skipped, as the window skips them.
+    private let futureBound: FutureDateBound
+
     init(store: any HistoryStore, consumer: PartitionConsumer, embeddedBroker: Bool, retention: Duration?,
-         share: HistoryGroupShare? = nil,
+         share: HistoryGroupShare? = nil, futureBound: FutureDateBound = FutureDateBound(maxSkewSeconds: 300),
          liveLag: (@Sendable () -> Int64)? = nil, onMemoryRelease: (@Sendable (Duration) -> Void)? = nil, logger: Logger) {
         self.share = share
+        self.futureBound = futureBound
         self.liveLag = liveLag
         self.onMemoryRelease = onMemoryRelease
         self.store = store
@@ -219,10 +223,11 @@ final class HistorySink: Sendable {
                 }
             }
             let limit = Self.batchSize - records.count
+            let polledAt = currentMilliseconds()
             let polled = consumer.pollBorrowing(
                 timeout: .milliseconds(100), limit: limit,
                 onError: { error in errorLog.warning("history: kafka: \(error)") }
-            ) { partition, offset, value in
+            ) { partition, offset, timestamp, value in
                 takeRebalance()
                 if !unsaved {
                     unsaved = true
@@ -238,8 +243,10 @@ final class HistorySink: Sendable {
                 // Every record moves its partition on, the rejected ones too: they are skipped for good.
                 next[partition] = offset + 1
                 do throws(EventRejection) {
+                    // The window's rule, judged on the record's own time: both keep the same listens.
                     let event = try EventDecoder.decode(
-                        value, origin: EventOrigin(topic: topic, partition: partition, offset: offset))
+                        value, origin: EventOrigin(topic: topic, partition: partition, offset: offset),
+                        latest: futureBound.latest(recordTimestamp: timestamp, now: polledAt))
                     records.append(HistoryRecord(event: event, partition: partition, offset: offset))
                 } catch {
                     stats.recordRejected()

@@ -17,6 +17,8 @@ final class KafkaIngest: Sendable {
     /// start, possibly under the same id, so there it is the process's start time: a stream
     /// position from before a restart then names another log and gets a reset.
     private let logSalt: String
+    /// Listens dated further ahead of their record are rejected (`--max-clock-skew`).
+    private let futureBound: FutureDateBound
     private let wake: @Sendable () -> Void
     /// Runs on this thread once the partitions are assigned.
     private let onAssigned: @Sendable () -> Void
@@ -36,7 +38,8 @@ final class KafkaIngest: Sendable {
     private let probeInterval: Duration = .seconds(1)
 
     init(consumer: PartitionConsumer, queue: HandOffQueue<EventBatch>, stats: IngestStats, windowCapacity: Int,
-         fromBeginning: Bool = false, logSalt: String = "", wake: @escaping @Sendable () -> Void, onAssigned: @escaping @Sendable () -> Void,
+         fromBeginning: Bool = false, logSalt: String = "", futureBound: FutureDateBound = FutureDateBound(maxSkewSeconds: 300),
+         wake: @escaping @Sendable () -> Void, onAssigned: @escaping @Sendable () -> Void,
          createTopic: @escaping @Sendable () throws -> Void, logger: Logger) {
         self.logger = logger
         rejectionLog = RateLimitedLog(interval: .seconds(1), logger: logger)
@@ -49,6 +52,7 @@ final class KafkaIngest: Sendable {
         self.windowCapacity = windowCapacity
         self.fromBeginning = fromBeginning
         self.logSalt = logSalt
+        self.futureBound = futureBound
         self.wake = wake
     }
 
@@ -102,10 +106,12 @@ final class KafkaIngest: Sendable {
                 probe()
                 nextProbe = ContinuousClock.now.advanced(by: probeInterval)
             }
+            let now = currentMilliseconds()
             let polled = consumer.pollBorrowing(timeout: .milliseconds(100), limit: pollLimit, onError: { error in
                 errorLog.warning("kafka: \(error)")
-            }) { partition, offset, value in
-                decode(value, partition: partition, offset: offset, into: batch, interner: interner)
+            }) { partition, offset, timestamp, value in
+                decode(value, partition: partition, offset: offset, latest: futureBound.latest(recordTimestamp: timestamp, now: now),
+                       into: batch, interner: interner)
             }
             if memoryRelease.shouldRelease(polled: polled, limit: pollLimit, now: .now) {
                 let started = ContinuousClock.now
@@ -130,12 +136,13 @@ final class KafkaIngest: Sendable {
     /// Decodes and validates here, the larger share of ingest; the loop thread only files the
     /// batch into the window.
     private func decode(
-        _ value: UnsafeRawBufferPointer, partition: Int32, offset: Int64, into batch: EventBatch,
+        _ value: UnsafeRawBufferPointer, partition: Int32, offset: Int64, latest: Int64, into batch: EventBatch,
         interner: TextInterner
     ) {
         let origin = EventOrigin(topic: consumer.topic, partition: partition, offset: offset)
         do {
-            batch.append(try EventDecoder.decode(value, origin: origin, interner: interner), from: KafkaPosition(origin))
+            batch.append(try EventDecoder.decode(value, origin: origin, interner: interner, latest: latest),
+                         from: KafkaPosition(origin))
         } catch {
             stats.recordRejected(error.reason)
             rejectionLog.warning(

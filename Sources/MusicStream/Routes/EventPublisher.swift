@@ -43,10 +43,24 @@ final class EventPublisher {
             response.headers.append((name: "WWW-Authenticate", value: "Bearer"))
             return .respond(response)
         }
+        // RFC 9110 15.5.16: a coding the server cannot decode is a 415 that says what it accepts.
+        if let coding = request.contentCodings.first {
+            var response = ProblemDetails(
+                status: 415, title: "Unsupported media type",
+                detail: "the body must not be encoded: Content-Encoding '\(coding)' is not accepted (send plain JSON)").response
+            response.headers.append((name: "Accept-Encoding", value: "identity"))
+            return .respond(response)
+        }
         guard let contentType = request.contentType, contentType == "application/json" || contentType.hasSuffix("+json") else {
             return .respond(ProblemDetails(
                 status: 415, title: "Unsupported media type",
                 detail: "the body must be application/json, got '\(request.contentType ?? "none")'").response)
+        }
+        // JSON is UTF-8 (RFC 8259); a body declared in another charset would be misread, not converted.
+        if let charset = request.contentTypeParameter("charset"), charset.lowercased() != "utf-8" {
+            return .respond(ProblemDetails(
+                status: 415, title: "Unsupported media type",
+                detail: "the body must be UTF-8 JSON, got charset '\(charset)'").response)
         }
         guard request.body.count <= Self.maxBodyBytes else {
             return .respond(ProblemDetails(

@@ -19,6 +19,8 @@ final class KafkaSide {
     /// The consumers' settings (the window's, and the history sink's).
     private let consumerConfig: KafkaConfig
     private let topic: String
+    /// `--max-clock-skew`, which the window's consumer and the history sink both apply.
+    private let futureBound: FutureDateBound
 
     var mode: String { cluster == nil ? "external" : "embedded" }
 
@@ -38,6 +40,7 @@ final class KafkaSide {
         let base = KafkaConfig(bootstrapServers: bootstrapServers, properties: config.kafkaProperties)
         consumerConfig = tuning.windowConsumer(base, embeddedBroker: cluster != nil)
         topic = config.topic
+        futureBound = FutureDateBound(maxSkewSeconds: config.maxClockSkew)
         let apiProducer = try KafkaProducer(config: tuning.apiProducer(base), name: "api", logger: logger)
         self.apiProducer = apiProducer
         simulatorProducer = config.simulate
@@ -55,6 +58,7 @@ final class KafkaSide {
             fromBeginning: config.fromBeginning,
             // The embedded broker's log is new on every start: its positions must not outlive it.
             logSalt: cluster == nil ? "" : String(LiveWindow.clockSequenceBase()),
+            futureBound: FutureDateBound(maxSkewSeconds: config.maxClockSkew),
             wake: deliver,
             // The first POST should not wait for the API producer's connection and metadata, and
             // simulated events start once the topic exists: a producer's metadata request may
@@ -86,7 +90,7 @@ final class KafkaSide {
             name: "history", logger: logger, membership: share?.membership)
         let ingest = self.ingest
         return HistorySink(store: store, consumer: consumer, embeddedBroker: cluster != nil,
-                           retention: retention.duration, share: share, liveLag: { ingest.lag().values.reduce(0, +) },
+                           retention: retention.duration, share: share, futureBound: futureBound, liveLag: { ingest.lag().values.reduce(0, +) },
                            onMemoryRelease: { [stats] in stats.recordMemoryRelease(took: $0) }, logger: logger)
     }
 
