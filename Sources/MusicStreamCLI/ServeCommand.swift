@@ -35,6 +35,7 @@ struct ServeCommand: ParsableCommand {
     var noExport = false
     @Option(help: .init(ServeOptions.publicDir.help)) var publicDir: String?
     @Option(help: .init(ServeOptions.vendorDir.help)) var vendorDir: String?
+    @Option(help: .init(ServeOptions.openAPIFile.help)) var openapiFile: String?
     @Option(help: .init(ServeOptions.writeToken.help)) var writeToken: String?
     @Option(help: .init(ServeOptions.corsOrigin.help)) var corsOrigin: String?
     @Option(name: .customLong("kafka-config"), help: "librdkafka property key=value, repeatable (env MUSICSTREAM_KAFKA_*).")
@@ -99,6 +100,7 @@ struct ServeCommand: ParsableCommand {
         config.exportEnabled = try !(noExport || Environment.flag("MUSICSTREAM_NO_EXPORT", in: environment))
         try ServeOptions.publicDir.apply(flag: publicDir, environment: environment, to: &config)
         try ServeOptions.vendorDir.apply(flag: vendorDir, environment: environment, to: &config)
+        try ServeOptions.openAPIFile.apply(flag: openapiFile, environment: environment, to: &config)
         config.kafkaProperties = try Environment.kafkaProperties(flags: kafkaConfig, environment: environment)
         try ServeOptions.writeToken.apply(flag: writeToken, environment: environment, to: &config)
         try ServeOptions.corsOrigin.apply(flag: corsOrigin, environment: environment, to: &config)

@@ -16,10 +16,11 @@ STARTUP_TIMEOUT = 60
 class RunningServer:
     """A musicstream process plus what it printed at start."""
 
-    def __init__(self, args, cwd, port=0):
+    def __init__(self, args, cwd, port=0, binary=None, env=None):
+        """`binary` defaults to BINARY (a bare name is looked up in `env`'s PATH); `env` to ours."""
         self.process = subprocess.Popen(
-            [BINARY, "serve", "--port", str(port), *args],
-            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
+            [binary or BINARY, "serve", "--port", str(port), *args],
+            cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
         )
         self.stdout_lines = []
         self.stderr_lines = []

@@ -65,7 +65,12 @@ public enum ServeOptions {
               summary: "How long the history keeps a listen: a number with a unit (30d, 12h, 90m, 3600s) or forever")
     }
     public static var publicDir: ServiceOption<String> {
-        .init("public-dir", \.publicDirectory, summary: "Directory of the page", defaultText: "./Public")
+        .init("public-dir", \.publicDirectory, summary: "Directory of the page (index.html and what it loads)",
+              defaultText: "Public/ beside the executable, in PREFIX/share/musicstream/, in the package it was built in, else in the working directory")
+    }
+    public static var openAPIFile: ServiceOption<String> {
+        .init("openapi-file", \.openAPIPath, summary: "The OpenAPI description served at /openapi.yaml",
+              defaultText: "openapi.yaml beside the page's directory, else where the page is looked for")
     }
     public static var vendorDir: ServiceOption<String> {
         .init("vendor-dir", \.vendorDirectory,

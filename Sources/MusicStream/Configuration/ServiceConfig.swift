@@ -35,7 +35,7 @@ public struct ServiceConfig: Sendable {
     public var backfill = 0
     /// Extra librdkafka properties for every client (SASL, TLS, ...).
     public var kafkaProperties: [String: String] = [:]
-    /// Directory of the page; nil: found next to the working directory or the executable.
+    /// Directory of the page; nil: found relative to the executable, else the working directory (`SiteLocation`).
     public var publicDirectory: String?
     /// Where Debian's `libjs-bootstrap5` and `libjs-chart.js` put their files (`bootstrap5/`,
     /// `chart.js/`); mapped under /vendor/ when present. The page falls back to a CDN otherwise.
@@ -75,7 +75,8 @@ public struct ServiceConfig: Sendable {
     public var writeToken: String?
     /// When set, responses carry CORS headers for this origin ("*" for any).
     public var corsOrigin: String?
-    /// The OpenAPI description served at /openapi.yaml; nil: next to the page's directory.
+    /// The OpenAPI description served at /openapi.yaml; nil: beside the page's directory, else
+    /// where the page is looked for (`SiteLocation`).
     public var openAPIPath: String?
 
     public init() {}
