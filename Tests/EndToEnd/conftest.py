@@ -101,3 +101,12 @@ def wait_until(predicate, timeout=10.0, interval=0.05):
         time.sleep(interval)
         value = predicate()
     return value
+
+
+def metric_value(server, name):
+    """The value of an unlabelled sample in `server`'s /metrics (fails the test when it is missing)."""
+    for line in server.get("/metrics").text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError("no metric " + name)
+

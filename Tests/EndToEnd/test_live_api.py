@@ -8,7 +8,7 @@ import uuid
 import pytest
 import requests
 
-from conftest import wait_until
+from conftest import wait_until, metric_value
 from sse import SSEClient, event_ids, kafka_positions, offset_gaps
 
 
@@ -83,13 +83,6 @@ def test_published_event_is_visible_on_rest_and_stream_within_one_second(busy):
     assert found[0]["title"] == body["title"] and found[0]["completed"] is True
     assert stream_latency < 1.0, "stream saw the event after %.3f s" % stream_latency
     assert rest_latency < 1.0, "REST saw the event after %.3f s" % rest_latency
-
-
-def metric_value(server, name):
-    for line in server.get("/metrics").text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError("no metric " + name)
 
 
 def window_order(server, limit=1000):

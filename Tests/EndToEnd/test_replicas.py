@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from browser_helpers import PUBLIC_DIR
-from conftest import BINARY, RunningServer, wait_until
+from conftest import BINARY, RunningServer, wait_until, metric_value
 from test_history_postgres import Postgres
 from test_tansu import free_port
 
@@ -338,13 +338,6 @@ def test_a_paging_cursor_continues_on_any_replica(cluster):
     assert walk([nginx], {"limit": 7}) == walk(replicas[:1], {"limit": 7})
 
 
-def metric(server, name):
-    for line in server.get("/metrics").text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    raise AssertionError("no metric " + name)
-
-
 def test_a_resume_older_than_the_window_is_replayed_from_the_history(tmp_path):
     """A client away for longer than the window covers gets what it missed from the history
     store (up to --max-replay), then the window's, then live: each listen once, none missing."""
@@ -383,7 +376,7 @@ def test_a_resume_older_than_the_window_is_replayed_from_the_history(tmp_path):
             finally:
                 back.close()
             assert "reset" not in names
-            assert metric(server, "musicstream_sse_history_replays_total") == 1
+            assert metric_value(server, "musicstream_sse_history_replays_total") == 1
             # Exactly the topic's listens after the position, up to the last id received.
             low = [int(o, 36) for o in left_at.split(".")[1:]]
             high = [int(o, 36) for o in back.last_id.split(".")[1:]]

@@ -11,7 +11,7 @@ import time
 import uuid
 from urllib.parse import urlsplit
 
-from conftest import wait_until
+from conftest import wait_until, metric_value
 from sse import SSEClient, event_ids, is_contiguous_run, kafka_positions, offset_gaps
 
 STALLED = 100
@@ -32,13 +32,6 @@ def rss_bytes(pid):
 
 def fd_count(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
-
-
-def metric(server, name):
-    text = server.get("/metrics").text
-    found = re.search(r"^%s (\d+)" % re.escape(name), text, re.MULTILINE)
-    assert found, "%s missing from /metrics" % name
-    return int(found.group(1))
 
 
 def stalled_subscriber(base_url):
@@ -87,8 +80,8 @@ def test_stalled_subscribers_are_cut_off_without_hurting_readers(start_server):
     stalled = [stalled_subscriber(server.base_url) for _ in range(STALLED)]
     try:
         started = time.monotonic()
-        assert wait_until(lambda: metric(server, "musicstream_sse_clients_dropped_total") >= STALLED, timeout=30), \
-            "only %d stalled subscribers were dropped" % metric(server, "musicstream_sse_clients_dropped_total")
+        assert wait_until(lambda: metric_value(server, "musicstream_sse_clients_dropped_total") >= STALLED, timeout=30), \
+            "only %d stalled subscribers were dropped" % metric_value(server, "musicstream_sse_clients_dropped_total")
         dropped_after = time.monotonic() - started
         assert wait_until(lambda: server.get("/api/status").json()["sse_clients"] == READERS, timeout=10), \
             "sse_clients stayed at %d" % server.get("/api/status").json()["sse_clients"]
@@ -150,6 +143,6 @@ def test_a_burst_larger_than_the_bound_does_not_cut_off_a_reader(start_server):
         ids = event_ids(client.events(burst, timeout=30))
     finally:
         client.close()
-    assert metric(server, "musicstream_sse_clients_dropped_total") == 0
+    assert metric_value(server, "musicstream_sse_clients_dropped_total") == 0
     assert len(ids) == burst, "the reader got %d of %d events" % (len(ids), burst)
     assert len(set(ids)) == burst and offset_gaps(kafka_positions(server, ids)) == []
