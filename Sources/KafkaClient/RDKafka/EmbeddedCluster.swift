@@ -24,6 +24,14 @@ public final class EmbeddedCluster: @unchecked Sendable {
             rd_kafka_destroy(host)
             throw KafkaError(message: "cannot start the embedded Kafka broker")
         }
+        for cap in Self.versionCaps {
+            let result = rd_kafka_mock_set_apiversion(cluster, cap.apiKey, 0, cap.newest)
+            guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                rd_kafka_mock_cluster_destroy(cluster)
+                rd_kafka_destroy(host)
+                throw kafkaError(result, context: "limit the embedded broker's \(cap.name) versions")
+            }
+        }
         for topic in topics {
             let result = rd_kafka_mock_topic_create(cluster, topic.name, Int32(topic.partitions), 1)
             guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
@@ -38,6 +46,18 @@ public final class EmbeddedCluster: @unchecked Sendable {
         withExtendedLifetime(state) {}
         retainedState = state
     }
+
+    /// Group requests the mock cluster advertises at versions its handlers misread (librdkafka
+    /// 2.8.0; 2.0.2 advertised exactly these newest versions, and librdkafka's own client sends
+    /// no newer ones). Clients that pick the newest advertised version, kafka-python among them,
+    /// otherwise fail: JoinGroup v6's compact protocol array is read as a 4-byte count (the
+    /// broker drops the connection), SyncGroup v4's likewise (a parse failure), LeaveGroup v3+'s
+    /// member list is read as a member id (no answer). docs/EMBEDDED_BROKER.md has the evidence.
+    static let versionCaps: [(name: String, apiKey: Int16, newest: Int16)] = [
+        ("JoinGroup", 11, 5),
+        ("LeaveGroup", 13, 1),
+        ("SyncGroup", 14, 3),
+    ]
 
     // The log callback reads the state through the handle's opaque for the handle's whole life.
     private var retainedState: ClientState?

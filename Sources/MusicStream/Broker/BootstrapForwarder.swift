@@ -4,11 +4,15 @@ import Synchronization
 import Glibc
 #endif
 
-/// A fixed loopback port in front of the embedded broker's own one: librdkafka's mock cluster
-/// listens on a port of the kernel's choosing, and `musicstream broker --port N` promises N.
-/// Clients bootstrap through it; the cluster's metadata then names the broker's own address,
-/// which they reach directly (on this machine). Each connection is two copying threads: it
-/// carries a handful of bootstrap connections, never the record traffic.
+/// The address outside clients bootstrap from, in front of the embedded broker's own one:
+/// librdkafka's mock cluster listens on a port of the kernel's choosing, and `musicstream broker
+/// --port N` promises N. Clients bootstrap through it; the cluster's metadata then names the
+/// broker's own address, which they reach directly (on this machine). Each connection is two
+/// copying threads: it carries a handful of bootstrap connections, never the record traffic.
+///
+/// It also mends the one answer of the mock that clients opening with ApiVersions v3+ cannot
+/// decode (`ApiVersionsRepair`): there they learn the broker's ApiVersions range, and ask the
+/// broker's own port with a version it answers (docs/EMBEDDED_BROKER.md).
 public final class BootstrapForwarder: Sendable {
     public let port: Int
     private let target: (host: String, port: Int)
@@ -75,9 +79,19 @@ public final class BootstrapForwarder: Sendable {
             }
             open.add(1, ordering: .relaxed)
             let finished = Atomic<Int>(0)
-            for (from, to) in [(client, upstream), (upstream, client)] {
+            let repair = ApiVersionsRepair()
+            for towardBroker in [true, false] {
                 let thread = Thread { [self] in
-                    Self.copy(from: from, to: to)
+                    if towardBroker {
+                        var requests = ApiVersionsRepair.RequestSide(repair: repair)
+                        Self.copy(from: client, to: upstream) { bytes, _ in requests.observe(bytes); return false }
+                    } else {
+                        var responses = ApiVersionsRepair.ResponseSide(repair: repair)
+                        Self.copy(from: upstream, to: client) { bytes, output in
+                            responses.pass(bytes, into: &output)
+                            return true
+                        }
+                    }
                     // The second direction to finish closes both descriptors.
                     if finished.add(1, ordering: .acquiringAndReleasing).newValue == 2 {
                         close(client)
@@ -106,23 +120,38 @@ public final class BootstrapForwarder: Sendable {
         return socket
     }
 
-    /// Copies until `from` ends or `to` fails, then passes the end on (half-close).
-    private static func copy(from: Int32, to: Int32) {
+    /// Copies until `from` ends or `to` fails, then passes the end on (half-close). `filter` sees
+    /// each read; when it returns true, what it put in its output is sent instead of the read.
+    private static func copy(
+        from: Int32, to: Int32, filter: (UnsafeRawBufferPointer, inout [UInt8]) -> Bool
+    ) {
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
-        outer: while true {
+        var output: [UInt8] = []
+        while true {
             let count = buffer.withUnsafeMutableBytes { read(from, $0.baseAddress, $0.count) }
             if count < 0 && errno == EINTR { continue }
             guard count > 0 else { break }
-            var sent = 0
-            while sent < count {
-                let written = buffer.withUnsafeBytes { send(to, $0.baseAddress! + sent, count - sent, Int32(MSG_NOSIGNAL)) }
-                if written < 0 && errno == EINTR { continue }
-                guard written > 0 else { break outer }
-                sent += written
+            output.removeAll(keepingCapacity: true)
+            let replaced = buffer.withUnsafeBytes { filter(UnsafeRawBufferPointer(rebasing: $0[..<count]), &output) }
+            let sent = replaced ? output.withUnsafeBytes { sendAll(to, $0) } : buffer.withUnsafeBytes {
+                sendAll(to, UnsafeRawBufferPointer(rebasing: $0[..<count]))
             }
+            guard sent else { break }
         }
         shutdown(to, Int32(SHUT_WR))
         shutdown(from, Int32(SHUT_RD))
+    }
+
+    /// Writes all of `bytes`; false when the socket fails.
+    private static func sendAll(_ socket: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        var sent = 0
+        while sent < bytes.count {
+            let written = send(socket, bytes.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL))
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { return false }
+            sent += written
+        }
+        return true
     }
 
     private static func loopback(port: Int) -> sockaddr_in {

@@ -7,9 +7,13 @@ import MusicModel
 /// POST /api/events, the simulator and its producer, and the consumer thread that feeds the
 /// window. Built before the loop runs; `stopProducing` and `close` after it returns.
 final class KafkaSide {
+    /// Where outside clients bootstrap (printed at start, in `/api/status`): the cluster given, or
+    /// the embedded broker's front (`BootstrapForwarder`, which mends the ApiVersions answer some
+    /// clients cannot read). The server's own clients use the embedded broker's address directly.
     let bootstrapServers: String
     /// Set with the embedded broker; it lives as long as this does.
     private let cluster: EmbeddedCluster?
+    private let front: BootstrapForwarder?
     let apiProducer: KafkaProducer
     private let simulatorProducer: KafkaProducer?
     private let simulator: SimulatorRunner?
@@ -28,16 +32,23 @@ final class KafkaSide {
     init(config: ServiceConfig, queue: HandOffQueue<EventBatch>, deliver: @escaping @Sendable () -> Void,
          tuning: KafkaTuning = KafkaTuning(), logger: Logger) throws {
         self.logger = logger
+        let ownBootstrap: String
         if let brokers = config.brokers {
             cluster = nil
+            front = nil
             bootstrapServers = brokers
+            ownBootstrap = brokers
             if let warning = Librdkafka.outdatedWarning { logger.warning("\(warning)") }
         } else {
             let embedded = try EmbeddedCluster(topics: [(config.topic, config.partitions)], logger: logger)
+            let front = try BootstrapForwarder(port: 0, to: embedded.bootstrapServers)
+            front.start()
             cluster = embedded
-            bootstrapServers = embedded.bootstrapServers
+            self.front = front
+            bootstrapServers = front.address
+            ownBootstrap = embedded.bootstrapServers
         }
-        let base = KafkaConfig(bootstrapServers: bootstrapServers, properties: config.kafkaProperties)
+        let base = KafkaConfig(bootstrapServers: ownBootstrap, properties: config.kafkaProperties)
         consumerConfig = tuning.windowConsumer(base, embeddedBroker: cluster != nil)
         topic = config.topic
         futureBound = FutureDateBound(maxSkewSeconds: config.maxClockSkew)
@@ -121,8 +132,14 @@ final class KafkaSide {
         }
     }
 
-    /// Stops the consumer thread; the embedded broker goes when this does.
+    /// Stops the consumer thread and the front; the embedded broker goes when this does.
     func close() {
         ingest.stop()
+        front?.stop()
+    }
+
+    /// A start that failed after this was built never calls `close`; the front must not outlive it.
+    deinit {
+        front?.stop()
     }
 }
