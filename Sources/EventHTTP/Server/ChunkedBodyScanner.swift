@@ -90,7 +90,7 @@ struct ChunkedBodyScanner {
         case .sizeExtension:
             if byte == .cr {
                 state = .sizeLF
-            } else if (byte < 0x20 && byte != .tab) || byte == 0x7F {
+            } else if byte.isControlOtherThanTab {
                 return .malformed("a control character in a chunk extension")
             }
         case .sizeLF:
@@ -137,7 +137,7 @@ struct ChunkedBodyScanner {
         case .trailerValue:
             if byte == .cr {
                 state = .trailerLF
-            } else if (byte < 0x20 && byte != .tab) || byte == 0x7F {
+            } else if byte.isControlOtherThanTab {
                 return .malformed("a control character in a trailer field")
             }
         case .trailerLF:

@@ -164,7 +164,7 @@ struct RequestHeadScanner {
         case .fieldName:
             return fieldNameByte(byte)
         case .fieldValue:
-            if (byte < 0x20 && byte != .tab) || byte == 0x7F {
+            if byte.isControlOtherThanTab {
                 return Self.malformed("a control character in the value of a header field")
             }
             guard field != .other else { return nil }
@@ -284,6 +284,8 @@ extension UInt8 {
 
     var isDigit: Bool { (0x30...0x39).contains(self) }
     var isLetter: Bool { (0x41...0x5A).contains(self) || (0x61...0x7A).contains(self) }
+    /// What a field value (or chunk extension) may not hold: control characters, except the tab.
+    var isControlOtherThanTab: Bool { (self < 0x20 && self != .tab) || self == 0x7F }
     var isHexDigit: Bool { isDigit || (0x41...0x46).contains(self) || (0x61...0x66).contains(self) }
 
     /// RFC 9110's tchar: what method and field names are made of.
