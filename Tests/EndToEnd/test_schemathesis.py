@@ -1,9 +1,10 @@
 """Schemathesis against a live release server: every check, every phase (examples, coverage,
 fuzzing, stateful through the POST /api/events -> GET /api/events?user_id= link), bounded in
-examples and wall-clock time. /stream is included: schemathesis reads each of its answers for a
-bounded number of events or time (schemathesis.toml) and validates every event against its
-`itemSchema`; a hook (schemathesis_hooks.py) tallies the event types it saw, so that the test
-knows real events flowed and were checked, not only empty streams.
+examples and wall-clock time. /stream is included: schemathesis reads each of its answers to the
+first event or a short timeout (schemathesis.toml) and validates that event against the
+operation's `itemSchema`; hooks (schemathesis_hooks.py) add cases whose events flow at once and
+tally the event types read, so the test knows real events of every type were checked, not only
+empty streams.
 
 Three contract rules that JSON Schema cannot state are tolerated narrowly by
 schemathesis_hooks.py; everything else must pass with zero failures."""
