@@ -62,7 +62,7 @@ public struct StreamSubscription: Sendable {
             }
             defer { group.cancelAll() }
             guard let read = try await group.next(), let read else {
-                throw StreamingTransportError("no enough messages within \(seconds) s")
+                throw StreamingTransportError("not enough messages within \(seconds) s")
             }
             return read
         }

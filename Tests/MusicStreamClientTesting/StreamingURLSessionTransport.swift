@@ -60,12 +60,8 @@ public struct StreamingTransportError: Error, CustomStringConvertible {
 /// feeds the body's stream with each delivery until the task completes.
 /// Sendable: every mutable field is behind the mutex; URLSession calls it from its own queue.
 final class ResponseReceiver: NSObject, URLSessionDataDelegate, Sendable {
-    private struct State {
-        var answer: CheckedContinuation<(HTTPResponse, HTTPBody?), any Error>?
-        var task: URLSessionDataTask?
-    }
-
-    private let state = Mutex(State())
+    /// The `send` call waiting for the head; nil once answered.
+    private let answer = Mutex<CheckedContinuation<(HTTPResponse, HTTPBody?), any Error>?>(nil)
     private let body: AsyncThrowingStream<ArraySlice<UInt8>, any Error>
     private let feed: AsyncThrowingStream<ArraySlice<UInt8>, any Error>.Continuation
 
@@ -75,10 +71,7 @@ final class ResponseReceiver: NSObject, URLSessionDataDelegate, Sendable {
     }
 
     func start(_ task: URLSessionDataTask, answering answer: CheckedContinuation<(HTTPResponse, HTTPBody?), any Error>) {
-        state.withLock {
-            $0.answer = answer
-            $0.task = task
-        }
+        self.answer.withLock { $0 = answer }
         // The reader went away (finished, dropped the body, or was cancelled): stop the transfer.
         feed.onTermination = { [weak task] _ in task?.cancel() }
         task.resume()
@@ -88,7 +81,7 @@ final class ResponseReceiver: NSObject, URLSessionDataDelegate, Sendable {
         _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
         completionHandler: @escaping @Sendable (URLSession.ResponseDisposition) -> Void
     ) {
-        guard let answer = state.withLock({ state in defer { state.answer = nil }; return state.answer }) else {
+        guard let answer = self.answer.withLock({ $0.take() }) else {
             completionHandler(.cancel)
             return
         }
@@ -113,10 +106,7 @@ final class ResponseReceiver: NSObject, URLSessionDataDelegate, Sendable {
     }
 
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
-        let answer = state.withLock { state in
-            defer { state.answer = nil; state.task = nil }
-            return state.answer
-        }
+        let answer = self.answer.withLock { $0.take() }
         if let error {
             answer?.resume(throwing: error)
             feed.finish(throwing: error)

@@ -33,7 +33,11 @@ final class LiveServer: Sendable {
         let ready = Mutex<Int?>(nil)
         let server = MusicStreamServer(config: config, logger: logger) { port, _ in ready.withLock { $0 = port } }
         let outcome = Outcome()
-        Thread { outcome.result.withLock { $0 = Result { try server.run() } } }.start()
+        Thread {
+            // Run outside the lock: the waits below read the outcome while the server runs.
+            let result = Result { try server.run() }
+            outcome.result.withLock { $0 = result }
+        }.start()
         let deadline = Date().addingTimeInterval(30)
         while ready.withLock({ $0 }) == nil, outcome.result.withLock({ $0 }) == nil, Date() < deadline {
             Thread.sleep(forTimeInterval: 0.05)
