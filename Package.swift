@@ -9,10 +9,16 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "musicstream", targets: ["MusicStreamCLI"]),
+        // The Swift client generated from openapi.yaml, for programs that call the service.
+        .library(name: "MusicStreamClient", targets: ["MusicStreamClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        // What the generated client (MusicStreamClient) runs on, and URLSession under its tests.
+        .package(url: "https://github.com/apple/swift-openapi-runtime", from: "1.13.4"),
+        .package(url: "https://github.com/apple/swift-openapi-urlsession", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // C libraries from Debian's -dev packages, found with pkg-config.
@@ -71,6 +77,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The client swift-openapi-generator makes from openapi.yaml. Generated once by
+        // scripts/generate-client and committed (Generated/), so the build never runs the
+        // generator; depends on nothing of the server's.
+        .target(
+            name: "MusicStreamClient",
+            dependencies: [
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            exclude: ["openapi-generator-config.yaml"]
+        ),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "MusicModelTests", dependencies: ["MusicModel", "JSON"]),
         // Against real SQLite files, one fresh directory per test.
@@ -90,6 +107,28 @@ let package = Package(
             name: "MusicStreamTests",
             dependencies: [
                 "JSON", "MusicStream", "MusicModel", "MusicAPI", "KafkaClient", "EventHTTP", "EventHTTPTesting",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // What a client program needs to follow /stream through the generated client on Linux,
+        // where the URLSession transport buffers whole bodies: a transport that streams them,
+        // and a subscriber that decodes the events and resumes with its last id.
+        .target(
+            name: "MusicStreamClientTesting",
+            dependencies: [
+                "MusicStreamClient",
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            path: "Tests/MusicStreamClientTesting"
+        ),
+        // The generated client against a whole server in this process, over loopback HTTP.
+        .testTarget(
+            name: "MusicStreamClientTests",
+            dependencies: [
+                "MusicStreamClient", "MusicStreamClientTesting", "MusicStream",
+                .product(name: "OpenAPIRuntime", package: "swift-openapi-runtime"),
+                .product(name: "OpenAPIURLSession", package: "swift-openapi-urlsession"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -5,7 +5,8 @@ be refused for them; each is tolerated only for a 400 problem that names exactly
 parameter or field, on a request that really breaks the rule:
 
 - `cursor` on GET /api/events and GET /api/users/{user_id}/listens is opaque: a generated value
-  is never one the server issued.
+  is never one the server issued. So is a /stream id to resume from (`last_event_id`, or the
+  `Last-Event-ID` header, both refused naming `last_event_id`).
 - `until` must be greater than `since` (400 on `until`).
 - `listen_position` must not exceed `duration` in POST /api/events (400 on `listen_position`).
 - a range reaching before the window (since or until given) is answered from the history,
@@ -25,6 +26,16 @@ are dropped when the values actually sent fit the contract.
 
 Every other failure is kept.
 
+/stream never ends; schemathesis reads each answer until its first event or a short timeout
+(schemathesis.toml) and validates that event against the operation's `itemSchema`. Generated
+cases mostly resume from the example id (answered with `event: reset` at once) or filter out
+every live listen (silent until the timeout), so `before_add_examples` adds explicit cases whose
+events flow at once: live listens under broad filters, and `stats` for a filter nothing matches;
+`before_call` gives cases with `stats=true` time for the once-a-second frame. The `after_call`
+hook tallies the event types of the /stream answers into the file named by
+MUSICSTREAM_STREAM_TALLY: the test checks from it that events of every type were read, and so
+validated, not only empty streams.
+
 One fix for the tool itself: CPython 3.11's `ast.parse` is not safe to call from two threads at
 once ("SystemError: AST constructor recursion depth mismatch"), and Hypothesis parses source to
 describe filter lambdas while the two workers build their first cases, so the run died with that
@@ -32,6 +43,7 @@ error now and then. Loading these hooks serialises `ast.parse` for the run's pro
 """
 import ast
 import json
+import os
 import re
 import threading
 from urllib.parse import parse_qsl, urlsplit
@@ -84,6 +96,10 @@ def _explained_by_an_unstatable_rule(case, response):
         # The server trims only spaces and tabs (EventQuery); Python's strip() would also eat
         # control characters such as \x1d, which the server rightly treats as a (bad) cursor.
         return str(query.get("cursor", "")).strip(" \t") != ""
+    if parameter == "last_event_id" and case.method.upper() == "GET" and case.path == "/stream":
+        headers = {name.lower(): value for name, value in (case.headers or {}).items()}
+        sent = [str(query.get("last_event_id", "")), str(headers.get("last-event-id", ""))]
+        return any(value.strip(" \t") != "" for value in sent)
     if parameter == "until":
         since, until = _int(query.get("since")), _int(query.get("until"))
         return since is not None and until is not None and since >= until
@@ -190,3 +206,75 @@ def filter_failure(context, failure, case, response):
     if "positive_data_acceptance" in getattr(failure, "checks", ()):
         return not _explained_by_an_unstatable_rule(case, response)
     return True
+
+
+_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
+_tally_lock = threading.Lock()
+
+
+def stream_event_types(content):
+    """The types of the events an SSE body dispatches, in order: a block with a `data` field is
+    an event (`message` without an `event` field); comments, the greeting and pings are not."""
+    types, kind, has_data = [], "message", False
+    for line in _LINE_BREAK.split(content):
+        if line == b"":   # a blank line ends the block
+            if has_data:
+                types.append(kind)
+            kind, has_data = "message", False
+            continue
+        field, _, value = line.partition(b":")
+        if field == b"data":
+            has_data = True
+        elif field == b"event":
+            kind = value.removeprefix(b" ").decode("utf-8", "replace")
+    return types
+
+
+@schemathesis.hook
+def after_call(context, case, response):
+    """Appends the event types of a /stream answer (one JSON line per answer) to the tally file."""
+    path = os.environ.get("MUSICSTREAM_STREAM_TALLY")
+    if not path or case.path != "/stream" or response.status_code != 200:
+        return
+    line = json.dumps(stream_event_types(response.content)) + "\n"
+    with _tally_lock, open(path, "a", encoding="utf-8") as tally:
+        tally.write(line)
+
+
+# Explicit /stream cases (examples phase) whose first event comes at once on a server that
+# simulates listens: live listens under no or broad filters, the stats frame under a filter
+# nothing matches.
+STREAM_EXAMPLES = (
+    {},
+    {"rating": "2"},
+    {"completed": "true"},
+    {"skipped": "true"},
+    {"q": "e"},
+    {"platform": ["Spotify", "Apple Music", "YouTube Music", "Amazon Music", "Tidal", "Deezer"]},
+    {"stats": "true", "user_id": "nobody-listens-as-this-user"},
+)
+# How long a /stream case that waits for a frame that comes later than at once may read.
+STREAM_WAITING_TIMEOUT = 3.0
+
+
+def _truthy(value):
+    return str(value).strip(" \t").lower() in ("true", "yes", "1")
+
+
+@schemathesis.hook
+def before_add_examples(context, examples):
+    """Adds STREAM_EXAMPLES to /stream's explicit examples."""
+    operation = getattr(context, "operation", None)
+    if operation is not None and operation.path == "/stream" and operation.method.upper() == "GET":
+        examples.extend(operation.Case(query=dict(query)) for query in STREAM_EXAMPLES)
+
+
+@schemathesis.hook
+def before_call(context, case, kwargs):
+    """/stream cases that wait for a frame: the explicit examples, and any with stats=true
+    (its first stats frame comes within a second) read for longer than the short default."""
+    if case.path != "/stream":
+        return
+    query = dict(case.query or {})
+    if query in [dict(example) for example in STREAM_EXAMPLES] or _truthy(query.get("stats", "")):
+        kwargs["timeout"] = STREAM_WAITING_TIMEOUT

@@ -1,4 +1,4 @@
-"""openapi.yaml is the contract: it is a valid OpenAPI 3.1 document, the server serves it as is,
+"""openapi.yaml is the contract: it is a valid OpenAPI 3.2 document, the server serves it as is,
 and the server and the document list the same routes and the same query parameters. Schemathesis
 (test_schemathesis.py) checks the behaviour of each operation against it; this module checks what
 a generator cannot: the route table both ways, parameter names, HEAD/OPTIONS/405/404, the
@@ -9,6 +9,7 @@ import os
 import re
 import time
 import uuid
+from collections import Counter
 from urllib.parse import urlencode, urlsplit
 
 import jsonschema
@@ -16,7 +17,7 @@ import pytest
 import requests
 import yaml
 from openapi_spec_validator import validate
-from openapi_spec_validator.validation import OpenAPIV31SpecValidator
+from openapi_spec_validator.validation import OpenAPIV32SpecValidator
 
 from conftest import wait_until
 from sse import SSEClient
@@ -129,9 +130,11 @@ def assert_problem(status, headers, body, expected_status, parameter=None):
 # The document itself
 
 
-def test_document_is_valid_openapi_3_1():
-    assert SPEC["openapi"].startswith("3.1.")
-    validate(SPEC, cls=OpenAPIV31SpecValidator)
+def test_document_is_valid_openapi_3_2():
+    # 3.2 for the stream: `itemSchema` states each event of a text/event-stream (3.1 has no
+    # such field; its validator refuses it).
+    assert SPEC["openapi"].startswith("3.2.")
+    validate(SPEC, cls=OpenAPIV32SpecValidator)
 
 
 def test_every_example_matches_its_schema():
@@ -346,33 +349,107 @@ def test_no_cors_headers_without_cors_origin(server):
 # /stream: what a generator cannot read
 
 
+STREAM_MEDIA = SPEC["paths"]["/stream"]["get"]["responses"]["200"]["content"]["text/event-stream"]
+
+
+def stream_event_schemas():
+    """{event type: (schema of the dispatched event, schema of its data)} from the /stream
+    response's `itemSchema`: each oneOf branch fixes `event` with const and types `data` with
+    contentMediaType + contentSchema."""
+    branches = resolve(STREAM_MEDIA["itemSchema"])["oneOf"]
+    schemas = {}
+    for branch in map(resolve, branches):
+        data = branch["properties"]["data"]
+        assert data["contentMediaType"] == "application/json"
+        schemas[branch["properties"]["event"]["const"]] = (branch, data["contentSchema"])
+    return schemas
+
+
+def test_the_stream_documents_each_event_type():
+    assert set(stream_event_schemas()) == {"listen", "stats", "reset"}
+    assert "schema" not in STREAM_MEDIA, "in 3.2 `schema` would describe the whole stream as one value"
+
+
+def check_stream_event(fields):
+    """Checks one frame that carries data as an SSE client dispatches it (event type, data, the
+    last id) against the itemSchema, and its data (JSON) against that type's contentSchema
+    (JSON Schema validators only annotate with content*, so the data is checked here).
+    Returns the event type."""
+    assert len(fields.get("data", [])) == 1, fields   # one JSON document on one line
+    kind = fields.get("event", ["message"])[0]
+    dispatched = {"event": kind, "data": fields["data"][0]}
+    if "id" in fields:
+        dispatched["id"] = fields["id"][0]
+    schema_validator(STREAM_MEDIA["itemSchema"]).validate(dispatched)
+    schemas = stream_event_schemas()
+    assert kind in schemas, kind
+    schema_validator(schemas[kind][1]).validate(json.loads(fields["data"][0]))
+    return kind
+
+
 def test_stream_frames_match_the_document(server):
-    event = component("Event")
-    stats = component("StreamStats")
+    """Every frame with data is one of the documented events and fits its schemas; every
+    frame without data is a comment or moves the id (the greeting, pings)."""
     client = SSEClient(server.url("/stream?stats=true"), timeout=10)
     try:
         assert client.status == 200
-        seen = set()
+        seen = Counter()
         first = None
         deadline = time.monotonic() + 8
-        for fields, _ in client.frames(deadline):
+        for fields, comments in client.frames(deadline):
             if first is None:
                 first = fields
                 assert fields.get("retry") == ["2000"], fields
-            kind = fields.get("event", [None])[0]
             if "id" in fields:
                 assert re.fullmatch(r"p[0-9a-z]+(\.(-1|[0-9a-z]+))+", fields["id"][0]), fields["id"]
-            if kind == "listen":
-                event.validate(json.loads(fields["data"][0]))
-            elif kind == "stats":
-                stats.validate(json.loads(fields["data"][0]))
-            if kind:
-                seen.add(kind)
-            if {"listen", "stats"} <= seen:
+                component("StreamID").validate(fields["id"][0])
+            if "data" in fields:
+                seen[check_stream_event(fields)] += 1
+            else:
+                assert set(fields) <= {"retry", "id", ""} and comments, (fields, comments)
+            if seen["listen"] >= 20 and seen["stats"] >= 2:
                 break
-        assert {"listen", "stats"} <= seen
+        assert seen["listen"] >= 20 and seen["stats"] >= 2, seen
+        assert set(seen) == {"listen", "stats"}, seen
     finally:
         client.close()
+
+
+@pytest.mark.parametrize("resume", [
+    {"Last-Event-ID": "0"},               # a number from before ids were positions
+    {"Last-Event-ID": "p1x9k3v.0.0.0"},   # a position in another log
+])
+def test_stream_reset_matches_the_document(server, resume):
+    client = SSEClient(server.url("/stream"), timeout=10, headers=resume)
+    try:
+        assert client.status == 200
+        for fields, _ in client.frames(time.monotonic() + 8):
+            if "data" in fields:
+                assert check_stream_event(fields) == "reset"
+                assert json.loads(fields["data"][0]) == {}
+                break
+        else:
+            pytest.fail("no event within 8 s")
+    finally:
+        client.close()
+
+
+def test_a_frame_off_the_contract_fails_the_check():
+    """The check itself refuses what the contract does not list: unknown types, data that does
+    not fit the type's schema, ids of another form."""
+    example = SPEC["paths"]["/api/events"]["get"]["responses"]["200"]["content"]["application/json"]["example"]
+    listen = json.dumps(example["events"][0])
+    assert check_stream_event({"event": ["listen"], "data": [listen], "id": ["p1.2.-1"]}) == "listen"
+    for bad in (
+        {"event": ["hello"], "data": ["{}"]},
+        {"data": ["{}"]},
+        {"event": ["reset"], "data": ['{"x": 1}']},
+        {"event": ["stats"], "data": ['{"consumed": 1}']},
+        {"event": ["listen"], "data": [json.dumps(dict(example["events"][0], rating=9))]},
+        {"event": ["listen"], "data": [listen], "id": ["17"]},
+    ):
+        with pytest.raises((jsonschema.ValidationError, AssertionError)):
+            check_stream_event(bad)
 
 
 @pytest.mark.parametrize("query, parameter", [

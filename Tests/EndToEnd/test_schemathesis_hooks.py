@@ -87,3 +87,21 @@ def test_history_only_rules_are_tolerated_only_on_ranged_requests():
     assert explained(timeline, _problem_response("bucket", "more than 3600 buckets"))
     assert not explained(timeline, _problem_response("bucket", "bucket must be one of"))
     assert not explained(_case({"bucket": "1s"}, path="/api/timeline"), _problem_response("bucket", "3600"))
+
+
+def test_a_refused_stream_id_is_tolerated_from_the_query_or_the_header():
+    problem = b'{"status":400,"parameter":"last_event_id","detail":"last_event_id must be an id this stream sent"}'
+    response = SimpleNamespace(status_code=400, content=problem, request=SimpleNamespace(url="http://127.0.0.1:1/stream"))
+    failure = _failure("Schema-valid request rejected", check="positive_data_acceptance")
+    header = SimpleNamespace(query={}, headers={"Last-Event-ID": "h&"}, method="GET", path="/stream", body=None)
+    query = SimpleNamespace(query={"last_event_id": "p1.x!"}, headers={}, method="GET", path="/stream", body=None)
+    neither = SimpleNamespace(query={"artist": "Joji"}, headers={}, method="GET", path="/stream", body=None)
+    assert not schemathesis_hooks.filter_failure(None, failure, header, response)
+    assert not schemathesis_hooks.filter_failure(None, failure, query, response)
+    assert schemathesis_hooks.filter_failure(None, failure, neither, response)
+
+
+def test_stream_event_types_are_the_blocks_with_data():
+    body = (b"retry: 2000\nid: p1.2\n: connected\n\nevent: reset\ndata: {}\n\n: ping\n\n"
+            b"id: p1.3\n: ping\n\nevent: listen\ndata: {}\nid: p1.4\n\nevent: stats\r\ndata: {}\r\n\r\ndata: x\n\n")
+    assert schemathesis_hooks.stream_event_types(body) == ["reset", "listen", "stats", "message"]
