@@ -110,3 +110,25 @@ def metric_value(server, name):
             return float(line.split()[1])
     raise AssertionError("no metric " + name)
 
+
+class StandaloneBroker:
+    """`musicstream broker` in its own process on a free port, as several servers and outside
+    clients share it (it outlives any server started against it)."""
+
+    def __init__(self):
+        self.process = subprocess.Popen([BINARY, "broker", "--port", "0"], stdout=subprocess.PIPE,
+                                        stderr=subprocess.DEVNULL, text=True)
+        line = self.process.stdout.readline()
+        assert line.startswith("bootstrap: "), line
+        self.address = line.split()[1]
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        assert self.process.wait(timeout=15) == 0
+
+    def topic(self, name="music-streams"):
+        """Every record of the topic: (partition, offset, value)."""
+        out = subprocess.run(["kcat", "-C", "-b", self.address, "-t", name, "-o", "beginning", "-e", "-q",
+                              "-f", "%p %o %s\n"], capture_output=True, text=True, timeout=60, check=True).stdout
+        return [(int(p), int(o), value) for p, o, value in (line.split(" ", 2) for line in out.splitlines() if line)]
+

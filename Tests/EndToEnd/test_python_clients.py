@@ -9,8 +9,6 @@ the front's ApiVersions repair and the mock's version caps (docs/EMBEDDED_BROKER
 cannot bootstrap, and its consumer cannot join a group."""
 import asyncio
 import json
-import signal
-import subprocess
 import time
 import uuid
 import warnings
@@ -25,7 +23,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from kafka import KafkaConsumer, KafkaProducer
 
-from conftest import BINARY, wait_until
+from conftest import StandaloneBroker, wait_until
 
 # kafka-python 3 warns that the original scripts' lambdas are not its Serializer classes; they work.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -43,21 +41,6 @@ GENRES = ["EDM", "Alt Pop", "Flamenco", "Afrobeats", "Art Pop"]
 PLATFORMS = ["Spotify", "Apple Music", "YouTube Music", "Deezer", "Tidal"]
 PLACES = [("Bogotá", "Colombia"), ("Osaka", "Japan"), ("Lagos", "Nigeria"), ("Bergen", "Norway"), ("Lyon", "France")]
 MOODS = ["Energetic", "Melancholic", "Chill", "Happy", "Focused"]
-
-
-class StandaloneBroker:
-    """`musicstream broker` on a free port, as several servers and outside clients share it."""
-
-    def __init__(self):
-        self.process = subprocess.Popen([BINARY, "broker", "--port", "0"], stdout=subprocess.PIPE,
-                                        stderr=subprocess.DEVNULL, text=True)
-        line = self.process.stdout.readline()
-        assert line.startswith("bootstrap: "), line
-        self.address = line.split()[1]
-
-    def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-        assert self.process.wait(timeout=15) == 0
 
 
 @pytest.fixture(scope="module", params=["serve", "broker"])

@@ -17,35 +17,13 @@ import pytest
 import requests
 
 from browser_helpers import PUBLIC_DIR
-from conftest import BINARY, RunningServer, wait_until, metric_value
+from conftest import BINARY, RunningServer, StandaloneBroker, wait_until, metric_value
 from test_history_postgres import Postgres
 from test_tansu import free_port
 
 NGINX = "/usr/sbin/nginx"
 RATE = 20          # POSTs a second through nginx
 REPLICAS = 3
-
-
-class Broker:
-    """`musicstream broker` in its own process: it outlives every server."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.process = subprocess.Popen([BINARY, "broker", "--port", str(self.port)],
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self.process.stdout.readline()
-        assert line.startswith("bootstrap: "), line
-        self.address = line.split()[1]
-
-    def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-        assert self.process.wait(timeout=15) == 0
-
-    def topic(self, name="music-streams"):
-        """Every record of the topic: (partition, offset, value)."""
-        out = subprocess.run(["kcat", "-C", "-b", self.address, "-t", name, "-o", "beginning", "-e", "-q",
-                              "-f", "%p %o %s\n"], capture_output=True, text=True, timeout=60, check=True).stdout
-        return [(int(p), int(o), value) for p, o, value in (line.split(" ", 2) for line in out.splitlines() if line)]
 
 
 TEMPLATE = os.path.join(os.path.dirname(__file__), "..", "..", "deploy", "nginx.conf.template")
@@ -186,7 +164,7 @@ def sse_clients(replica):
 
 @pytest.fixture
 def cluster(tmp_path):
-    broker = Broker()
+    broker = StandaloneBroker()
     postgres = Postgres()
     replicas = []
     nginx = None
@@ -342,7 +320,7 @@ def test_a_resume_older_than_the_window_is_replayed_from_the_history(tmp_path):
     """A client away for longer than the window covers gets what it missed from the history
     store (up to --max-replay), then the window's, then live: each listen once, none missing."""
     from sse import SSEClient
-    broker = Broker()
+    broker = StandaloneBroker()
     try:
         server = RunningServer(["--brokers", broker.address, "--simulate", "--rate", "200", "--window", "300",
                                 "--history", "sqlite", "--data-dir", str(tmp_path / "data"), "--max-replay", "2000"],

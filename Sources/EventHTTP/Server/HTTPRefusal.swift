@@ -89,12 +89,6 @@ public enum HTTPRefusal: Sendable, Equatable {
             ProblemDetails(status: 505, title: "HTTP Version Not Supported", detail: "only HTTP/1.0 and HTTP/1.1 are served")
         case .transferCodingNotImplemented:
             ProblemDetails(status: 501, title: "Not Implemented", detail: "the only transfer coding accepted is 'chunked'")
-        case .badFraming(let detail):
-            ProblemDetails(status: 400, title: "Bad Request", detail: "malformed or ambiguous request: \(detail)")
-        case .versionNotSupported:
-            ProblemDetails(status: 505, title: "HTTP Version Not Supported", detail: "only HTTP/1.0 and HTTP/1.1 are served")
-        case .transferCodingNotImplemented:
-            ProblemDetails(status: 501, title: "Not Implemented", detail: "the only transfer coding accepted is 'chunked'")
         case .expectationFailed:
             ProblemDetails(status: 417, title: "Expectation Failed", detail: "only 'Expect: 100-continue' is supported")
         case .methodNotImplemented:

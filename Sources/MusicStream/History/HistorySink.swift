@@ -66,7 +66,7 @@ final class HistorySink: Sendable {
     private let futureBound: FutureDateBound
 
     init(store: any HistoryStore, consumer: PartitionConsumer, embeddedBroker: Bool, retention: Duration?,
-         share: HistoryGroupShare? = nil, futureBound: FutureDateBound = FutureDateBound(maxSkewSeconds: 300),
+         share: HistoryGroupShare? = nil, futureBound: FutureDateBound,
          liveLag: (@Sendable () -> Int64)? = nil, onMemoryRelease: (@Sendable (Duration) -> Void)? = nil, logger: Logger) {
         self.share = share
         self.futureBound = futureBound

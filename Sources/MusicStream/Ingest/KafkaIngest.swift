@@ -38,7 +38,7 @@ final class KafkaIngest: Sendable {
     private let probeInterval: Duration = .seconds(1)
 
     init(consumer: PartitionConsumer, queue: HandOffQueue<EventBatch>, stats: IngestStats, windowCapacity: Int,
-         fromBeginning: Bool = false, logSalt: String = "", futureBound: FutureDateBound = FutureDateBound(maxSkewSeconds: 300),
+         fromBeginning: Bool = false, logSalt: String = "", futureBound: FutureDateBound,
          wake: @escaping @Sendable () -> Void, onAssigned: @escaping @Sendable () -> Void,
          createTopic: @escaping @Sendable () throws -> Void, logger: Logger) {
         self.logger = logger

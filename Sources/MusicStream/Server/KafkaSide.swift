@@ -69,7 +69,7 @@ final class KafkaSide {
             fromBeginning: config.fromBeginning,
             // The embedded broker's log is new on every start: its positions must not outlive it.
             logSalt: cluster == nil ? "" : String(LiveWindow.clockSequenceBase()),
-            futureBound: FutureDateBound(maxSkewSeconds: config.maxClockSkew),
+            futureBound: futureBound,
             wake: deliver,
             // The first POST should not wait for the API producer's connection and metadata, and
             // simulated events start once the topic exists: a producer's metadata request may
