@@ -123,12 +123,36 @@ def offset_gaps(positions):
     return gaps
 
 
-def is_contiguous_run(received, order):
-    """Whether `received` appears in `order` as one unbroken run: no gap, no repeat, same order."""
-    if not received:
-        return True
-    try:
-        start = order.index(received[0])
-    except ValueError:
-        return False
-    return order[start:start + len(received)] == received
+def merged_run(runs):
+    """The one run that several subscribers' runs, read at the same time, are all parts of: the
+    run that started first, extended by the later ends of the others. Each run must lie in it
+    unbroken (same events, same order, none skipped where runs overlap); None when one does not.
+    Subscribers connect and stop at slightly different moments, so no single run need hold the
+    others' first or last events."""
+    runs = [list(run) for run in runs if run]
+    if not runs:
+        return []
+    # The run that started first holds no other run's first event except at its own start.
+    def started_first(run):
+        return all(other is run or run[0] not in other or other.index(run[0]) == 0 for other in runs)
+    first = next((run for run in runs if started_first(run)), None)
+    if first is None:
+        return None
+    merged = list(first)
+    position = {event: index for index, event in enumerate(merged)}
+    for run in runs:
+        if run is first:
+            continue
+        start = position.get(run[0])
+        if start is None:
+            return None
+        overlap = merged[start:start + len(run)]
+        if run[:len(overlap)] != overlap:
+            return None
+        for event in run[len(overlap):]:
+            if event in position:
+                return None
+            position[event] = len(merged)
+            merged.append(event)
+    return merged
+

@@ -61,7 +61,7 @@ import Testing
         let user = events[5].userID
         #expect(window.events(after: after) { $0.userID == user }.map(\.event.userID).allSatisfy { $0 == user })
         // A duplicate is not filed but still counts as read.
-        window.appendIfNew(events[5], from: KafkaPosition(partition: 1, offset: 60))
+        #expect(window.appendIfNew(events[5], from: KafkaPosition(partition: 1, offset: 60)) == nil)
         #expect(window.readThrough == [103, 60])
         // A position in a partition the window has not read from yet.
         window.noteStart(partition: 2, offset: 0)
