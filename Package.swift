@@ -144,5 +144,6 @@ if Context.environment["MUSICSTREAM_FUZZ"] == "1" {
         .executableTarget(name: "DecoderFuzz", dependencies: ["JSON", "MusicModel"], path: "Fuzz/Decoder", swiftSettings: fuzzer),
         .executableTarget(name: "CursorFuzz", dependencies: ["MusicModel"], path: "Fuzz/Cursor", swiftSettings: fuzzer),
         .executableTarget(name: "QueryFuzz", dependencies: ["JSON", "MusicModel", "EventHTTP", "MusicAPI"], path: "Fuzz/Query", swiftSettings: fuzzer),
+        .executableTarget(name: "FramingFuzz", dependencies: ["EventHTTP"], path: "Fuzz/Framing", swiftSettings: fuzzer),
     ]
 }
