@@ -88,6 +88,11 @@ def start_server(tmp_path_factory):
         return server
 
     yield start
+    stop_cleanly(servers)
+
+
+def stop_cleanly(servers):
+    """Stops each server; each must exit 0 (its last log lines say why not)."""
     for server in servers:
         code = server.stop()
         assert code == 0, "server exited with %s:\n%s" % (code, "\n".join(server.stderr_lines[-30:]))

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from conftest import BINARY, RunningServer, wait_until
+from conftest import BINARY, RunningServer, wait_until, stop_cleanly
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PUBLIC = os.path.join(ROOT, "Public")
@@ -43,9 +43,7 @@ def servers():
         return server
 
     yield start
-    for server in started:
-        code = server.stop()
-        assert code == 0, "server exited with %s:\n%s" % (code, "\n".join(server.stderr_lines[-30:]))
+    stop_cleanly(started)
 
 
 def assert_serves_the_site(server):

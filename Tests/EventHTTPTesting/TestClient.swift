@@ -175,7 +175,6 @@ public final class TestClient {
         return response
     }
 
-    /// True when the server closed the connection (EOF) before the deadline.
     /// Everything the server sends until it closes the connection (buffered bytes included);
     /// nil when it does not close within `timeout`.
     public func readToEOF(timeout: Double = 5) -> [UInt8]? {
@@ -189,6 +188,8 @@ public final class TestClient {
         return buffer
     }
 
+    /// True when the server closed the connection (EOF) before the deadline. What it sends
+    /// meanwhile is dropped as it arrives, so a long answer costs no memory here.
     public func waitForEOF(timeout: Double = 5) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
