@@ -74,7 +74,7 @@ import Testing
         #expect(w.events(after: 0).map(\.sequence) == Array((first + 5)...(first + 11)))
         #expect(w.event(withSequence: first + 4) == nil && w.event(withSequence: first + 8)?.event == events[8])
         var seen: [UInt64] = []
-        w.forEachStored(through: first + 9) { sequence, _, _ in seen.append(sequence) }
+        w.forEachStored(through: first + 9) { sequence, _ in seen.append(sequence) }
         #expect(seen == Array((first + 5)...(first + 9)))
         #expect(!w.contains(sequence: 5) && w.contains(sequence: first + 11))
     }
@@ -131,27 +131,27 @@ import Testing
         var w = EventWindow(capacity: 7)
         for _ in 0..<12 { w.append(sampleEvent()) }  // holds 6...12, wrapped
         var seen: [UInt64] = []
-        w.forEachStored(through: 10) { sequence, _, _ in seen.append(sequence) }
+        w.forEachStored(through: 10) { sequence, _ in seen.append(sequence) }
         #expect(seen == [6, 7, 8, 9, 10])
         seen = []
-        w.forEachStored(through: .max) { sequence, _, _ in seen.append(sequence) }
+        w.forEachStored(through: .max) { sequence, _ in seen.append(sequence) }
         #expect(seen == Array(6...12))
         seen = []
-        w.forEachStored(through: 11, newestFirst: true) { sequence, _, _ in seen.append(sequence) }
+        w.forEachStored(through: 11, newestFirst: true) { sequence, _ in seen.append(sequence) }
         #expect(seen == Array((6...11).reversed()))
         var stamps: [Int64] = []
-        w.forEachStored(through: .max) { _, event, _ in stamps.append(event.pointee.timestamp) }
+        w.forEachStored(through: .max) { _, slot in stamps.append(slot.pointee.timestamp) }
         #expect(stamps == w.events(after: 0).map(\.event.timestamp))
         seen = []
-        w.forEachStored(through: 3) { sequence, _, _ in seen.append(sequence) }
+        w.forEachStored(through: 3) { sequence, _ in seen.append(sequence) }
         #expect(seen.isEmpty)
         var partial = EventWindow(capacity: 7)
         for _ in 0..<4 { partial.append(sampleEvent()) }
         seen = []
-        partial.forEachStored(through: 3) { sequence, _, _ in seen.append(sequence) }
+        partial.forEachStored(through: 3) { sequence, _ in seen.append(sequence) }
         #expect(seen == [1, 2, 3])
         seen = []
-        partial.forEachStored(through: 3, newestFirst: true) { sequence, _, _ in seen.append(sequence) }
+        partial.forEachStored(through: 3, newestFirst: true) { sequence, _ in seen.append(sequence) }
         #expect(seen == [3, 2, 1])
     }
 }
@@ -216,10 +216,10 @@ import Testing
         #expect(unknown.position == nil)
     }
 
-    @Test func thePositionCostsTheRingAtMostEightBytesPerEvent() {
-        // Sequence, event, facet ids and id key alone come to 280 bytes a slot; the partition
-        // fills the padding after the facet ids, so only the offset adds to the stride.
-        #expect(MemoryLayout<StoredEvent>.stride <= 288, "\(MemoryLayout<StoredEvent>.stride)")
+    @Test func aSlotOfTheRingIsAHundredAndFourBytes() {
+        // Eleven text ids, the id bits, the numbers and the position: the window's memory per
+        // listen, against 288 bytes plus a heap event_id when it held `ListenEvent`s.
+        #expect(MemoryLayout<WindowSlot>.stride <= 104, "\(MemoryLayout<WindowSlot>.stride)")
     }
 }
 

@@ -24,14 +24,27 @@ struct EventIDKey: Hashable, Sendable {
         }
     }
 
-    private init(high: UInt64, low: UInt64, hashed: Bool) {
+    init(high: UInt64, low: UInt64, hashed: Bool) {
         self.high = high
         self.low = low
         self.hashed = hashed
     }
 
     func hash(into hasher: inout Hasher) {
-        hasher.combine(high ^ (low &* 0x9e37_79b9_7f4a_7c15))
+        hasher.combine(mixed)
+    }
+
+    /// The bits folded into one well-spread word: the window's id index probes by it.
+    @inline(__always)
+    var mixed: UInt64 {
+        let folded = (high ^ (low &* 0x9e37_79b9_7f4a_7c15)) &* 0xff51_afd7_ed55_8ccd
+        return folded ^ (folded >> 33)
+    }
+
+    /// The lowercase 8-4-4-4-12 text of a parsed UUID (what the decoder stores); nil for hashed
+    /// bits, whose text cannot be recovered.
+    var uuidText: String? {
+        hashed ? nil : UUIDText.string(bits: (high, low))
     }
 
     /// 8-4-4-4-12 hex digits, either case.

@@ -15,6 +15,13 @@ public enum UUIDText {
     static func string(_ bits: (UInt64, UInt64), version: UInt8) -> String {
         let hi = (bits.0 & ~0xF000) | (UInt64(version & 0xF) << 12)
         let lo = (bits.1 & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000
+        return string(bits: (hi, lo))
+    }
+
+    /// Formats 128 bits exactly as they are (no version or variant forced) as 8-4-4-4-12
+    /// lowercase hex: the text of an id the window holds as bits.
+    static func string(bits: (UInt64, UInt64)) -> String {
+        let (hi, lo) = bits
         return String(unsafeUninitializedCapacity: 36) { buffer in
             let h = hexDigits.utf8Start
             var out = 0

@@ -68,16 +68,14 @@ public struct FacetCounts: Sendable {
 
     /// The window's way to uncount an event it inserted: by the ids `insert` returned.
     @inline(__always)
-    mutating func remove(keys: FacetKeys, at event: UnsafePointer<ListenEvent>) {
+    mutating func remove(keys: FacetKeys, rating: Int, completed: Bool) {
         guard total > 0 else { return }
         genres.release(keys.genre)
         platforms.release(keys.platform)
         moods.release(keys.mood)
         countries.release(keys.country)
         artists.release(keys.artist)
-        removeScalars(
-            rating: event.pointee.rating,
-            completed: ListenEvent.isCompleted(position: event.pointee.listenPosition, duration: event.pointee.duration))
+        removeScalars(rating: rating, completed: completed)
     }
 
     @inline(__always)

@@ -83,8 +83,7 @@ public struct FacetSummary: Sendable {
 
     /// The same over the whole window, the request path's way: events read in place (see
     /// `EventWindow.forEachStored`), text constraints decided by value id (`ResolvedFilter`)
-    /// and counts kept by id (`FacetTally`), so the scan touches no strings unless the filter
-    /// has `q`, `user_id` or `track_id`.
+    /// and counts kept by id (`FacetTally`), so the scan touches no strings at all.
     public static func compute(over window: EventWindow, filter: EventFilter) -> FacetSummary {
         // Unfiltered, every facet's table is the window's own, which it keeps up to date as
         // events enter and leave: no scan at all.
@@ -92,15 +91,17 @@ public struct FacetSummary: Sendable {
         let resolved = window.resolve(filter)
         var tally = FacetTally(sizedFor: window.facets)
         var matching = 0
-        window.forEachStored(through: window.lastSequence) { _, event, keys in
-            switch resolved.verdict(at: event, keys: keys) {
-            case .matches:
-                tally.add(at: event, keys: keys)
-                matching += 1
-            case .failsOnly(let facet):
-                tally.add(at: event, keys: keys, only: facet)
-            case .fails:
-                break
+        withUnsafePointer(to: resolved) { resolved in
+            window.forEachStored(through: window.lastSequence) { _, slot in
+                switch resolved.pointee.filter.verdict(SlotSubject(slot: slot, resolved: resolved)) {
+                case .matches:
+                    tally.add(slot)
+                    matching += 1
+                case .failsOnly(let facet):
+                    tally.add(slot, only: facet)
+                case .fails:
+                    break
+                }
             }
         }
         return FacetSummary(matching: matching, lists: Facet.allCases.map { tally.entries($0, names: window.facets) })

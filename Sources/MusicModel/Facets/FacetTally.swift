@@ -18,24 +18,27 @@ struct FacetTally {
     }
 
     @inline(__always)
-    mutating func add(at event: UnsafePointer<ListenEvent>, keys: FacetKeys) {
+    mutating func add(_ slot: UnsafePointer<WindowSlot>) {
+        let keys = slot.pointee.facetKeys
         genres[Int(keys.genre)] += 1
         platforms[Int(keys.platform)] += 1
         moods[Int(keys.mood)] += 1
         countries[Int(keys.country)] += 1
         artists[Int(keys.artist)] += 1
-        scalars.add(at: event)
+        scalars.add(rating: Int(slot.pointee.rating), completed: slot.pointee.isCompleted)
     }
 
     @inline(__always)
-    mutating func add(at event: UnsafePointer<ListenEvent>, keys: FacetKeys, only facet: Facet) {
+    mutating func add(_ slot: UnsafePointer<WindowSlot>, only facet: Facet) {
+        let keys = slot.pointee.facetKeys
         switch facet {
         case .genre: genres[Int(keys.genre)] += 1
         case .platform: platforms[Int(keys.platform)] += 1
         case .mood: moods[Int(keys.mood)] += 1
         case .country: countries[Int(keys.country)] += 1
         case .artist: artists[Int(keys.artist)] += 1
-        case .rating, .skipped, .completed: scalars.add(at: event, only: facet)
+        case .rating, .skipped, .completed:
+            scalars.add(rating: Int(slot.pointee.rating), completed: slot.pointee.isCompleted, only: facet)
         }
     }
 

@@ -10,8 +10,14 @@ struct ScalarFacetCounts: Sendable {
 
     @inline(__always)
     mutating func add(at event: UnsafePointer<ListenEvent>) {
-        ratings[Self.ratingIndex(event.pointee.rating)] += 1
-        if ListenEvent.isCompleted(position: event.pointee.listenPosition, duration: event.pointee.duration) {
+        add(rating: event.pointee.rating,
+            completed: ListenEvent.isCompleted(position: event.pointee.listenPosition, duration: event.pointee.duration))
+    }
+
+    @inline(__always)
+    mutating func add(rating: Int, completed isCompleted: Bool) {
+        ratings[Self.ratingIndex(rating)] += 1
+        if isCompleted {
             completed.1 += 1
             skipped.0 += 1
         } else {
@@ -23,15 +29,17 @@ struct ScalarFacetCounts: Sendable {
     /// Counts only `facet` (rating, skipped or completed; others are ignored).
     @inline(__always)
     mutating func add(at event: UnsafePointer<ListenEvent>, only facet: Facet) {
+        add(rating: event.pointee.rating,
+            completed: ListenEvent.isCompleted(position: event.pointee.listenPosition, duration: event.pointee.duration),
+            only: facet)
+    }
+
+    @inline(__always)
+    mutating func add(rating: Int, completed done: Bool, only facet: Facet) {
         switch facet {
-        case .rating: ratings[Self.ratingIndex(event.pointee.rating)] += 1
-        case .skipped, .completed:
-            let done = ListenEvent.isCompleted(position: event.pointee.listenPosition, duration: event.pointee.duration)
-            if facet == .completed {
-                if done { completed.1 += 1 } else { completed.0 += 1 }
-            } else {
-                if done { skipped.0 += 1 } else { skipped.1 += 1 }
-            }
+        case .rating: ratings[Self.ratingIndex(rating)] += 1
+        case .completed: if done { completed.1 += 1 } else { completed.0 += 1 }
+        case .skipped: if done { skipped.0 += 1 } else { skipped.1 += 1 }
         case .genre, .platform, .mood, .country, .artist: break
         }
     }

@@ -19,7 +19,13 @@ struct ValueTable: Sendable {
     /// values per event, and the consumer thread hands over the same `String` for repeated text
     /// (its `TextInterner`; short text is inline), so most lookups are settled by comparing two
     /// words instead of hashing the text for `idByValue`.
-    private var recent = [UInt32](repeating: .max, count: 64)
+    private var recent: [UInt32]
+
+    /// `recentSlots` (a power of two) sizes the cache of recently counted values: a few dozen
+    /// cover a facet's values; a table of users or titles wants more.
+    init(recentSlots: Int = 64) {
+        recent = [UInt32](repeating: .max, count: recentSlots)
+    }
 
     /// Ids are below this; arrays indexed by id need this many slots.
     var idLimit: Int { values.count }

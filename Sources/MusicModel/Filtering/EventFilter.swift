@@ -29,7 +29,7 @@ public struct EventFilter: Sendable, Equatable {
     public var until: Int64?
 
     private(set) var artistNeedle: FoldedNeedle?
-    private var qNeedle: FoldedNeedle?
+    private(set) var qNeedle: FoldedNeedle?
     private(set) var genreNeedles: [FoldedNeedle] = []
     private(set) var platformNeedles: [FoldedNeedle] = []
     private(set) var moodNeedles: [FoldedNeedle] = []
@@ -90,32 +90,30 @@ public struct EventFilter: Sendable, Equatable {
     /// Matching by string comparison, for any event (the SSE fan-out, replay, sequences).
     @inline(__always)
     func matches(at event: UnsafePointer<ListenEvent>) -> Bool {
-        matches(at: event, keys: FacetKeys(), self)
+        withUnsafePointer(to: self) { matches(ListenSubject(event: event, filter: $0)) }
     }
 
-    /// Cheap checks first; the substring scans last. Works on a pointer and reads each field
-    /// where it lies: window scans pass events straight out of the ring's buffer, and handing
-    /// such an event over as a value makes the compiler copy it (a retain and release per
-    /// string), which costs more than the checks themselves. `text` decides the five text
-    /// facet constraints: by strings (`self`), or by the ids `keys` (`ResolvedFilter`).
+    /// Cheap checks first; the substring scans last. Generic over how the event is held, so the
+    /// window's scans (`SlotSubject`: ids and masks) and everything else (`ListenSubject`:
+    /// strings) share one rule, specialised and inlined into each scan.
     @inline(__always)
-    func matches<T: TextConstraintTest>(at event: UnsafePointer<ListenEvent>, keys: FacetKeys, _ text: T) -> Bool {
-        if let since, event.pointee.timestamp < since { return false }
-        if let until, event.pointee.timestamp >= until { return false }
-        if let minRating, event.pointee.rating < minRating { return false }
+    func matches<S: FilterSubject>(_ event: S) -> Bool {
+        if let since, event.timestamp < since { return false }
+        if let until, event.timestamp >= until { return false }
+        if let minRating, event.rating < minRating { return false }
         if skipped != nil || completed != nil {
-            let isCompleted = ListenEvent.isCompleted(position: event.pointee.listenPosition, duration: event.pointee.duration)
+            let isCompleted = event.isCompleted
             if let skipped, skipped == isCompleted { return false }
             if let completed, completed != isCompleted { return false }
         }
-        if let userID, event.pointee.userID != userID { return false }
-        if let trackID, event.pointee.trackID != trackID { return false }
-        if !genreNeedles.isEmpty, !text.passesGenre(event, keys) { return false }
-        if !platformNeedles.isEmpty, !text.passesPlatform(event, keys) { return false }
-        if !moodNeedles.isEmpty, !text.passesMood(event, keys) { return false }
-        if !countryNeedles.isEmpty, !text.passesCountry(event, keys) { return false }
-        if artistNeedle != nil, !text.passesArtist(event, keys) { return false }
-        if let qNeedle, !Self.queryMatches(qNeedle, event) { return false }
+        if userID != nil, !event.passesUserID() { return false }
+        if trackID != nil, !event.passesTrackID() { return false }
+        if !genreNeedles.isEmpty, !event.passesGenre() { return false }
+        if !platformNeedles.isEmpty, !event.passesPlatform() { return false }
+        if !moodNeedles.isEmpty, !event.passesMood() { return false }
+        if !countryNeedles.isEmpty, !event.passesCountry() { return false }
+        if artistNeedle != nil, !event.passesArtist() { return false }
+        if qNeedle != nil, !event.passesQuery() { return false }
         return true
     }
 
@@ -129,21 +127,21 @@ public struct EventFilter: Sendable, Equatable {
     }
 
     func verdict(_ event: ListenEvent) -> Verdict {
-        withUnsafePointer(to: event) { verdict(at: $0, keys: FacetKeys(), self) }
+        withUnsafePointer(to: event) { e in withUnsafePointer(to: self) { verdict(ListenSubject(event: e, filter: $0)) } }
     }
 
-    /// Pointer-based, with a pluggable text test, for the same reasons as `matches(at:keys:_:)`.
+    /// The verdict, generic for the same reasons as `matches(_:)`.
     @inline(__always)
-    func verdict<T: TextConstraintTest>(at event: UnsafePointer<ListenEvent>, keys: FacetKeys, _ text: T) -> Verdict {
+    func verdict<S: FilterSubject>(_ event: S) -> Verdict {
         // Constraints without a facet: failing one excludes the event from every facet.
-        if let since, event.pointee.timestamp < since { return .fails }
-        if let until, event.pointee.timestamp >= until { return .fails }
-        if let userID, event.pointee.userID != userID { return .fails }
-        if let trackID, event.pointee.trackID != trackID { return .fails }
+        if let since, event.timestamp < since { return .fails }
+        if let until, event.timestamp >= until { return .fails }
+        if userID != nil, !event.passesUserID() { return .fails }
+        if trackID != nil, !event.passesTrackID() { return .fails }
         var failed: Facet?
-        if let minRating, event.pointee.rating < minRating { failed = .rating }
+        if let minRating, event.rating < minRating { failed = .rating }
         if skipped != nil || completed != nil {
-            let isCompleted = ListenEvent.isCompleted(position: event.pointee.listenPosition, duration: event.pointee.duration)
+            let isCompleted = event.isCompleted
             if let skipped, skipped == isCompleted {
                 if failed != nil { return .fails }
                 failed = .skipped
@@ -153,28 +151,28 @@ public struct EventFilter: Sendable, Equatable {
                 failed = .completed
             }
         }
-        if !genreNeedles.isEmpty, !text.passesGenre(event, keys) {
+        if !genreNeedles.isEmpty, !event.passesGenre() {
             if failed != nil { return .fails }
             failed = .genre
         }
-        if !platformNeedles.isEmpty, !text.passesPlatform(event, keys) {
+        if !platformNeedles.isEmpty, !event.passesPlatform() {
             if failed != nil { return .fails }
             failed = .platform
         }
-        if !moodNeedles.isEmpty, !text.passesMood(event, keys) {
+        if !moodNeedles.isEmpty, !event.passesMood() {
             if failed != nil { return .fails }
             failed = .mood
         }
-        if !countryNeedles.isEmpty, !text.passesCountry(event, keys) {
+        if !countryNeedles.isEmpty, !event.passesCountry() {
             if failed != nil { return .fails }
             failed = .country
         }
-        if artistNeedle != nil, !text.passesArtist(event, keys) {
+        if artistNeedle != nil, !event.passesArtist() {
             if failed != nil { return .fails }
             failed = .artist
         }
         // Most expensive last, and only for events that still count somewhere.
-        if let qNeedle, !Self.queryMatches(qNeedle, event) { return .fails }
+        if qNeedle != nil, !event.passesQuery() { return .fails }
         if let failed { return .failsOnly(failed) }
         return .matches
     }
@@ -218,10 +216,10 @@ public struct EventFilter: Sendable, Equatable {
         return false
     }
 
+    /// Whether the query needle is in the title, the artist or the username.
     @inline(__always)
-    private static func queryMatches(_ needle: FoldedNeedle, _ event: UnsafePointer<ListenEvent>) -> Bool {
-        needle.isContained(in: event.pointee.title) || needle.isContained(in: event.pointee.artist)
-            || needle.isContained(in: event.pointee.username)
+    static func queryMatches(_ needle: FoldedNeedle, title: String, artist: String, username: String) -> Bool {
+        needle.isContained(in: title) || needle.isContained(in: artist) || needle.isContained(in: username)
     }
 
     /// The same filter without `facet`'s own constraint, so a facet can list the values the
@@ -376,13 +374,4 @@ public struct EventFilter: Sendable, Equatable {
         return ms
     }
 
-}
-
-/// The string way to decide the text constraints: the needles against the event's fields.
-extension EventFilter: TextConstraintTest {
-    @inline(__always) func passesGenre(_ e: UnsafePointer<ListenEvent>, _ k: FacetKeys) -> Bool { Self.anyEqual(genreNeedles, e.pointee.genre) }
-    @inline(__always) func passesPlatform(_ e: UnsafePointer<ListenEvent>, _ k: FacetKeys) -> Bool { Self.anyEqual(platformNeedles, e.pointee.platform) }
-    @inline(__always) func passesMood(_ e: UnsafePointer<ListenEvent>, _ k: FacetKeys) -> Bool { Self.anyEqual(moodNeedles, e.pointee.mood) }
-    @inline(__always) func passesCountry(_ e: UnsafePointer<ListenEvent>, _ k: FacetKeys) -> Bool { Self.anyContained(countryNeedles, e.pointee.country) }
-    @inline(__always) func passesArtist(_ e: UnsafePointer<ListenEvent>, _ k: FacetKeys) -> Bool { artistNeedle.map { $0.isContained(in: e.pointee.artist) } ?? true }
 }

@@ -150,26 +150,29 @@ public enum Pager {
             // events rarely displace its root: timestamps mostly follow sequence numbers, and
             // sequence is the tie-break, so descending orders walk newest first.
             let resolved = window.resolve(filter)
-            window.forEachStored(through: window.lastSequence, newestFirst: !ascending) { sequence, event, keys, position in
-                // The snapshot: what was read by the first page (by sequence when not from Kafka).
-                if position.partition >= 0 {
-                    guard !bound.isAfter(partition: position.partition, offset: position.offset) else { return }
-                } else {
-                    guard sequence <= boundSequence else { return }
-                }
-                guard resolved.matches(at: event, keys: keys) else { return }
-                matching += 1
-                let entry = Entry(
-                    key: R.key(event),
-                    tiebreak: Tiebreak(partition: position.partition, offset: position.offset, sequence: sequence))
-                if let start, !precedes(start, entry) { return }
-                candidates += 1
-                if heap.count < limit {
-                    heap.append(entry)
-                    siftUp(&heap, heap.count - 1)
-                } else if precedes(entry, heap[0]) {
-                    heap[0] = entry
-                    siftDown(&heap, 0)
+            withUnsafePointer(to: resolved) { resolved in
+                window.forEachStored(through: window.lastSequence, newestFirst: !ascending) { sequence, slot in
+                    // The snapshot: what was read by the first page (by sequence when not from Kafka).
+                    let partition = slot.pointee.partition
+                    if partition >= 0 {
+                        guard !bound.isAfter(partition: partition, offset: slot.pointee.offset) else { return }
+                    } else {
+                        guard sequence <= boundSequence else { return }
+                    }
+                    guard resolved.pointee.filter.matches(SlotSubject(slot: slot, resolved: resolved)) else { return }
+                    matching += 1
+                    let entry = Entry(
+                        key: R.key(slot, window),
+                        tiebreak: Tiebreak(partition: partition, offset: slot.pointee.offset, sequence: sequence))
+                    if let start, !precedes(start, entry) { return }
+                    candidates += 1
+                    if heap.count < limit {
+                        heap.append(entry)
+                        siftUp(&heap, heap.count - 1)
+                    } else if precedes(entry, heap[0]) {
+                        heap[0] = entry
+                        siftDown(&heap, 0)
+                    }
                 }
             }
             heap.sort { precedes($0, $1) }
@@ -219,51 +222,54 @@ public enum Pager {
 
     // MARK: Key readers
 
-    /// Reads one sort field's key where the event lies. A static function per field (rather
-    /// than a closure) is specialised and inlined into the scan.
+    /// Reads one sort field's key where the event lies in the window (text from the window's
+    /// tables). A static function per field (rather than a closure) is specialised and inlined
+    /// into the scan.
     protocol KeyReader {
         associatedtype Key: PageSortKey
-        static func key(_ event: UnsafePointer<ListenEvent>) -> Key
+        static func key(_ slot: UnsafePointer<WindowSlot>, _ window: EventWindow) -> Key
     }
 
     enum TimestampKey: KeyReader {
-        @inline(__always) static func key(_ e: UnsafePointer<ListenEvent>) -> Int64 { e.pointee.timestamp }
+        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ w: EventWindow) -> Int64 { s.pointee.timestamp }
     }
     enum DurationKey: KeyReader {
-        @inline(__always) static func key(_ e: UnsafePointer<ListenEvent>) -> Int64 { Int64(e.pointee.duration) }
+        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ w: EventWindow) -> Int64 { s.pointee.duration }
     }
     enum PositionKey: KeyReader {
-        @inline(__always) static func key(_ e: UnsafePointer<ListenEvent>) -> Int64 { Int64(e.pointee.listenPosition) }
+        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ w: EventWindow) -> Int64 { s.pointee.listenPosition }
     }
     enum RatingKey: KeyReader {
-        @inline(__always) static func key(_ e: UnsafePointer<ListenEvent>) -> Int64 { Int64(e.pointee.rating) }
+        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ w: EventWindow) -> Int64 { Int64(s.pointee.rating) }
     }
     enum PercentKey: KeyReader {
-        @inline(__always) static func key(_ e: UnsafePointer<ListenEvent>) -> Double { Pager.percentKey(position: e.pointee.listenPosition, duration: e.pointee.duration) }
+        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ w: EventWindow) -> Double {
+            Pager.percentKey(position: Int(truncatingIfNeeded: s.pointee.listenPosition), duration: Int(truncatingIfNeeded: s.pointee.duration))
+        }
     }
     enum UsernameKey: KeyReader {
-        @inline(__always) static func key(_ e: UnsafePointer<ListenEvent>) -> String { e.pointee.username }
+        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ w: EventWindow) -> String { w.details.usernames.values[Int(s.pointee.detailKeys.username)] }
     }
     enum TitleKey: KeyReader {
-        @inline(__always) static func key(_ e: UnsafePointer<ListenEvent>) -> String { e.pointee.title }
+        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ w: EventWindow) -> String { w.details.titles.values[Int(s.pointee.detailKeys.title)] }
     }
     enum ArtistKey: KeyReader {
-        @inline(__always) static func key(_ e: UnsafePointer<ListenEvent>) -> String { e.pointee.artist }
+        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ w: EventWindow) -> String { w.facets.artists.values[Int(s.pointee.facetKeys.artist)] }
     }
     enum GenreKey: KeyReader {
-        @inline(__always) static func key(_ e: UnsafePointer<ListenEvent>) -> String { e.pointee.genre }
+        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ w: EventWindow) -> String { w.facets.genres.values[Int(s.pointee.facetKeys.genre)] }
     }
     enum PlatformKey: KeyReader {
-        @inline(__always) static func key(_ e: UnsafePointer<ListenEvent>) -> String { e.pointee.platform }
+        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ w: EventWindow) -> String { w.facets.platforms.values[Int(s.pointee.facetKeys.platform)] }
     }
     enum CityKey: KeyReader {
-        @inline(__always) static func key(_ e: UnsafePointer<ListenEvent>) -> String { e.pointee.city }
+        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ w: EventWindow) -> String { w.details.cities.values[Int(s.pointee.detailKeys.city)] }
     }
     enum CountryKey: KeyReader {
-        @inline(__always) static func key(_ e: UnsafePointer<ListenEvent>) -> String { e.pointee.country }
+        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ w: EventWindow) -> String { w.facets.countries.values[Int(s.pointee.facetKeys.country)] }
     }
     enum MoodKey: KeyReader {
-        @inline(__always) static func key(_ e: UnsafePointer<ListenEvent>) -> String { e.pointee.mood }
+        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ w: EventWindow) -> String { w.facets.moods.values[Int(s.pointee.facetKeys.mood)] }
     }
 
     // MARK: Parameters

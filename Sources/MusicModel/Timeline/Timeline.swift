@@ -25,10 +25,11 @@ public enum Timeline {
     ) -> [TimelinePoint] {
         var tally = Tally(size: bucket.milliseconds)
         let resolved = window.resolve(filter)
-        window.forEachStored(through: window.lastSequence) { _, event, keys in
-            guard resolved.matches(at: event, keys: keys) else { return }
-            let done = ListenEvent.isCompleted(position: event.pointee.listenPosition, duration: event.pointee.duration)
-            tally.add(timestamp: event.pointee.timestamp, skipped: !done)
+        withUnsafePointer(to: resolved) { resolved in
+            window.forEachStored(through: window.lastSequence) { _, slot in
+                guard resolved.pointee.filter.matches(SlotSubject(slot: slot, resolved: resolved)) else { return }
+                tally.add(timestamp: slot.pointee.timestamp, skipped: !slot.pointee.isCompleted)
+            }
         }
         return tally.points(maxPoints: maxPoints)
     }

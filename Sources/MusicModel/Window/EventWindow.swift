@@ -1,15 +1,24 @@
 /// Ring buffer of the latest `capacity` events plus the facet counts of exactly those events.
 /// Sequence numbers are consecutive, so sequence s always lives at slot (s - 1) % capacity,
 /// which makes lookup by SSE id O(1).
+///
+/// Events are held as `WindowSlot`s: every text value once in a table (the facets' in
+/// `facets`, the rest in `details`), each slot with the ids. Scans read slots in place;
+/// `StoredEvent`s (whole `ListenEvent`s) are built only for what an answer returns.
 public struct EventWindow: Sendable {
     public let capacity: Int
-    private var storage: [StoredEvent] = []
+    private var storage: [WindowSlot] = []
     /// Always equals the counts over the current contents.
     public private(set) var facets = FacetCounts()
+    /// The other text fields' values, by id.
+    private(set) var details = DetailTables()
     /// `firstSequence - 1` before the first append.
     public private(set) var lastSequence: UInt64
-    /// Sequence of each held event by event_id, so a redelivered record is recognised.
-    private var sequenceByEventID: [EventIDKey: UInt64] = [:]
+    /// The slot of each held event by event_id, so a redelivered record is recognised.
+    private var slotByEventID: EventIDIndex
+    /// By slot, the event_id text of held events whose id is not a lowercase UUID (events built
+    /// in code): the slot keeps only bits, from which such text cannot be rebuilt.
+    private var idTextBySlot: [Int: String] = [:]
     /// The newest timestamp of any event evicted so far (Int64.min before the first eviction):
     /// events arrive only roughly in time order, so the window is complete for a range only
     /// above this. One comparison per eviction.
@@ -33,6 +42,7 @@ public struct EventWindow: Sendable {
         self.capacity = max(1, capacity)
         let stride = UInt64(self.capacity)
         self.lastSequence = base / stride * stride
+        self.slotByEventID = EventIDIndex(expecting: self.capacity)
         storage.reserveCapacity(min(self.capacity, 1 << 16))
     }
 
@@ -43,7 +53,7 @@ public struct EventWindow: Sendable {
     @discardableResult
     public mutating func append(_ event: ListenEvent, from position: KafkaPosition? = nil) -> StoredEvent {
         file(event, id: EventIDKey(event.eventID), position: position)
-        return storage[slot(of: lastSequence)]
+        return stored(atSlot: slot(of: lastSequence), sequence: lastSequence)
     }
 
     /// Appends unless an event with the same event_id is already held: a record delivered again
@@ -51,7 +61,7 @@ public struct EventWindow: Sendable {
     /// duplicate.
     public mutating func appendIfNew(_ event: ListenEvent, from position: KafkaPosition? = nil) -> StoredEvent? {
         guard insertIfNew(event, from: position) != nil else { return nil }
-        return storage[slot(of: lastSequence)]
+        return stored(atSlot: slot(of: lastSequence), sequence: lastSequence)
     }
 
     /// `appendIfNew` for the ingest path: the event is moved in and nothing is copied back out
@@ -59,7 +69,7 @@ public struct EventWindow: Sendable {
     /// number, or nil for a duplicate (the copy already held keeps its own position).
     public mutating func insertIfNew(_ event: consuming ListenEvent, from position: KafkaPosition? = nil) -> UInt64? {
         let id = EventIDKey(event.eventID)
-        guard sequenceByEventID[id] == nil else {
+        guard heldSlot(of: id) == nil else {
             if let position { noteRead(position) }   // read all the same: the position moves on
             return nil
         }
@@ -68,6 +78,40 @@ public struct EventWindow: Sendable {
     }
 
     private func slot(of sequence: UInt64) -> Int { Int((sequence - 1) % UInt64(capacity)) }
+
+    /// The sequence of the event in `slot` (a slot in use).
+    private func sequence(ofSlot slot: Int) -> UInt64 {
+        let newest = self.slot(of: lastSequence)
+        return lastSequence - UInt64((newest - slot + capacity) % capacity)
+    }
+
+    private func heldSlot(of id: EventIDKey) -> Int? {
+        storage.withUnsafeBufferPointer { slotByEventID.slot(of: id, in: $0) }
+    }
+
+    /// The event in `slot` as a `ListenEvent`, its text taken from the tables.
+    private func stored(atSlot slot: Int, sequence: UInt64) -> StoredEvent {
+        let held = storage[slot]
+        let eventID = held.textHeld ? (idTextBySlot[slot] ?? "") : UUIDText.string(bits: (held.idHigh, held.idLow))
+        let event = ListenEvent(
+            eventID: eventID,
+            userID: details.userIDs.values[Int(held.detailKeys.userID)],
+            username: details.usernames.values[Int(held.detailKeys.username)],
+            email: details.emails.values[Int(held.detailKeys.email)],
+            trackID: details.trackIDs.values[Int(held.detailKeys.trackID)],
+            title: details.titles.values[Int(held.detailKeys.title)],
+            artist: facets.artists.values[Int(held.facetKeys.artist)],
+            genre: facets.genres.values[Int(held.facetKeys.genre)],
+            platform: facets.platforms.values[Int(held.facetKeys.platform)],
+            mood: facets.moods.values[Int(held.facetKeys.mood)],
+            city: details.cities.values[Int(held.detailKeys.city)],
+            country: facets.countries.values[Int(held.facetKeys.country)],
+            duration: Int(truncatingIfNeeded: held.duration),
+            listenPosition: Int(truncatingIfNeeded: held.listenPosition),
+            rating: Int(held.rating),
+            timestamp: held.timestamp)
+        return StoredEvent(sequence: sequence, event: event, partition: held.partition, offset: held.offset)
+    }
 
     /// The consumer starts reading `partition` at `offset`: what lies before was never read, so
     /// the window's position there is just before it, and so is what it holds.
@@ -120,66 +164,68 @@ public struct EventWindow: Sendable {
     /// The held events read after `position`, oldest first (window order), passing `include`.
     /// Events appended without a Kafka position are never part of a replay.
     public func events(after position: StreamPosition, where include: (borrowing ListenEvent) -> Bool) -> [StoredEvent] {
-        var found: [UInt64] = []
-        guard count > 0 else { return [] }
-        storage.withUnsafeBufferPointer { buffer in
-            guard let base = buffer.baseAddress else { return }
-            var sequence = oldestSequence
-            while sequence <= lastSequence {
-                let stored = base + slot(of: sequence)
-                if stored.pointee.isRead(after: position), let event = stored.pointer(to: \.event), include(event.pointee) {
-                    found.append(sequence)
-                }
-                sequence += 1
+        var found: [StoredEvent] = []
+        var sequence = oldestSequence
+        while sequence <= lastSequence {
+            let slot = slot(of: sequence)
+            if storage[slot].isRead(after: position) {
+                let stored = stored(atSlot: slot, sequence: sequence)
+                if include(stored.event) { found.append(stored) }
             }
+            sequence += 1
         }
-        return found.compactMap { event(withSequence: $0) }
+        return found
     }
 
     private mutating func file(_ event: consuming ListenEvent, id: EventIDKey, position: KafkaPosition?) {
         if let position { noteRead(position) }
         lastSequence += 1
-        if storage.count == capacity {
-            let slot = slot(of: lastSequence)
-            storage.withUnsafeBufferPointer { buffer in
-                guard let base = buffer.baseAddress else { return }
-                let evicted = base + slot
-                if let event = evicted.pointer(to: \.event) {
-                    facets.remove(keys: evicted.pointee.keys, at: event)
-                    if event.pointee.timestamp > newestEvictedTimestamp { newestEvictedTimestamp = event.pointee.timestamp }
-                }
-                let partition = Int(evicted.pointee.partitionIndex)
-                if partition >= 0, partition < heldAfter.count, evicted.pointee.offsetValue > heldAfter[partition] {
-                    heldAfter[partition] = evicted.pointee.offsetValue
-                }
-                if sequenceByEventID[evicted.pointee.id] == evicted.pointee.sequence {
-                    sequenceByEventID[evicted.pointee.id] = nil
-                }
-            }
-        }
-        let keys = withUnsafePointer(to: &event) { facets.insert(at: $0) }
-        let stored = StoredEvent(sequence: lastSequence, event: consume event, keys: keys, id: id, position: position)
+        let slot = slot(of: lastSequence)
+        if storage.count == capacity { evict(slot) }
+        let (facetKeys, detailKeys) = withUnsafePointer(to: &event) { (facets.insert(at: $0), details.retain($0)) }
+        // Only a lowercase UUID is rebuilt from its bits exactly (the decoder stores no other).
+        let textHeld = id.hashed || event.eventID.utf8.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "F") }
+        let record = WindowSlot(
+            timestamp: event.timestamp, offset: position?.offset ?? -1, idHigh: id.high, idLow: id.low,
+            duration: Int64(event.duration), listenPosition: Int64(event.listenPosition),
+            partition: position?.partition ?? -1, rating: Int32(clamping: event.rating),
+            facetKeys: facetKeys, detailKeys: detailKeys, hashedID: id.hashed, textHeld: textHeld)
+        if textHeld { idTextBySlot[slot] = event.eventID }
         if storage.count < capacity {
-            storage.append(stored)
+            storage.append(record)
         } else {
-            storage[slot(of: lastSequence)] = stored
+            storage[slot] = record
         }
-        sequenceByEventID[id] = lastSequence
+        storage.withUnsafeBufferPointer { slotByEventID.set(id, slot: slot, in: $0) }
+    }
+
+    /// Uncounts the oldest event, in `slot`, before its slot is reused.
+    private mutating func evict(_ slot: Int) {
+        let evicted = storage[slot]
+        facets.remove(keys: evicted.facetKeys, rating: Int(evicted.rating), completed: evicted.isCompleted)
+        details.release(evicted.detailKeys)
+        if evicted.timestamp > newestEvictedTimestamp { newestEvictedTimestamp = evicted.timestamp }
+        let partition = Int(evicted.partition)
+        if partition >= 0, partition < heldAfter.count, evicted.offset > heldAfter[partition] {
+            heldAfter[partition] = evicted.offset
+        }
+        slotByEventID.remove(evicted.id, slot: slot)
+        if evicted.textHeld { idTextBySlot[slot] = nil }
     }
 
     /// Whether an event with this event_id is in the window.
-    public func contains(eventID: String) -> Bool { sequenceByEventID[EventIDKey(eventID)] != nil }
+    public func contains(eventID: String) -> Bool { heldSlot(of: EventIDKey(eventID)) != nil }
 
     /// The held event with this event_id (a UUID matches in either case), nil when it was
     /// evicted or never seen. O(1): one lookup in the duplicate index.
     public func event(withID eventID: String) -> StoredEvent? {
-        guard let sequence = sequenceByEventID[EventIDKey(eventID)] else { return nil }
-        return event(withSequence: sequence)
+        guard let slot = heldSlot(of: EventIDKey(eventID)) else { return nil }
+        return stored(atSlot: slot, sequence: sequence(ofSlot: slot))
     }
 
     /// Newest to oldest; shares the buffer instead of copying it.
     public func newestFirst() -> some Sequence<StoredEvent> {
-        Walk(storage: storage, capacity: UInt64(capacity), cursor: lastSequence, stop: oldestSequence, step: -1)
+        Walk(window: self, cursor: lastSequence, stop: oldestSequence, step: -1)
     }
 
     /// Oldest to newest, only events with a sequence greater than `sequence`: replay for an SSE
@@ -188,15 +234,15 @@ public struct EventWindow: Sendable {
     public func events(after sequence: UInt64) -> some Sequence<StoredEvent> {
         let first = max(sequence &+ 1, oldestSequence)
         if sequence >= lastSequence || count == 0 {
-            return Walk(storage: storage, capacity: UInt64(capacity), cursor: 1, stop: 0, step: 1)
+            return Walk(window: self, cursor: 1, stop: 0, step: 1)
         }
-        return Walk(storage: storage, capacity: UInt64(capacity), cursor: first, stop: lastSequence, step: 1)
+        return Walk(window: self, cursor: first, stop: lastSequence, step: 1)
     }
 
     /// O(1); nil when evicted or never assigned.
     public func event(withSequence sequence: UInt64) -> StoredEvent? {
         guard sequence >= 1, sequence <= lastSequence, sequence >= oldestSequence else { return nil }
-        return storage[Int((sequence - 1) % UInt64(capacity))]
+        return stored(atSlot: slot(of: sequence), sequence: sequence)
     }
 
     /// Sequence of the oldest stored event (lastSequence + 1 when empty).
@@ -210,7 +256,8 @@ public struct EventWindow: Sendable {
     /// refill, were never read into this window) and just after the newest evicted timestamp
     /// (arrival order is only roughly time order). nil when the window is empty. O(1).
     public var completeSince: Int64? {
-        guard let oldest = event(withSequence: oldestSequence)?.event.timestamp else { return nil }
+        guard !storage.isEmpty else { return nil }
+        let oldest = storage[slot(of: oldestSequence)].timestamp
         return newestEvictedTimestamp == Int64.min ? oldest : max(oldest, newestEvictedTimestamp &+ 1)
     }
 
@@ -219,39 +266,14 @@ public struct EventWindow: Sendable {
         sequence >= 1 && sequence <= lastSequence && sequence >= oldestSequence
     }
 
-    /// Calls `body` for every stored event with a sequence number up to `bound`, oldest first
-    /// (or newest first with `newestFirst`), with a pointer to the event where it lies in the
+    /// Calls `body` for every held event with a sequence number up to `bound`, oldest first
+    /// (or newest first with `newestFirst`), with a pointer to its slot where it lies in the
     /// ring's buffer, valid only during the call. Request-time scans (paging, facets, timeline)
-    /// use this: handing each event over as a value makes the compiler copy it, a retain and
-    /// release per string, which costs several times more than the checks the scan makes.
+    /// use this with a `SlotSubject`: nothing is copied or built per event.
     @inline(__always)
     func forEachStored(
         through bound: UInt64, newestFirst: Bool = false,
-        _ body: (_ sequence: UInt64, _ event: UnsafePointer<ListenEvent>, _ keys: FacetKeys) -> Void
-    ) {
-        walkStored(through: bound, newestFirst: newestFirst) { stored, event in
-            body(stored.pointee.sequence, event, stored.pointee.keys)
-        }
-    }
-
-    /// `forEachStored` that also says where each event was read in Kafka (partition -1 and
-    /// offset -1 for one that was not): the pager orders and bounds by it.
-    @inline(__always)
-    func forEachStored(
-        through bound: UInt64, newestFirst: Bool = false,
-        _ body: (_ sequence: UInt64, _ event: UnsafePointer<ListenEvent>, _ keys: FacetKeys,
-                 _ position: (partition: Int32, offset: Int64)) -> Void
-    ) {
-        walkStored(through: bound, newestFirst: newestFirst) { stored, event in
-            body(stored.pointee.sequence, event, stored.pointee.keys,
-                 (stored.pointee.partitionIndex, stored.pointee.offsetValue))
-        }
-    }
-
-    @inline(__always)
-    private func walkStored(
-        through bound: UInt64, newestFirst: Bool,
-        _ body: (_ stored: UnsafePointer<StoredEvent>, _ event: UnsafePointer<ListenEvent>) -> Void
+        _ body: (_ sequence: UInt64, _ slot: UnsafePointer<WindowSlot>) -> Void
     ) {
         let last = min(bound, lastSequence)
         let first = oldestSequence
@@ -260,18 +282,15 @@ public struct EventWindow: Sendable {
         let cap = UInt64(capacity)
         storage.withUnsafeBufferPointer { buffer in
             guard let base = buffer.baseAddress else { return }
-            var slot = Int(((newestFirst ? last : first) - 1) % cap)
+            var sequence = newestFirst ? last : first
+            var slot = Int((sequence - 1) % cap)
             for _ in 0..<count {
-                let stored = base + slot
-                if let event = stored.pointer(to: \.event) {
-                    body(stored, event)
-                } else {
-                    // Unreachable (`event` is a stored property); kept so nothing can trap.
-                    withUnsafePointer(to: stored.pointee.event) { body(stored, $0) }
-                }
+                body(sequence, base + slot)
                 if newestFirst {
+                    sequence -= 1
                     slot = slot == 0 ? buffer.count - 1 : slot - 1
                 } else {
+                    sequence += 1
                     slot += 1
                     if slot == buffer.count { slot = 0 }
                 }
@@ -279,15 +298,27 @@ public struct EventWindow: Sendable {
         }
     }
 
-    /// `filter` resolved against this window's value tables, for a scan of it.
-    func resolve(_ filter: EventFilter) -> ResolvedFilter {
-        ResolvedFilter(filter, in: facets)
+    /// How many held events match `filter`: one scan of the slots, nothing built.
+    public func count(matching filter: EventFilter) -> Int {
+        if filter.isEmpty { return count }
+        var matching = 0
+        withUnsafePointer(to: resolve(filter)) { resolved in
+            forEachStored(through: lastSequence) { _, slot in
+                if resolved.pointee.filter.matches(SlotSubject(slot: slot, resolved: resolved)) { matching += 1 }
+            }
+        }
+        return matching
     }
 
-    /// Walks sequence numbers from `cursor` to `stop` inclusive in direction `step`.
+    /// `filter` resolved against this window's value tables, for a scan of it.
+    func resolve(_ filter: EventFilter) -> ResolvedFilter {
+        ResolvedFilter(filter, facets: facets, details: details)
+    }
+
+    /// Walks sequence numbers from `cursor` to `stop` inclusive in direction `step`, building
+    /// each event as it goes.
     private struct Walk: Sequence, IteratorProtocol {
-        let storage: [StoredEvent]
-        let capacity: UInt64
+        let window: EventWindow
         var cursor: UInt64
         let stop: UInt64
         let step: Int
@@ -295,14 +326,12 @@ public struct EventWindow: Sendable {
         mutating func next() -> StoredEvent? {
             if step < 0 {
                 guard cursor >= stop, cursor >= 1 else { return nil }
-                let item = storage[Int((cursor - 1) % capacity)]
-                cursor -= 1
-                return item
+                defer { cursor -= 1 }
+                return window.event(withSequence: cursor)
             }
             guard cursor <= stop, cursor >= 1 else { return nil }
-            let item = storage[Int((cursor - 1) % capacity)]
-            cursor += 1
-            return item
+            defer { cursor += 1 }
+            return window.event(withSequence: cursor)
         }
     }
 }

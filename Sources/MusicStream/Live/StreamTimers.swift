@@ -14,7 +14,7 @@ final class StreamTimers {
             hub.sendStats(
                 consumed: consumed, eventsPerSecond: rateMeter.update(total: consumed), at: live.knownPosition
             ) { filter in
-                filter.isEmpty ? live.window.count : live.window.newestFirst().reduce(0) { $0 + (filter.matches($1.event) ? 1 : 0) }
+                live.window.count(matching: filter)
             }
         })
     }
