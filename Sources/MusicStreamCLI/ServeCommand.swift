@@ -44,6 +44,7 @@ struct ServeCommand: ParsableCommand {
     @Option(help: .init(ServeOptions.headerTimeout.help)) var headerTimeout: Double?
     @Option(help: .init(ServeOptions.idleTimeout.help)) var idleTimeout: Int?
     @Option(help: .init(ServeOptions.maxStreamBuffer.help)) var maxStreamBuffer: Int?
+    @Option(help: .init(ServeOptions.maxStreamDelay.help)) var maxStreamDelay: Int?
     @Option(help: .init(ServeOptions.maxReplay.help)) var maxReplay: Int?
     @Option(help: .init(ServeOptions.maxClockSkew.help)) var maxClockSkew: Int?
 
@@ -108,6 +109,7 @@ struct ServeCommand: ParsableCommand {
         try ServeOptions.headerTimeout.apply(flag: headerTimeout, environment: environment, to: &config)
         try ServeOptions.idleTimeout.apply(flag: idleTimeout, environment: environment, to: &config)
         try ServeOptions.maxStreamBuffer.apply(flag: maxStreamBuffer, environment: environment, to: &config)
+        try ServeOptions.maxStreamDelay.apply(flag: maxStreamDelay, environment: environment, to: &config)
         try ServeOptions.maxReplay.apply(flag: maxReplay, environment: environment, to: &config)
         try ServeOptions.maxClockSkew.apply(flag: maxClockSkew, environment: environment, to: &config)
         return config

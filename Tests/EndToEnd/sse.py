@@ -15,9 +15,14 @@ class SSEClient:
         self.sock.sendall(request.encode())
         self.buffer = b""
         self.body = b""
+        # Per chunk of the response (the server writes each round as one chunk), how many
+        # `listen` events it carried.
+        self.listens_per_chunk = []
         # The last `id:` the stream sent, kept across frames as EventSource keeps lastEventId:
         # the server sends its position once per written batch, not with every event.
         self.last_id = None
+        # The first `id:` (the greeting's: where the stream starts).
+        self.first_id = None
         self.status = None
         self.headers = {}
         self._read_head()
@@ -48,6 +53,7 @@ class SSEClient:
                     raise EOFError("stream ended")
                 if len(rest) >= size + 2:
                     self.body += rest[:size]
+                    self.listens_per_chunk.append(rest[:size].count(b"event: listen\n"))
                     self.buffer = rest[size + 2:]
                     return
             self.buffer += self._recv()
@@ -67,6 +73,8 @@ class SSEClient:
                     fields.setdefault(name, []).append(value[1:] if value.startswith(" ") else value)
                 if "id" in fields:
                     self.last_id = fields["id"][-1]
+                    if self.first_id is None:
+                        self.first_id = self.last_id
                 yield fields, comments
             self.sock.settimeout(max(0.05, deadline - time.monotonic()))
             try:
@@ -95,6 +103,12 @@ class SSEClient:
 
     def close(self):
         self.sock.close()
+
+
+def parse_position(stream_id):
+    """A stream id ("p<log>.<offset>.<offset>…", base 36) as (log, [offset by partition])."""
+    fields = stream_id[1:].split(".")
+    return int(fields[0], 36), [int(field, 36) for field in fields[1:]]
 
 
 def event_ids(events):

@@ -111,4 +111,11 @@ public enum ServeOptions {
         .init("max-stream-buffer", \.maxPendingStreamBytes, range: 4_096...1_073_741_824,
               summary: "Unsent bytes a /stream subscriber may hold; one over it for 2 s, or past twice it, is disconnected")
     }
+    /// A socket write costs about the same for one event as for several, and with thousands of
+    /// subscribers the writes are the server's whole cost; a tenth of a second is not seen on a
+    /// dashboard. Up to a second, so a stream never looks stalled.
+    public static var maxStreamDelay: ServiceOption<Int> {
+        .init("max-stream-delay", \.maxStreamDelayMilliseconds, range: 0...1_000,
+              summary: "Milliseconds a /stream event may wait to share a write with the next ones, reached at 10,000 subscribers (proportionally fewer below, none under 500; 0: every batch at once)")
+    }
 }

@@ -47,13 +47,14 @@ public struct ServiceConfig: Sendable {
     public var maxReplay = 10_000
     /// A subscriber whose unsent output stays over this for 2 s (or passes twice this) is disconnected.
     public var maxPendingStreamBytes = 1 << 20
+    public var maxStreamDelayMilliseconds = 100
     /// Seconds a listen may be dated ahead of its Kafka record (producers' clocks drift);
     /// later ones are rejected as `in_future`.
     public var maxClockSkew = 300
 
     /// Most client connections served at once; more get 503. Lowered at start when the
     /// open-file limit cannot hold this many.
-    public var maxConnections = 10_000
+    public var maxConnections = 16_000
     /// Seconds a client has to send a request's head, and then its body (408 after).
     public var headerTimeout = 10.0
     /// Seconds an idle keep-alive connection stays open.

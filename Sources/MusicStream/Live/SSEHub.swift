@@ -77,10 +77,33 @@ final class SSEHub {
     /// The most events a resume replays from the history; past it the client gets a reset.
     let maxReplay: Int
 
-    init(maxPendingBytes: Int, maxReplay: Int = 10_000, logger: Logger = Logger(label: "musicstream.sse")) {
+    /// Events held for the next round of writes and the position they end at (see `publish`).
+    private var held: [StoredEvent] = []
+    private var heldPosition: StreamPosition?
+    private var roundTimer: LoopTimer?
+    private var roundArmed = false
+    /// Arms a one-shot timer on the loop thread (set by the server); without it every batch is
+    /// written at once.
+    var scheduleRound: ((_ seconds: Double, _ round: @escaping () -> Void) -> LoopTimer)?
+    /// The longest an event is held for a round, reached at `fullDelaySubscribers`.
+    let maxRoundDelay: Double
+    /// Below this many subscribers every batch is written at once.
+    static let holdingFrom = 500
+    static let fullDelaySubscribers = 10_000
+
+    init(maxPendingBytes: Int, maxReplay: Int = 10_000, maxRoundDelay: Double = 0,
+         logger: Logger = Logger(label: "musicstream.sse")) {
         self.maxPendingBytes = maxPendingBytes
         self.maxReplay = maxReplay
+        self.maxRoundDelay = maxRoundDelay
         self.logger = logger
+    }
+
+    /// How long a batch is held now: nothing for a few hundred subscribers (a POST shows on
+    /// the stream at once), growing with their number to `maxRoundDelay` at 10,000.
+    var roundDelay: Double {
+        guard maxRoundDelay > 0, subscribers.count >= Self.holdingFrom else { return 0 }
+        return maxRoundDelay * min(1, Double(subscribers.count) / Double(Self.fullDelaySubscribers))
     }
 
     var count: Int { subscribers.count }
@@ -99,6 +122,9 @@ final class SSEHub {
     /// it), then live events. All on the loop thread, so no event can slip in between the
     /// replay and the subscription. `position` is the window's (nil before the log is known).
     func open(_ stream: ResponseStream, for request: StreamRequest, window: EventWindow, at position: StreamPosition?) {
+        // The newcomer starts at the window's position, past the held events: the others get
+        // them first.
+        writeHeld()
         var floor: StreamPosition?
         switch request.resume {
         case nil:
@@ -172,6 +198,8 @@ final class SSEHub {
         window: EventWindow, at position: StreamPosition?
     ) {
         guard let subscriber = subscribers[ObjectIdentifier(stream)], stream.isOpen, let position else { return }
+        // Held events go to the others now; this subscriber gets them from the window below.
+        writeHeld()
         subscriber.waitingForHistory = false
         guard let records, window.holdsEverything(after: through) else {
             resets += 1
@@ -201,11 +229,49 @@ final class SSEHub {
         stream.onClose = { [weak self] in self?.subscribers[key] = nil }
     }
 
+    /// Sends the events to the subscribers, at once or, with hundreds of subscribers or more,
+    /// in the next round of writes (`roundDelay` from the first held event): at 20 events a
+    /// second and 10,000 subscribers, writing each batch at once costs 200,000 socket writes a
+    /// second, nearly all of the server's time; held for a tenth of a second, two events share
+    /// each write. Anything else written to a subscriber (a new stream's start, a ping, stats,
+    /// a history replay's end) first writes what is held, so ids never pass unsent events.
+    func publish(_ events: [StoredEvent], at position: StreamPosition) {
+        guard !subscribers.isEmpty else {
+            (held, heldPosition) = ([], nil)
+            return
+        }
+        guard !events.isEmpty else { return }
+        let delay = roundDelay
+        guard delay > 0, let scheduleRound else {
+            writeHeld()
+            write(events, at: position)
+            return
+        }
+        held.append(contentsOf: events)
+        heldPosition = position
+        if !roundArmed {
+            roundArmed = true
+            // The fired timer is kept until the next one replaces it (not freed in its own callback).
+            roundTimer = scheduleRound(delay) { [weak self] in
+                self?.roundArmed = false
+                self?.writeHeld()
+            }
+        }
+    }
+
+    /// Writes the held events now (see `publish`).
+    func writeHeld() {
+        guard let position = heldPosition, !held.isEmpty else { return }
+        let events = held
+        (held, heldPosition) = ([], nil)
+        write(events, at: position)
+    }
+
     /// Sends each subscriber the events it matches, in order, as one write: a socket write costs
     /// the same for one frame or ten, and when the loop falls behind, batches grow and the number
     /// of writes does not (so it catches up). Each event is framed once, only if anyone wants it;
     /// the write's last event carries the id: `position`, the window's after these events.
-    func publish(_ events: [StoredEvent], at position: StreamPosition) {
+    private func write(_ events: [StoredEvent], at position: StreamPosition) {
         guard !subscribers.isEmpty, !events.isEmpty else { return }
         dropLaggards()
         var frames = [[UInt8]?](repeating: nil, count: events.count)
@@ -256,6 +322,7 @@ final class SSEHub {
     /// position as an id with the ping, so that it resumes from here rather than from
     /// further back (which might be gone from the window by then).
     func ping(at position: StreamPosition?) {
+        writeHeld()
         dropLaggards()
         for subscriber in subscribers.values {
             if let position, !subscriber.waitingForHistory {
@@ -276,6 +343,7 @@ final class SSEHub {
     /// the window match their filter (computed once per distinct filter).
     /// The frames carry the subscriber's id, the stream's heartbeat keeping it current.
     func sendStats(consumed: Int, eventsPerSecond: Double, at position: StreamPosition?, matching: (EventFilter) -> Int) {
+        writeHeld()
         dropLaggards()
         var counted: [(filter: EventFilter, matching: Int)] = []
         for subscriber in subscribers.values where subscriber.wantsStats {

@@ -36,7 +36,7 @@ public final class MusicStreamServer: Sendable {
         let loop = try EventLoop(logger: logger)
         let live = LiveWindow(capacity: config.windowCapacity,
                               hub: SSEHub(maxPendingBytes: config.maxPendingStreamBytes, maxReplay: config.maxReplay,
-                                          logger: logger),
+                                          maxRoundDelay: Double(config.maxStreamDelayMilliseconds) / 1_000, logger: logger),
                               sequenceBase: LiveWindow.clockSequenceBase())
         let queue = HandOffQueue<EventBatch>()
         let waker = loop.makeWaker { live.ingest(batches: queue.takeAll()) }
@@ -45,6 +45,7 @@ public final class MusicStreamServer: Sendable {
                                        token: config.writeToken.map(WriteToken.init))
         let history = try HistorySide(config: config, kafka: kafka, loop: loop, logger: logger)
         live.hub.replayFromHistory = history?.streamReplay(live: live, limit: config.maxReplay)
+        live.hub.scheduleRound = { seconds, round in loop.after(seconds: seconds, round) }
         let httpMetrics = HTTPMetrics()
         let server = try makeHTTPServer(loop: loop, metrics: httpMetrics, routes: makeRoutes(
             live: live, kafka: kafka, publisher: publisher, history: history, loop: loop,
