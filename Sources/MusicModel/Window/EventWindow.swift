@@ -52,7 +52,8 @@ public struct EventWindow: Sendable {
     /// `position` is where the event was read in Kafka, when it was.
     @discardableResult
     public mutating func append(_ event: ListenEvent, from position: KafkaPosition? = nil) -> StoredEvent {
-        file(event, id: EventIDKey(event.eventID), position: position)
+        let (id, canonical) = EventIDKey.parse(event.eventID)
+        file(event, id: id, canonicalID: canonical, position: position)
         return stored(atSlot: slot(of: lastSequence), sequence: lastSequence)
     }
 
@@ -68,12 +69,12 @@ public struct EventWindow: Sendable {
     /// (a `StoredEvent` copy costs a retain and a release per string). Returns the new sequence
     /// number, or nil for a duplicate (the copy already held keeps its own position).
     public mutating func insertIfNew(_ event: consuming ListenEvent, from position: KafkaPosition? = nil) -> UInt64? {
-        let id = EventIDKey(event.eventID)
+        let (id, canonical) = EventIDKey.parse(event.eventID)
         guard heldSlot(of: id) == nil else {
             if let position { noteRead(position) }   // read all the same: the position moves on
             return nil
         }
-        file(event, id: id, position: position)
+        file(event, id: id, canonicalID: canonical, position: position)
         return lastSequence
     }
 
@@ -177,14 +178,14 @@ public struct EventWindow: Sendable {
         return found
     }
 
-    private mutating func file(_ event: consuming ListenEvent, id: EventIDKey, position: KafkaPosition?) {
+    private mutating func file(_ event: consuming ListenEvent, id: EventIDKey, canonicalID: Bool, position: KafkaPosition?) {
         if let position { noteRead(position) }
         lastSequence += 1
         let slot = slot(of: lastSequence)
         if storage.count == capacity { evict(slot) }
         let (facetKeys, detailKeys) = withUnsafePointer(to: &event) { (facets.insert(at: $0), details.retain($0)) }
         // Only a lowercase UUID is rebuilt from its bits exactly (the decoder stores no other).
-        let textHeld = id.hashed || event.eventID.utf8.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "F") }
+        let textHeld = !canonicalID
         let record = WindowSlot(
             timestamp: event.timestamp, offset: position?.offset ?? -1, idHigh: id.high, idLow: id.low,
             duration: Int64(event.duration), listenPosition: Int64(event.listenPosition),
