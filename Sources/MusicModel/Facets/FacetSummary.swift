@@ -91,17 +91,15 @@ public struct FacetSummary: Sendable {
         let resolved = window.resolve(filter)
         var tally = FacetTally(sizedFor: window.facets)
         var matching = 0
-        withUnsafePointer(to: resolved) { resolved in
-            window.forEachStored(through: window.lastSequence) { _, slot in
-                switch resolved.pointee.filter.verdict(SlotSubject(slot: slot, resolved: resolved)) {
-                case .matches:
-                    tally.add(slot)
-                    matching += 1
-                case .failsOnly(let facet):
-                    tally.add(slot, only: facet)
-                case .fails:
-                    break
-                }
+        window.forEachStored(through: window.lastSequence) { _, slot in
+            switch resolved.verdict(slot) {
+            case .matches:
+                tally.add(slot)
+                matching += 1
+            case .failsOnly(let facet):
+                tally.add(slot, only: facet)
+            case .fails:
+                break
             }
         }
         return FacetSummary(matching: matching, lists: Facet.allCases.map { tally.entries($0, names: window.facets) })

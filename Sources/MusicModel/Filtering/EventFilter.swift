@@ -87,34 +87,11 @@ public struct EventFilter: Sendable, Equatable {
         withUnsafePointer(to: event) { matches(at: $0) }
     }
 
-    /// Matching by string comparison, for any event (the SSE fan-out, replay, sequences).
+    /// Matching by string comparison, for any event (the SSE fan-out, replay, sequences); the
+    /// window's scans apply the same `rule` to slots (`ResolvedFilter`).
     @inline(__always)
     func matches(at event: UnsafePointer<ListenEvent>) -> Bool {
-        withUnsafePointer(to: self) { matches(ListenSubject(event: event, filter: $0)) }
-    }
-
-    /// Cheap checks first; the substring scans last. Generic over how the event is held, so the
-    /// window's scans (`SlotSubject`: ids and masks) and everything else (`ListenSubject`:
-    /// strings) share one rule, specialised and inlined into each scan.
-    @inline(__always)
-    func matches<S: FilterSubject>(_ event: S) -> Bool {
-        if let since, event.timestamp < since { return false }
-        if let until, event.timestamp >= until { return false }
-        if let minRating, event.rating < minRating { return false }
-        if skipped != nil || completed != nil {
-            let isCompleted = event.isCompleted
-            if let skipped, skipped == isCompleted { return false }
-            if let completed, completed != isCompleted { return false }
-        }
-        if userID != nil, !event.passesUserID() { return false }
-        if trackID != nil, !event.passesTrackID() { return false }
-        if !genreNeedles.isEmpty, !event.passesGenre() { return false }
-        if !platformNeedles.isEmpty, !event.passesPlatform() { return false }
-        if !moodNeedles.isEmpty, !event.passesMood() { return false }
-        if !countryNeedles.isEmpty, !event.passesCountry() { return false }
-        if artistNeedle != nil, !event.passesArtist() { return false }
-        if qNeedle != nil, !event.passesQuery() { return false }
-        return true
+        withUnsafePointer(to: self) { rule.matches(ListenSubject(event: event, filter: $0)) }
     }
 
     /// How an event fares against the filter, for facet counting: which single facet's
@@ -127,54 +104,16 @@ public struct EventFilter: Sendable, Equatable {
     }
 
     func verdict(_ event: ListenEvent) -> Verdict {
-        withUnsafePointer(to: event) { e in withUnsafePointer(to: self) { verdict(ListenSubject(event: e, filter: $0)) } }
+        withUnsafePointer(to: event) { e in withUnsafePointer(to: self) { rule.verdict(ListenSubject(event: e, filter: $0)) } }
     }
 
-    /// The verdict, generic for the same reasons as `matches(_:)`.
-    @inline(__always)
-    func verdict<S: FilterSubject>(_ event: S) -> Verdict {
-        // Constraints without a facet: failing one excludes the event from every facet.
-        if let since, event.timestamp < since { return .fails }
-        if let until, event.timestamp >= until { return .fails }
-        if userID != nil, !event.passesUserID() { return .fails }
-        if trackID != nil, !event.passesTrackID() { return .fails }
-        var failed: Facet?
-        if let minRating, event.rating < minRating { failed = .rating }
-        if skipped != nil || completed != nil {
-            let isCompleted = event.isCompleted
-            if let skipped, skipped == isCompleted {
-                if failed != nil { return .fails }
-                failed = .skipped
-            }
-            if let completed, completed != isCompleted {
-                if failed != nil { return .fails }
-                failed = .completed
-            }
-        }
-        if !genreNeedles.isEmpty, !event.passesGenre() {
-            if failed != nil { return .fails }
-            failed = .genre
-        }
-        if !platformNeedles.isEmpty, !event.passesPlatform() {
-            if failed != nil { return .fails }
-            failed = .platform
-        }
-        if !moodNeedles.isEmpty, !event.passesMood() {
-            if failed != nil { return .fails }
-            failed = .mood
-        }
-        if !countryNeedles.isEmpty, !event.passesCountry() {
-            if failed != nil { return .fails }
-            failed = .country
-        }
-        if artistNeedle != nil, !event.passesArtist() {
-            if failed != nil { return .fails }
-            failed = .artist
-        }
-        // Most expensive last, and only for events that still count somewhere.
-        if qNeedle != nil, !event.passesQuery() { return .fails }
-        if let failed { return .failsOnly(failed) }
-        return .matches
+    /// The filter's checks without its text (plain values only), for the scans.
+    var rule: FilterRule {
+        FilterRule(
+            since: since, until: until, minRating: minRating, skipped: skipped, completed: completed,
+            userID: userID != nil, trackID: trackID != nil, genre: !genreNeedles.isEmpty,
+            platform: !platformNeedles.isEmpty, mood: !moodNeedles.isEmpty, country: !countryNeedles.isEmpty,
+            artist: artistNeedle != nil, query: qNeedle != nil)
     }
 
     /// Whether `value` satisfies `facet`'s text constraint (true when there is none): what a

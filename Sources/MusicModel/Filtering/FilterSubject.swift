@@ -1,5 +1,5 @@
-/// One event as `EventFilter` examines it. The filter's rule (what is checked, in which order,
-/// which failure counts for which facet) is written once, generic over this; conformers say
+/// One event as `EventFilter` examines it. The filter's rule (`FilterRule`: what is checked, in
+/// which order, which failure counts for which facet) is written once, generic over this; conformers say
 /// how a field is read and how a text constraint is decided: by strings for a `ListenEvent`
 /// (`ListenSubject`), by value ids and per-request masks for a slot of the window
 /// (`SlotSubject`). Each `passes…` is asked only when the filter has that constraint.

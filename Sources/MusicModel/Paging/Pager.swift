@@ -150,7 +150,8 @@ public enum Pager {
             // events rarely displace its root: timestamps mostly follow sequence numbers, and
             // sequence is the tie-break, so descending orders walk newest first.
             let resolved = window.resolve(filter)
-            withUnsafePointer(to: resolved) { resolved in
+            let texts = window.sortTexts(field)
+            texts.withUnsafeBufferPointer { texts in
                 window.forEachStored(through: window.lastSequence, newestFirst: !ascending) { sequence, slot in
                     // The snapshot: what was read by the first page (by sequence when not from Kafka).
                     let partition = slot.pointee.partition
@@ -159,10 +160,10 @@ public enum Pager {
                     } else {
                         guard sequence <= boundSequence else { return }
                     }
-                    guard resolved.pointee.filter.matches(SlotSubject(slot: slot, resolved: resolved)) else { return }
+                    guard resolved.matches(slot) else { return }
                     matching += 1
                     let entry = Entry(
-                        key: R.key(slot, window),
+                        key: R.key(slot, texts),
                         tiebreak: Tiebreak(partition: partition, offset: slot.pointee.offset, sequence: sequence))
                     if let start, !precedes(start, entry) { return }
                     candidates += 1
@@ -222,54 +223,54 @@ public enum Pager {
 
     // MARK: Key readers
 
-    /// Reads one sort field's key where the event lies in the window (text from the window's
-    /// tables). A static function per field (rather than a closure) is specialised and inlined
-    /// into the scan.
+    /// Reads one sort field's key where the event lies in the window; a text field's from
+    /// `texts`, the values of its table by id. A static function per field (rather than a
+    /// closure) is specialised and inlined into the scan.
     protocol KeyReader {
         associatedtype Key: PageSortKey
-        static func key(_ slot: UnsafePointer<WindowSlot>, _ window: EventWindow) -> Key
+        static func key(_ slot: UnsafePointer<WindowSlot>, _ texts: UnsafeBufferPointer<String>) -> Key
     }
 
     enum TimestampKey: KeyReader {
-        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ w: EventWindow) -> Int64 { s.pointee.timestamp }
+        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ t: UnsafeBufferPointer<String>) -> Int64 { s.pointee.timestamp }
     }
     enum DurationKey: KeyReader {
-        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ w: EventWindow) -> Int64 { s.pointee.duration }
+        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ t: UnsafeBufferPointer<String>) -> Int64 { s.pointee.duration }
     }
     enum PositionKey: KeyReader {
-        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ w: EventWindow) -> Int64 { s.pointee.listenPosition }
+        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ t: UnsafeBufferPointer<String>) -> Int64 { s.pointee.listenPosition }
     }
     enum RatingKey: KeyReader {
-        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ w: EventWindow) -> Int64 { Int64(s.pointee.rating) }
+        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ t: UnsafeBufferPointer<String>) -> Int64 { Int64(s.pointee.rating) }
     }
     enum PercentKey: KeyReader {
-        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ w: EventWindow) -> Double {
+        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ t: UnsafeBufferPointer<String>) -> Double {
             Pager.percentKey(position: Int(truncatingIfNeeded: s.pointee.listenPosition), duration: Int(truncatingIfNeeded: s.pointee.duration))
         }
     }
     enum UsernameKey: KeyReader {
-        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ w: EventWindow) -> String { w.details.usernames.values[Int(s.pointee.detailKeys.username)] }
+        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ t: UnsafeBufferPointer<String>) -> String { t[Int(s.pointee.detailKeys.username)] }
     }
     enum TitleKey: KeyReader {
-        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ w: EventWindow) -> String { w.details.titles.values[Int(s.pointee.detailKeys.title)] }
+        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ t: UnsafeBufferPointer<String>) -> String { t[Int(s.pointee.detailKeys.title)] }
     }
     enum ArtistKey: KeyReader {
-        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ w: EventWindow) -> String { w.facets.artists.values[Int(s.pointee.facetKeys.artist)] }
+        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ t: UnsafeBufferPointer<String>) -> String { t[Int(s.pointee.facetKeys.artist)] }
     }
     enum GenreKey: KeyReader {
-        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ w: EventWindow) -> String { w.facets.genres.values[Int(s.pointee.facetKeys.genre)] }
+        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ t: UnsafeBufferPointer<String>) -> String { t[Int(s.pointee.facetKeys.genre)] }
     }
     enum PlatformKey: KeyReader {
-        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ w: EventWindow) -> String { w.facets.platforms.values[Int(s.pointee.facetKeys.platform)] }
+        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ t: UnsafeBufferPointer<String>) -> String { t[Int(s.pointee.facetKeys.platform)] }
     }
     enum CityKey: KeyReader {
-        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ w: EventWindow) -> String { w.details.cities.values[Int(s.pointee.detailKeys.city)] }
+        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ t: UnsafeBufferPointer<String>) -> String { t[Int(s.pointee.detailKeys.city)] }
     }
     enum CountryKey: KeyReader {
-        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ w: EventWindow) -> String { w.facets.countries.values[Int(s.pointee.facetKeys.country)] }
+        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ t: UnsafeBufferPointer<String>) -> String { t[Int(s.pointee.facetKeys.country)] }
     }
     enum MoodKey: KeyReader {
-        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ w: EventWindow) -> String { w.facets.moods.values[Int(s.pointee.facetKeys.mood)] }
+        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ t: UnsafeBufferPointer<String>) -> String { t[Int(s.pointee.facetKeys.mood)] }
     }
 
     // MARK: Parameters

@@ -25,11 +25,9 @@ public enum Timeline {
     ) -> [TimelinePoint] {
         var tally = Tally(size: bucket.milliseconds)
         let resolved = window.resolve(filter)
-        withUnsafePointer(to: resolved) { resolved in
-            window.forEachStored(through: window.lastSequence) { _, slot in
-                guard resolved.pointee.filter.matches(SlotSubject(slot: slot, resolved: resolved)) else { return }
-                tally.add(timestamp: slot.pointee.timestamp, skipped: !slot.pointee.isCompleted)
-            }
+        window.forEachStored(through: window.lastSequence) { _, slot in
+            guard resolved.matches(slot) else { return }
+            tally.add(timestamp: slot.pointee.timestamp, skipped: !slot.pointee.isCompleted)
         }
         return tally.points(maxPoints: maxPoints)
     }

@@ -303,12 +303,26 @@ public struct EventWindow: Sendable {
     public func count(matching filter: EventFilter) -> Int {
         if filter.isEmpty { return count }
         var matching = 0
-        withUnsafePointer(to: resolve(filter)) { resolved in
-            forEachStored(through: lastSequence) { _, slot in
-                if resolved.pointee.filter.matches(SlotSubject(slot: slot, resolved: resolved)) { matching += 1 }
-            }
+        let resolved = resolve(filter)
+        forEachStored(through: lastSequence) { _, slot in
+            if resolved.matches(slot) { matching += 1 }
         }
         return matching
+    }
+
+    /// The values by id of the table behind a text sort field; empty for a number field.
+    func sortTexts(_ field: SortField) -> [String] {
+        switch field {
+        case .username: details.usernames.values
+        case .title: details.titles.values
+        case .artist: facets.artists.values
+        case .genre: facets.genres.values
+        case .platform: facets.platforms.values
+        case .city: details.cities.values
+        case .country: facets.countries.values
+        case .mood: facets.moods.values
+        case .timestamp, .duration, .listen_position, .rating, .percent_listened: []
+        }
     }
 
     /// `filter` resolved against this window's value tables, for a scan of it.
