@@ -116,6 +116,6 @@ public enum ServeOptions {
     /// dashboard. Up to a second, so a stream never looks stalled.
     public static var maxStreamDelay: ServiceOption<Int> {
         .init("max-stream-delay", \.maxStreamDelayMilliseconds, range: 0...1_000,
-              summary: "Milliseconds a /stream event may wait to share a write with the next ones, reached at 10,000 subscribers (proportionally fewer below, none under 500; 0: every batch at once)")
+              summary: "Least milliseconds between two rounds of /stream writes, so the longest an event waits to share a write with the next ones; reached at 10,000 subscribers (proportionally less below, none under 500; 0: every batch at once)")
     }
 }
