@@ -29,7 +29,15 @@ CHARTS = {
     "memory": ["rss_vs_subscribers.png"],
     "history": ["history_vs_rows.png"],
 }
-FACETS_PATH = "/api/facets?genre=Pop&platform=Spotify"
+FACETS_FILTERS = [("genre", "Pop"), ("platform", "Spotify")]
+FACETS_PATH = "/api/facets?" + "&".join("%s=%s" % item for item in FACETS_FILTERS)
+# The server keeps finished read responses while the window does not move (ResponseCache: at
+# most 256 entries, keyed by the raw query). On the static topic every repeat of FACETS_PATH is a
+# hit, so the curve measures both: the cached answer, and the faceting itself, asked with a
+# different spelling each time (letter case: the server compares filter values case-
+# insensitively) after as many other answers as CACHE_FILLERS have filled the cache, so that
+# none of those spellings is kept. /metrics' hit and miss counters show which each was.
+CACHE_FILLERS = 1024
 # The latency probe: one keep-alive connection, one request at a time, until either bound.
 PROBE_REQUESTS = 1000
 PROBE_SECONDS = 10
@@ -78,26 +86,124 @@ def parse_arguments(parser, args):
 # Measurements
 
 
-def probe_latency(server, path, requests=PROBE_REQUESTS, seconds=PROBE_SECONDS):
-    """Latency of `path` with nothing else asking: one keep-alive connection, one request at a
-    time, each timed from sending it to holding the whole body, after one that is not counted;
-    `requests` of them or as many as fit in `seconds`, at least 20."""
+def spellings(filters):
+    """Every spelling of `filters` (name, value pairs) that differs only in the letter case of
+    the values: 2 ** letters of them (1,024 for Pop and Spotify), the one as given first."""
+    letters = [index for index, character in enumerate("".join(value for _, value in filters))
+               if character.isalpha()]
+    paths = []
+    for mask in range(2 ** len(letters)):
+        text = list("".join(value for _, value in filters))
+        for bit, index in enumerate(letters):
+            if mask >> bit & 1:
+                text[index] = text[index].swapcase()
+        values, start = [], 0
+        for _, value in filters:
+            values.append("".join(text[start:start + len(value)]))
+            start += len(value)
+        paths.append("/api/facets?" + "&".join("%s=%s" % (name, value)
+                                               for (name, _), value in zip(filters, values)))
+    return paths
+
+
+def cache_counters(server):
+    """(hits, misses) of the server's response cache, from /metrics."""
+    code, body = h.http_get(server.url + "/metrics", timeout=10)
+    if code != 200:
+        raise RuntimeError("GET /metrics answered %s" % code)
+    figures = {}
+    for line in body.decode().splitlines():
+        for name in ("hits", "misses"):
+            if line.startswith("musicstream_response_cache_%s_total " % name):
+                figures[name] = float(line.split()[1])
+    return figures.get("hits", 0.0), figures.get("misses", 0.0)
+
+
+def fill_cache(server, count=CACHE_FILLERS):
+    """`count` distinct cheap answers (a page of one event of a genre no event has), so that the
+    response cache is full and keeps nothing asked after them while the window stays as it is."""
+    client = h.KeepAlive(server.port)
+    try:
+        for index in range(count):
+            status, _, _ = client.get("/api/events?genre=bench-fill-%d&limit=1" % index)
+            if status != 200:
+                raise RuntimeError("a cache filler answered %s" % status)
+    finally:
+        client.close()
+
+
+def probe_latency(server, paths, requests=PROBE_REQUESTS, seconds=PROBE_SECONDS):
+    """Latency with nothing else asking: one keep-alive connection, one request at a time, each
+    timed from sending it to holding the whole body, after one that is not counted; `requests`
+    of them or as many as fit in `seconds` (at least 20), cycling through `paths`. Every answer
+    must count the same events as the first."""
     client = h.KeepAlive(server.port)
     samples = []
     try:
-        status, body, _ = client.get(path)
+        status, body, _ = client.get(paths[0])
         if status != 200:
-            raise RuntimeError("GET %s answered %s" % (path, status))
+            raise RuntimeError("GET %s answered %s" % (paths[0], status))
         answer = json.loads(body)
         ends = time.monotonic() + seconds
         while len(samples) < requests and (len(samples) < 20 or time.monotonic() < ends):
-            status, _, elapsed = client.get(path)
+            path = paths[(len(samples) + 1) % len(paths)]
+            status, body, elapsed = client.get(path)
             if status != 200:
                 raise RuntimeError("GET %s answered %s" % (path, status))
             samples.append(elapsed * 1000)
+            again = json.loads(body)
+            if (again.get("total"), again.get("matching")) != (answer.get("total"), answer.get("matching")):
+                raise RuntimeError("GET %s counted %s of %s, not %s of %s as %s" % (
+                    path, again.get("matching"), again.get("total"), answer.get("matching"), answer.get("total"),
+                    paths[0]))
     finally:
         client.close()
     return {**h.summarize_samples(samples, 0), "total": answer.get("total"), "matching": answer.get("matching")}
+
+
+def wrk_paths(server, paths, seconds, workdir):
+    """wrk as h.wrk (1 thread, 32 connections) cycling through `paths` with a Lua request hook;
+    a 10 s timeout, since 32 computed 1M-window answers queued take seconds."""
+    script = os.path.join(workdir, "paths.lua")
+    with open(script, "w") as file:
+        file.write("local paths = {%s}\nlocal index = 0\nrequest = function()\n"
+                   "  index = index %% #paths + 1\n  return wrk.format(\"GET\", paths[index])\nend\n"
+                   % ", ".join(json.dumps(path) for path in paths))
+    return h.wrk(server.url + paths[0], seconds, timeout="10s", script=script)
+
+
+def measure_facets(server, args, workdir):
+    """The filtered facets on a full, static window: answered from the response cache (the
+    same path again and again) and computed (a new spelling each time, the cache full of
+    others). Each: latency alone (probe_latency) and requests/s under wrk, with the share of
+    cache hits over it."""
+    figures = {}
+    every = spellings(FACETS_FILTERS)
+    for mode in ("cached", "computed"):
+        if mode == "computed":
+            fill_cache(server)
+        # FACETS_PATH itself is in the cache by now: the computed ones use the other spellings.
+        paths = [FACETS_PATH] if mode == "cached" else every[1:]
+        before = cache_counters(server)
+        latency = probe_latency(server, paths)
+        middle = cache_counters(server)
+        wrk_paths(server, paths, 1, workdir)  # warm-up, not counted
+        warmed = cache_counters(server)
+        rate, errors = wrk_paths(server, paths, args.wrk_seconds, workdir)
+        after = cache_counters(server)
+
+        def hit_share(start, end):
+            hits, misses = end[0] - start[0], end[1] - start[1]
+            return hits / (hits + misses) if hits + misses else None
+        figures[mode] = {"latency": latency, "rate": rate, "wrk_errors": errors,
+                         "latency_hit_share": hit_share(before, middle), "wrk_hit_share": hit_share(warmed, after)}
+        expected = 1.0 if mode == "cached" else 0.0
+        for key in ("latency_hit_share", "wrk_hit_share"):
+            share = figures[mode][key]
+            if share is not None and abs(share - expected) > 0.01:
+                h.log("curves: warning: %s facets: %.1f %% of the requests (%s) were cache hits" % (
+                    mode, 100 * share, key.split("_")[0]))
+    return figures
 
 
 def kcat_rate(tansu, topic):
@@ -134,20 +240,22 @@ def curve_window(context, out):
                      "ingest_rate": h.INGEST_EVENTS / reached["consumed"],
                      "rss_mb": h.rss_megabytes(server.process.pid),
                      "peak_mb": h.rss_megabytes(server.process.pid, "VmHWM")}
-            point["latency"] = probe_latency(server, FACETS_PATH)
-            h.wrk(server.url + FACETS_PATH, seconds=1)  # warm-up, not counted
-            point["rate"], point["wrk_errors"] = h.wrk(server.url + FACETS_PATH, args.wrk_seconds)
+            point.update(measure_facets(server, args, context["workdir"]))
             server.stop()
             data["runs"].append(point)
-            h.log("curves: window %d run %d: ingest %.0f events/s, RSS %.1f MB, facets p50 %.2f ms p99 %.2f ms "
-                  "(%d samples), %.0f req/s" % (size, run + 1, point["ingest_rate"], point["rss_mb"],
-                                                 point["latency"]["p50_ms"], point["latency"]["p99_ms"],
-                                                 point["latency"]["samples"], point["rate"]))
+            h.log("curves: window %d run %d: ingest %.0f events/s, RSS %.1f MB; facets %s" % (
+                size, run + 1, point["ingest_rate"], point["rss_mb"], "; ".join(
+                    "%s p50 %.2f ms p99 %.2f ms (%d samples), %.0f req/s" % (
+                        mode, point[mode]["latency"]["p50_ms"], point[mode]["latency"]["p99_ms"],
+                        point[mode]["latency"]["samples"], point[mode]["rate"]) for mode in ("cached", "computed"))))
             data["kcat_median"] = h.median(data["kcat_rates"])
-            data["points"] = summarise(data["runs"], "window", {
-                "ingest_rate": lambda p: p["ingest_rate"], "rss_mb": lambda p: p["rss_mb"],
-                "p50_ms": lambda p: p["latency"]["p50_ms"], "p99_ms": lambda p: p["latency"]["p99_ms"],
-                "rate": lambda p: p["rate"]})
+            figures = {"ingest_rate": lambda p: p["ingest_rate"], "rss_mb": lambda p: p["rss_mb"]}
+            for mode in ("cached", "computed"):
+                figures.update({
+                    mode + "_p50_ms": lambda p, mode=mode: p[mode]["latency"]["p50_ms"],
+                    mode + "_p99_ms": lambda p, mode=mode: p[mode]["latency"]["p99_ms"],
+                    mode + "_rate": lambda p, mode=mode: p[mode]["rate"]})
+            data["points"] = summarise(data["runs"], "window", figures)
             save(context, out)
     h.release_tansu(context)
 
@@ -389,27 +497,33 @@ def draw(out, directory):
         finish(figure, "ingest_vs_window.png",
                "Ingest: %s events from Tansu, read from the beginning, against the window's size" % events)
 
-        figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4.5))
-        for quantile, style in (("p50", "o-"), ("p99", "s--")):
-            ys = [p[quantile + "_ms"] for p in points]
-            left.plot(xs, ys, style, label=quantile)
-            label_points(left, xs, ys, lambda y: "%.3g" % y, below=quantile == "p50")
+        figure, (left, right) = plt.subplots(1, 2, figsize=(11, 5))
+        for mode, color in (("computed", "tab:blue"), ("cached", "tab:gray")):
+            for quantile, style in (("p50", "o-"), ("p99", "s--")):
+                ys = [p[mode + "_" + quantile + "_ms"] for p in points]
+                left.plot(xs, ys, style, color=color, label="%s %s" % (mode, quantile))
+                label_points(left, xs, ys, lambda y: "%.3g" % y, below=quantile == "p50")
         log_counts(left, xs)
         log_values(left)
         left.set_xlabel("window size (events, log scale)")
         left.set_ylabel("latency (ms, log scale)")
         left.set_title("one request at a time, one keep-alive connection")
-        left.legend()
-        ys = [p["rate"] for p in points]
-        right.plot(xs, ys, "o-", color="tab:green")
-        label_points(right, xs, ys, lambda y: "{:,.0f}".format(y))
+        left.legend(fontsize=7)
+        for mode, color in (("computed", "tab:blue"), ("cached", "tab:gray")):
+            ys = [p[mode + "_rate"] for p in points]
+            right.plot(xs, ys, "o-", color=color, label=mode)
+            label_points(right, xs, ys, lambda y: "{:,.0f}".format(y))
         log_counts(right, xs)
-        right.set_ylim(bottom=0, top=max(ys) * 1.15)
+        # Computed and cached answers differ by decades at a large window: log scale.
+        log_values(right)
         right.yaxis.set_major_formatter(thousands)
+        right.legend(fontsize=7)
         right.set_xlabel("window size (events, log scale)")
-        right.set_ylabel("throughput (requests/s)")
+        right.set_ylabel("throughput (requests/s, log scale)")
         right.set_title("wrk, 1 thread, 32 connections, %d s" % window.get("wrk_seconds", 10))
-        finish(figure, "facets_vs_window.png", "Filtered facets %s against the window's size" % window["path"])
+        finish(figure, "facets_vs_window.png", "Filtered facets %s against the window's size\n"
+               "computed: a new spelling each time, the response cache full; cached: the same request again"
+               % window["path"])
 
         figure, axes = plt.subplots(figsize=(7, 4.5))
         ys = [p["rss_mb"] for p in points]

@@ -196,10 +196,12 @@ WRK_NON2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
 WRK_SOCKET = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
 
 
-def wrk(url, seconds=10, timeout="2s", connections=32):
-    """Requests/s from wrk with 1 thread and `connections` connections, plus its error counts."""
+def wrk(url, seconds=10, timeout="2s", connections=32, script=None):
+    """Requests/s from wrk with 1 thread and `connections` connections, plus its error counts;
+    `script`, a Lua file for wrk's -s (which may choose each request's path)."""
     output = subprocess.run(
-        ["wrk", "-t1", "-c%d" % connections, "-d%ds" % seconds, "--timeout", timeout, url],
+        ["wrk", "-t1", "-c%d" % connections, "-d%ds" % seconds, "--timeout", timeout,
+         *(["-s", script] if script else []), url],
         capture_output=True, text=True, timeout=seconds + 120, check=True).stdout
     rate = WRK_RATE.search(output)
     if not rate:
@@ -316,7 +318,7 @@ def fetch_with_curl(url, workdir):
     return body, content_type
 
 
-def rest_against_references(context, server, paths, results, publish, bare=True, name="nginx"):
+def rest_against_references(context, server, paths, results, publish, bare=True, name="rest"):
     """What section `rest` measures, for any server and URLs: each response's bytes fetched from
     the server and served by nginx (and, with `bare`, by bare evhttp) after checking they answer
     the same bytes and Content-Type; a 1-second warm-up of each; then per run and URL wrk against
