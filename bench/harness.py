@@ -2,7 +2,8 @@
 
 Each section starts what it measures (the release server, nginx, the Flask seed, Tansu, load
 clients) on 127.0.0.1, measures `--runs` times, takes medians, and stops everything it started,
-also when interrupted. Prints a table and writes bench/results/latest.json. See bench/README.md.
+also when interrupted. Prints a table and writes bench/results/latest.json. With --curves it
+measures and draws the curves of bench/curves.py instead. See bench/README.md.
 """
 import argparse
 import ctypes
