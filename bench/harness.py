@@ -2,7 +2,8 @@
 
 Each section starts what it measures (the release server, nginx, the Flask seed, Tansu, load
 clients) on 127.0.0.1, measures `--runs` times, takes medians, and stops everything it started,
-also when interrupted. Prints a table and writes bench/results/latest.json. See bench/README.md.
+also when interrupted. Prints a table and writes bench/results/latest.json. With --curves it
+measures and draws the curves of bench/curves.py instead. See bench/README.md.
 """
 import argparse
 import ctypes
@@ -12,6 +13,7 @@ import json
 import math
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -27,13 +29,17 @@ import urllib.request
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
 BINARY = os.environ.get("MUSICSTREAM_BIN", os.path.join(ROOT, ".build", "release", "musicstream"))
-SECTIONS = ["rest", "seed", "ingest", "history", "sse", "latency", "replicas", "memory"]
+SECTIONS = ["rest", "seed", "ingest", "window", "history", "sse", "latency", "replicas", "memory"]
 REST_PATHS = ["/api/events?genre=Pop&limit=50", "/api/facets", "/api/facets?genre=Pop&platform=Spotify"]
 REST_TARGETS = {REST_PATHS[0]: 0.5, REST_PATHS[1]: 0.5, REST_PATHS[2]: 0.25}
 SEED_EXPECTED_RATIO = 100.0
 MEMORY_SETTLE_SECONDS = 5
 SSE_WARMUP_SECONDS = 5
 INGEST_EVENTS = 1_000_000
+# Issue 16: the live path at least 0.8 of kcat's rate, and at least 0.9 of itself with the
+# history sink on.
+INGEST_TARGET = 0.8
+INGEST_HISTORY_TARGET = 0.9
 # `musicstream produce --rate` at its maximum: as fast as the producer goes.
 PRODUCE_RATE = 1_000_000
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -143,14 +149,15 @@ def rss_megabytes(pid, field="VmRSS"):
 class Server:
     """The release musicstream binary on a free loopback port."""
 
-    def __init__(self, processes, name, args):
+    def __init__(self, processes, name, args, default_history=False):
         self.port = free_port()
         self.url = "http://127.0.0.1:%d" % self.port
         self.started = time.monotonic()
         # Without a history store unless a benchmark asks for one: the figures of the first
         # round are of the live path alone, and a store left in a data directory would carry
-        # offsets of one run's broker into the next.
-        if "--history" not in args:
+        # offsets of one run's broker into the next. `default_history` runs the server as an
+        # operator would, with no --history at all (SQLite; the caller passes a fresh --data-dir).
+        if "--history" not in args and not default_history:
             args = ["--history", "none", *args]
         self.process = processes.start(name, [BINARY, "serve", "--port", str(self.port), *args])
         self.processes = processes
@@ -190,10 +197,12 @@ WRK_NON2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
 WRK_SOCKET = re.compile(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)")
 
 
-def wrk(url, seconds=10, timeout="2s", connections=32):
-    """Requests/s from wrk with 1 thread and `connections` connections, plus its error counts."""
+def wrk(url, seconds=10, timeout="2s", connections=32, script=None):
+    """Requests/s from wrk with 1 thread and `connections` connections, plus its error counts;
+    `script`, a Lua file for wrk's -s (which may choose each request's path)."""
     output = subprocess.run(
-        ["wrk", "-t1", "-c%d" % connections, "-d%ds" % seconds, "--timeout", timeout, url],
+        ["wrk", "-t1", "-c%d" % connections, "-d%ds" % seconds, "--timeout", timeout,
+         *(["-s", script] if script else []), url],
         capture_output=True, text=True, timeout=seconds + 120, check=True).stdout
     rate = WRK_RATE.search(output)
     if not rate:
@@ -217,8 +226,8 @@ class Nginx:
     """Debian's nginx-light as a standalone process: its own config, pid, logs and temp paths in a
     temp dir, `daemon off`, one worker, serving files at fixed paths with the given content types."""
 
-    def __init__(self, processes, workdir, files):
-        self.directory = os.path.join(workdir, "nginx")
+    def __init__(self, processes, workdir, files, name="nginx"):
+        self.directory = os.path.join(workdir, name + "-nginx")
         os.makedirs(os.path.join(self.directory, "www"), exist_ok=True)
         self.port = free_port()
         locations = []
@@ -254,7 +263,7 @@ class Nginx:
         with open(config_path, "w") as file:
             file.write(config)
         self.process = processes.start(
-            "nginx", ["nginx", "-p", self.directory, "-c", config_path, "-e", os.path.join(self.directory, "error.log")])
+            name + "-nginx", ["nginx", "-p", self.directory, "-c", config_path, "-e", os.path.join(self.directory, "error.log")])
         self.processes = processes
         wait_until(lambda: self._check_alive() and accepts(self.port), 20, what="nginx")
 
@@ -310,6 +319,49 @@ def fetch_with_curl(url, workdir):
     return body, content_type
 
 
+def rest_against_references(context, server, paths, results, publish, bare=True, name="rest"):
+    """What section `rest` measures, for any server and URLs: each response's bytes fetched from
+    the server and served by nginx (and, with `bare`, by bare evhttp) after checking they answer
+    the same bytes and Content-Type; a 1-second warm-up of each; then per run and URL wrk against
+    ours, nginx and bare evhttp in turn. Appends to `results[path]` ("ours", "nginx", "evhttp"
+    lists, "errors") and calls `publish` after every URL, so that a failure keeps what was measured."""
+    processes, args, workdir = context["processes"], context["args"], context["workdir"]
+    seconds = args.wrk_seconds
+    files = {path: fetch_with_curl(server.url + path, workdir) for path in paths}
+    nginx = Nginx(processes, workdir, files, name=name)
+    references = [("nginx", nginx.url)]
+    if bare:
+        evhttp = BareEvhttp(processes, workdir, files)
+        references.append(("evhttp", evhttp.url))
+    try:
+        for path, expected in files.items():
+            for who, url in references:
+                if fetch_with_curl(url(path), workdir) != expected:
+                    raise RuntimeError("%s does not serve the same bytes and Content-Type as %s" % (who, path))
+        for path in paths:  # warm-up, not counted
+            wrk(server.url + path, seconds=1)
+            for _, url in references:
+                wrk(url(path), seconds=1)
+        for run in range(args.runs):
+            for path in paths:
+                ours, ours_errors = wrk(server.url + path, seconds)
+                results[path]["ours"].append(ours)
+                merge_errors(results[path]["errors"], "ours", ours_errors)
+                measured = {}
+                for who, url in references:
+                    rate, errors = wrk(url(path), seconds)
+                    measured[who] = rate
+                    results[path][who].append(rate)
+                    merge_errors(results[path]["errors"], who, errors)
+                log("%s run %d %s: ours %.0f req/s, %s" % (name, run + 1, path, ours, ", ".join(
+                    "%s %.0f req/s" % ("bare evhttp" if who == "evhttp" else who, rate) for who, rate in measured.items())))
+                publish()
+    finally:
+        if bare:
+            evhttp.stop()
+        nginx.stop()
+
+
 def section_rest(context):
     """REST throughput against nginx serving the same bytes, then against the Flask seed."""
     processes, args, workdir = context["processes"], context["args"], context["workdir"]
@@ -319,7 +371,6 @@ def section_rest(context):
     server.wait_healthy()
     server.wait_window(10000, timeout=120)
     log("rest: window full (10000 events)")
-    files = {path: fetch_with_curl(server.url + path, workdir) for path in REST_PATHS}
     results = {path: {"ours": [], "nginx": [], "evhttp": [], "flask": [], "errors": {}} for path in REST_PATHS}
 
     def publish():
@@ -331,33 +382,7 @@ def section_rest(context):
                    "flask_wrk_seconds": args.flask_facet_seconds if path.startswith("/api/facets") else seconds}
             for path, values in results.items()}
     if "rest" in context["sections"]:
-        nginx = Nginx(processes, workdir, files)
-        bare = BareEvhttp(processes, workdir, files)
-        for path, expected in files.items():
-            if fetch_with_curl(nginx.url(path), workdir) != expected:
-                raise RuntimeError("nginx does not serve the same bytes and Content-Type as %s" % path)
-            if fetch_with_curl(bare.url(path), workdir) != expected:
-                raise RuntimeError("bare evhttp does not serve the same bytes and Content-Type as %s" % path)
-        for path in REST_PATHS:  # warm-up, not counted
-            wrk(server.url + path, seconds=1)
-            wrk(nginx.url(path), seconds=1)
-            wrk(bare.url(path), seconds=1)
-        for run in range(args.runs):
-            for path in REST_PATHS:
-                ours, ours_errors = wrk(server.url + path, seconds)
-                reference, nginx_errors = wrk(nginx.url(path), seconds)
-                floor, bare_errors = wrk(bare.url(path), seconds)
-                results[path]["ours"].append(ours)
-                results[path]["nginx"].append(reference)
-                results[path]["evhttp"].append(floor)
-                merge_errors(results[path]["errors"], "ours", ours_errors)
-                merge_errors(results[path]["errors"], "nginx", nginx_errors)
-                merge_errors(results[path]["errors"], "evhttp", bare_errors)
-                log("rest run %d %s: ours %.0f req/s, nginx %.0f req/s, bare evhttp %.0f req/s"
-                    % (run + 1, path, ours, reference, floor))
-                publish()
-        bare.stop()
-        nginx.stop()
+        rest_against_references(context, server, REST_PATHS, results, publish, name="rest")
     if "seed" in context["sections"]:
         sys.path.insert(0, BENCH)
         from seed_flask import fetch_events
@@ -519,36 +544,154 @@ def wait_counts(server, counts, timeout, stall_seconds=120):
 
 
 def section_ingest(context):
-    """1,000,000 events pre-loaded on Tansu: kcat to /dev/null against the server's full path."""
+    """1,000,000 events pre-loaded on Tansu: kcat to /dev/null against the server's full path,
+    without a history store and with the default one (SQLite in a fresh data dir)."""
     processes, args = context["processes"], context["args"]
     tansu, topic, produce_seconds = ingest_topic(context)
-    kcat_rates, ours_rates, health_seconds, ours_seconds, kcat_seconds = [], [], [], [], []
+    live = ["--brokers", tansu.address, "--topic", topic, "--no-simulate", "--from-beginning", "--window", "10000"]
+    figures = {key: [] for key in ("kcat_seconds", "kcat_rates", "ours_seconds", "ours_rates", "healthz_seconds",
+                                   "history_seconds", "history_rates", "history_stored_seconds",
+                                   "history_stored_rates", "history_healthz_seconds", "history_ratios")}
     for run in range(args.runs):
         started = time.monotonic()
         with open(os.devnull, "wb") as nowhere:
             subprocess.run(["kcat", "-C", "-b", tansu.address, "-t", topic, "-o", "beginning", "-e", "-q"],
                            stdout=nowhere, check=True, timeout=600)
         elapsed = time.monotonic() - started
-        kcat_seconds.append(elapsed)
-        kcat_rates.append(INGEST_EVENTS / elapsed)
+        figures["kcat_seconds"].append(elapsed)
+        figures["kcat_rates"].append(INGEST_EVENTS / elapsed)
 
-        server = Server(processes, "ingest-server", ["--brokers", tansu.address, "--topic", topic, "--no-simulate",
-                                                     "--from-beginning", "--window", "10000"])
-        health_seconds.append(server.wait_healthy())
-        reached, status = wait_counts(server, {"consumed": INGEST_EVENTS}, 600)
-        elapsed = reached["consumed"]
-        server.stop()
-        if status["consumed"] != INGEST_EVENTS or status["rejected"]:
-            raise RuntimeError("ingest: consumed %s, rejected %s" % (status["consumed"], status["rejected"]))
-        ours_seconds.append(elapsed)
-        ours_rates.append(INGEST_EVENTS / elapsed)
-        log("ingest run %d: kcat %.0f events/s, ours %.0f events/s (healthz after %.2f s)"
-            % (run + 1, kcat_rates[-1], ours_rates[-1], health_seconds[-1]))
+        def without_history():
+            server = Server(processes, "ingest-server", ["--history", "none", *live])
+            figures["healthz_seconds"].append(server.wait_healthy())
+            reached, status = wait_counts(server, {"consumed": INGEST_EVENTS}, 600)
+            server.stop()
+            if status["consumed"] != INGEST_EVENTS or status["rejected"]:
+                raise RuntimeError("ingest: consumed %s, rejected %s" % (status["consumed"], status["rejected"]))
+            figures["ours_seconds"].append(reached["consumed"])
+            figures["ours_rates"].append(INGEST_EVENTS / reached["consumed"])
+
+        def with_history():
+            # The same read with the history sink on, as an operator runs it: no --history flag
+            # (the default, SQLite), a data dir of this run's own, deleted afterwards.
+            data_dir = tempfile.mkdtemp(prefix="ingest-sqlite-", dir=context["workdir"])
+            try:
+                server = Server(processes, "ingest-history-server", [*live, "--data-dir", data_dir],
+                                default_history=True)
+                figures["history_healthz_seconds"].append(server.wait_healthy())
+                reached, status = wait_counts(server, {"consumed": INGEST_EVENTS, "history.stored": INGEST_EVENTS},
+                                              900 + INGEST_EVENTS / 1000)
+                server.stop()
+            finally:
+                shutil.rmtree(data_dir, ignore_errors=True)
+            if status["consumed"] != INGEST_EVENTS or status["rejected"] or status["history"]["stored"] != INGEST_EVENTS:
+                raise RuntimeError("ingest with history: consumed %s, rejected %s, stored %s" % (
+                    status["consumed"], status["rejected"], status["history"]["stored"]))
+            if not status["history"]["store"].startswith("sqlite"):
+                raise RuntimeError("ingest: the default history store is %s, not SQLite" % status["history"]["store"])
+            figures["history_seconds"].append(reached["consumed"])
+            figures["history_rates"].append(INGEST_EVENTS / reached["consumed"])
+            figures["history_stored_seconds"].append(reached["history.stored"])
+            figures["history_stored_rates"].append(INGEST_EVENTS / reached["history.stored"])
+
+        # The two take turns going first, so that neither always meets Tansu the warmer.
+        for measure in ((without_history, with_history) if run % 2 == 0 else (with_history, without_history)):
+            measure()
+        figures["history_ratios"].append(figures["history_rates"][-1] / figures["ours_rates"][-1])
+        log("ingest run %d: kcat %.0f events/s, ours %.0f events/s (healthz after %.2f s); with the default SQLite "
+            "history %.0f events/s live (%.2f of without), %.0f listens/s stored"
+            % (run + 1, figures["kcat_rates"][-1], figures["ours_rates"][-1], figures["healthz_seconds"][-1],
+               figures["history_rates"][-1], figures["history_ratios"][-1], figures["history_stored_rates"][-1]))
         context["results"]["ingest"] = {
-            "events": INGEST_EVENTS, "produce_seconds": produce_seconds,
-            "kcat_seconds": kcat_seconds, "kcat_rates": kcat_rates, "kcat_median": median(kcat_rates),
-            "ours_seconds": ours_seconds, "ours_rates": ours_rates, "ours_median": median(ours_rates),
-            "healthz_seconds": health_seconds, "healthz_median": median(health_seconds)}
+            "events": INGEST_EVENTS, "produce_seconds": produce_seconds, **figures,
+            "kcat_median": median(figures["kcat_rates"]), "ours_median": median(figures["ours_rates"]),
+            "healthz_median": median(figures["healthz_seconds"]),
+            "history_median": median(figures["history_rates"]),
+            "history_stored_median": median(figures["history_stored_rates"])}
+
+
+# ---------------------------------------------------------------------------------------------
+# A window of the whole 1M topic (issue 16)
+
+
+WINDOW_EVENTS = INGEST_EVENTS
+WINDOW_RSS_TARGET_MB = 400
+WINDOW_REST_PATHS = REST_PATHS[:2]
+WINDOW_REST_TARGET = 0.5
+
+
+def fill_window(context, name, size, history_args, default_history=False):
+    """A server reading the ingest topic from the beginning into a window of `size`; returns it
+    once /api/status says the window holds `size` events, with the seconds that took."""
+    tansu, topic, _ = ingest_topic(context)
+    server = Server(context["processes"], name, ["--brokers", tansu.address, "--topic", topic, "--no-simulate",
+                                                 "--from-beginning", "--window", str(size), *history_args],
+                    default_history=default_history)
+    server.wait_healthy()
+    reached, _ = wait_counts(server, {"window.size": size}, 900)
+    return server, reached["window.size"]
+
+
+def wait_history_caught_up(server, stored, timeout=900):
+    """Seconds until the history sink has stored `stored` listens and reports no lag."""
+    started = time.monotonic()
+    wait_counts(server, {"history.stored": stored}, timeout)
+    wait_until(lambda: status_figure(server.status() or {}, "history.lag") == 0, timeout, interval=0.2,
+               what="history.lag == 0")
+    return time.monotonic() - started
+
+
+def section_window(context):
+    """The whole 1M-event ingest topic in the window: RSS with the default history (SQLite) and
+    without, then REST requests/s on that window against nginx serving the same bytes."""
+    args = context["args"]
+    out = context["results"]["window"] = {"events": WINDOW_EVENTS, "settle_seconds": MEMORY_SETTLE_SECONDS,
+                                          "runs": args.runs, "none": [], "sqlite": []}
+    results = {path: {"ours": [], "nginx": [], "errors": {}} for path in WINDOW_REST_PATHS}
+
+    def summarise():
+        for store in ("none", "sqlite"):
+            out[store + "_rss_median"] = median([r["rss_mb"] for r in out[store]])
+        out["sqlite_caught_up_rss_median"] = median([r.get("caught_up_rss_mb") for r in out["sqlite"]])
+        out["rest"] = {path: {**values, "ours_median": median(values["ours"]),
+                              "nginx_median": median(values["nginx"]), "wrk_seconds": args.wrk_seconds}
+                       for path, values in results.items()}
+    for run in range(args.runs):
+        server, seconds = fill_window(context, "window-none", WINDOW_EVENTS, ["--history", "none"])
+        time.sleep(MEMORY_SETTLE_SECONDS)
+        figures = {"fill_seconds": seconds, "rss_mb": rss_megabytes(server.process.pid),
+                   "peak_mb": rss_megabytes(server.process.pid, "VmHWM")}
+        server.stop()
+        out["none"].append(figures)
+        log("window run %d: 1M window without history: filled in %.1f s, RSS %.1f MB (peak %.1f)" % (
+            run + 1, seconds, figures["rss_mb"], figures["peak_mb"]))
+        summarise()
+
+        data_dir = tempfile.mkdtemp(prefix="window-sqlite-", dir=context["workdir"])
+        try:
+            server, seconds = fill_window(context, "window-sqlite", WINDOW_EVENTS, ["--data-dir", data_dir],
+                                          default_history=True)
+            time.sleep(MEMORY_SETTLE_SECONDS)
+            figures = {"fill_seconds": seconds, "rss_mb": rss_megabytes(server.process.pid),
+                       "peak_mb": rss_megabytes(server.process.pid, "VmHWM"),
+                       "history_lag_at_rss": status_figure(server.status() or {}, "history.lag")}
+            # The REST figures are of a settled server: the sink may still be writing the topic
+            # into SQLite for a while after the window is full.
+            figures["caught_up_seconds"] = wait_history_caught_up(server, WINDOW_EVENTS)
+            figures["caught_up_rss_mb"] = rss_megabytes(server.process.pid)
+            out["sqlite"].append(figures)
+            log("window run %d: 1M window, default history (SQLite): filled in %.1f s, RSS %.1f MB (peak %.1f, "
+                "history lag %s); history caught up %.1f s later, RSS then %.1f MB" % (
+                    run + 1, seconds, figures["rss_mb"], figures["peak_mb"], figures["history_lag_at_rss"],
+                    figures["caught_up_seconds"], figures["caught_up_rss_mb"]))
+            summarise()
+            if run == args.runs - 1:
+                # REST on the last run's server, with its own `--runs` rounds, as section rest.
+                rest_against_references(context, server, WINDOW_REST_PATHS, results, summarise, bare=False,
+                                        name="window")
+            server.stop()
+        finally:
+            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -997,50 +1140,134 @@ def compile_fanout(workdir):
     return output
 
 
+SSE_RATE = 20
+# What the idle-subscriber memory figure waits after the last subscriber arrived.
+SSE_IDLE_SETTLE_SECONDS = 5
+SSE_KB_PER_SUBSCRIBER_TARGET = 16
+
+
+def sse_server_args(connections):
+    """--max-connections above the subscribers: the default (10,000) would be all taken by 10,000
+    streams, and the harness's own /api/status requests would get 503."""
+    return ["--max-connections", str(connections + 1000)]
+
+
+def check_file_limit(connections):
+    """The load client holds a descriptor per subscriber and the server (which raises its soft
+    limit to the hard one) one each plus its reserve: stop early, saying so, when they cannot."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < connections + 1024:
+        raise RuntimeError("the open-file limit is %d (hard %s); %d SSE subscribers need at least %d "
+                           "(bench/run raises it to the hard limit)" % (soft, hard, connections, connections + 1024))
+
+
+def start_fanout(processes, name, client, server, connections, seconds):
+    """bench/sse_fanout.c with `connections` subscribers measuring for `seconds`, once it printed
+    that every subscriber is streaming (or failed)."""
+    fanout = processes.start(name, [client, "127.0.0.1", str(server.port), "/stream", str(connections),
+                                    str(seconds), "180"], stdout=subprocess.PIPE)
+    ready = fanout.stdout.readline().decode()
+    if not ready.startswith("ready"):
+        raise RuntimeError("sse_fanout did not get ready; see %s" % fanout.bench_log)
+    return fanout
+
+
+def wait_no_subscribers(server, what):
+    """The next run starts from an idle server; on a busy machine closing thousands of streams
+    can take a while, which is worth a warning, not a failed benchmark."""
+    try:
+        wait_until(lambda: (server.status() or {}).get("sse_clients") == 0, 120, interval=0.5,
+                   what="the previous run's subscribers to be gone")
+    except RuntimeError as error:
+        log("%s: warning: %s" % (what, error))
+
+
+def sse_fanout_run(processes, client, server, connections, seconds):
+    """One measurement of `connections` subscribers for `seconds`: sse_fanout's summary plus the
+    server's CPU over the measurement and its RSS at the end."""
+    fanout = start_fanout(processes, "sse-fanout", client, server, connections, seconds)
+    cpu_before, clock_before = cpu_seconds(server.process.pid), time.monotonic()
+    summary = json.loads(fanout.stdout.readline().decode())
+    cpu_after, clock_after = cpu_seconds(server.process.pid), time.monotonic()
+    processes.stop(fanout)
+    summary["server_cpu_percent"] = 100.0 * (cpu_after - cpu_before) / (clock_after - clock_before)
+    summary["server_rss_mb"] = rss_megabytes(server.process.pid)
+    summary["load_average"] = load_now()
+    return summary
+
+
+def idle_subscriber_memory(context, client, connections):
+    """A fresh server with no events flowing (`--rate 0`): RSS after the usual warm-up with no
+    subscriber, then with `connections` idle subscribers, all streaming for SSE_IDLE_SETTLE_SECONDS.
+    Returns both and the KB each subscriber adds."""
+    processes, args = context["processes"], context["args"]
+    server = Server(processes, "sse-idle-server", ["--rate", "0", "--seed", str(args.seed),
+                                                   *sse_server_args(connections)])
+    server.wait_healthy()
+    time.sleep(SSE_WARMUP_SECONDS)
+    figures = {"connections": connections, "idle_rss_mb": rss_megabytes(server.process.pid)}
+    if connections:
+        # The client measures (no events arrive) for longer than the figure waits, so every
+        # stream is still open when it is taken.
+        fanout = start_fanout(processes, "sse-idle-fanout", client, server, connections,
+                              SSE_IDLE_SETTLE_SECONDS + 5)
+        time.sleep(SSE_IDLE_SETTLE_SECONDS)
+        figures["sse_clients"] = (server.status() or {}).get("sse_clients")
+        figures["subscribed_rss_mb"] = rss_megabytes(server.process.pid)
+        summary = json.loads(fanout.stdout.readline().decode())
+        processes.stop(fanout)
+        figures.update(subscribed=summary["subscribed"], dropped=summary["dropped"], failed=summary["failed"],
+                       connect_seconds=summary["connect_seconds"])
+        figures["kb_per_subscriber"] = (figures["subscribed_rss_mb"] - figures["idle_rss_mb"]) * 1024 / connections
+    server.stop()
+    return figures
+
+
 def section_sse(context):
-    """5,000 /stream subscribers, simulator at 20 events/s: latency from the event's timestamp."""
+    """--sse-connections /stream subscribers (10,000), simulator at 20 events/s: latency from the
+    event's timestamp; then the memory each idle subscriber costs a server with no events."""
     processes, args, workdir = context["processes"], context["args"], context["workdir"]
+    check_file_limit(args.sse_connections)
     client = compile_fanout(workdir)
-    server = Server(processes, "sse-server", ["--rate", "20", "--seed", str(args.seed)])
+    server = Server(processes, "sse-server", ["--rate", str(SSE_RATE), "--seed", str(args.seed),
+                                              *sse_server_args(args.sse_connections)])
     server.wait_healthy()
     # A process's first seconds are slower (sockets, caches and librdkafka warming up): with the
     # subscribers arriving at once, the p99 of a 15 s run measured that rather than the fan-out.
     time.sleep(SSE_WARMUP_SECONDS)
     runs = []
+    out = context["results"]["sse"] = {"connections": args.sse_connections, "seconds": args.sse_seconds,
+                                       "rate": SSE_RATE, "runs": runs, "memory_runs": []}
     for run in range(args.runs):
         if run:
-            # The next run starts from an idle server; on a busy machine closing 5,000 streams
-            # can take a while, which is worth a warning, not a failed benchmark.
-            try:
-                wait_until(lambda: (server.status() or {}).get("sse_clients") == 0, 120, interval=0.5,
-                           what="the previous run's subscribers to be gone")
-            except RuntimeError as error:
-                log("sse: warning: %s" % error)
-        fanout = processes.start("sse-fanout", [client, "127.0.0.1", str(server.port), "/stream",
-                                                str(args.sse_connections), str(args.sse_seconds), "180"],
-                                 stdout=subprocess.PIPE)
-        ready = fanout.stdout.readline().decode()
-        if not ready.startswith("ready"):
-            raise RuntimeError("sse_fanout did not get ready; see %s" % fanout.bench_log)
-        cpu_before, clock_before = cpu_seconds(server.process.pid), time.monotonic()
-        summary = json.loads(fanout.stdout.readline().decode())
-        cpu_after, clock_after = cpu_seconds(server.process.pid), time.monotonic()
-        processes.stop(fanout)
-        summary["server_cpu_percent"] = 100.0 * (cpu_after - cpu_before) / (clock_after - clock_before)
-        summary["server_rss_mb"] = rss_megabytes(server.process.pid)
+            wait_no_subscribers(server, "sse")
+        summary = sse_fanout_run(processes, client, server, args.sse_connections, args.sse_seconds)
         runs.append(summary)
         log("sse run %d: %d subscribed in %.1f s, p50 %.1f ms, p99 %.1f ms, dropped %d, failed %d, server CPU %.0f%%"
             % (run + 1, summary["subscribed"], summary["connect_seconds"], summary["p50_ms"], summary["p99_ms"],
                summary["dropped"], summary["failed"], summary["server_cpu_percent"]))
         # Recorded after every run, so a later failure still reports this one.
-        context["results"]["sse"] = {
-            "connections": args.sse_connections, "seconds": args.sse_seconds, "rate": 20, "runs": runs,
+        out.update({
             "p50_median": median([r["p50_ms"] for r in runs if r["samples"]]),
             "p99_median": median([r["p99_ms"] for r in runs if r["samples"]]),
             "dropped_total": sum(r["dropped"] + r["failed"] for r in runs),
             "cpu_median": median([r["server_cpu_percent"] for r in runs]),
-            "samples_total": sum(r["samples"] for r in runs)}
+            "samples_total": sum(r["samples"] for r in runs)})
     server.stop()
+    for run in range(args.runs):
+        figures = idle_subscriber_memory(context, client, args.sse_connections)
+        out["memory_runs"].append(figures)
+        log("sse memory run %d: RSS %.1f MB idle, %.1f MB with %d idle subscribers (%s per /api/status; "
+            "dropped %d, failed %d): %.1f KB each" % (
+                run + 1, figures["idle_rss_mb"], figures["subscribed_rss_mb"], figures["subscribed"],
+                figures["sse_clients"], figures["dropped"], figures["failed"], figures["kb_per_subscriber"]))
+        memory = out["memory_runs"]
+        out.update({
+            "idle_rss_median": median([r["idle_rss_mb"] for r in memory]),
+            "subscribed_rss_median": median([r["subscribed_rss_mb"] for r in memory]),
+            "kb_per_subscriber_median": median([r["kb_per_subscriber"] for r in memory]),
+            "memory_incomplete": sum(r["dropped"] + r["failed"] + (r["sse_clients"] != args.sse_connections)
+                                     for r in memory)})
 
 
 def section_latency(context):
@@ -1509,18 +1736,50 @@ def build_rows(results, args):
     ingest = results.get("ingest")
     if ingest:
         ratio = ingest["ours_median"] / ingest["kcat_median"]
-        row("ingest 1M events/s from Tansu (vs kcat)", ingest["ours_median"], ingest["kcat_median"], ratio,
-            ">= 0.50", ratio >= 0.5)
+        row("ingest 1M events/s from Tansu, --history none (vs kcat)", ingest["ours_median"], ingest["kcat_median"],
+            ratio, ">= %.2f" % INGEST_TARGET, ratio >= INGEST_TARGET)
+        if ingest.get("history_median"):
+            ratio = median(ingest["history_ratios"])
+            row("ingest 1M events/s, default history (SQLite) on (vs off, per run)", ingest["history_median"],
+                ingest["ours_median"], ratio, ">= %.2f" % INGEST_HISTORY_TARGET, ratio >= INGEST_HISTORY_TARGET)
+            row("ingest 1M: SQLite history stored listens/s", ingest["history_stored_median"], None, None, "report",
+                None)
         row("ingest: seconds to first /healthz", ingest["healthz_median"], None, None, "report", None, 2)
+    window = results.get("window")
+    if window:
+        if window.get("sqlite_rss_median") is not None:
+            row("window 1M full, default history (SQLite): RSS MB %d s after filling" % window["settle_seconds"],
+                window["sqlite_rss_median"], None, None, "<= %d" % WINDOW_RSS_TARGET_MB,
+                window["sqlite_rss_median"] <= WINDOW_RSS_TARGET_MB, 1)
+        if window.get("sqlite_caught_up_rss_median") is not None:
+            row("window 1M full, default history: RSS MB once the history caught up", window["sqlite_caught_up_rss_median"],
+                None, None, "report", None, 1)
+        if window.get("none_rss_median") is not None:
+            row("window 1M full, --history none: RSS MB %d s after filling" % window["settle_seconds"],
+                window["none_rss_median"], None, None, "report", None, 1)
+        for path, values in (window.get("rest") or {}).items():
+            if values["nginx_median"] is None:
+                continue
+            ratio = values["ours_median"] / values["nginx_median"]
+            row("window 1M: REST %s req/s (vs nginx)" % path, values["ours_median"], values["nginx_median"], ratio,
+                ">= %.2f" % WINDOW_REST_TARGET, ratio >= WINDOW_REST_TARGET)
     history_rows(results.get("history"), row)
     sse = results.get("sse")
-    if sse:
-        label = "SSE %d subscribers, 20 ev/s" % sse["connections"]
+    if sse and sse.get("runs"):
+        label = "SSE %s subscribers, %d ev/s" % ("{:,}".format(sse["connections"]), sse["rate"])
         row(label + ": p50 latency ms", sse["p50_median"], None, None, "report", None, 1)
         row(label + ": p99 latency ms", sse["p99_median"], None, None, "<= 250",
             sse["p99_median"] is not None and sse["p99_median"] <= 250, 1)
         row(label + ": dropped/failed connections", sse["dropped_total"], None, None, "0", sse["dropped_total"] == 0)
         row(label + ": server CPU % of a core", sse["cpu_median"], None, None, "report", None)
+    if sse and sse.get("memory_runs"):
+        label = "SSE %s idle subscribers, no events" % "{:,}".format(sse["connections"])
+        row(label + ": server RSS MB (vs none)", sse["subscribed_rss_median"], sse["idle_rss_median"],
+            None, "report", None, 1)
+        row(label + ": KB per subscriber%s" % (
+            " (%d not streaming)" % sse["memory_incomplete"] if sse["memory_incomplete"] else ""),
+            sse["kb_per_subscriber_median"], None, None, "<= %d" % SSE_KB_PER_SUBSCRIBER_TARGET,
+            sse["kb_per_subscriber_median"] <= SSE_KB_PER_SUBSCRIBER_TARGET and not sse["memory_incomplete"], 1)
     latency = results.get("latency")
     if latency:
         row("POST -> /stream p50 ms (100 ev/s bg)", latency["p50_median"], None, None, "<= 10",
@@ -1643,12 +1902,19 @@ def main():
                         help="listens stored for the history section's queries (default 10,000,000; quick 2,000,000)")
     parser.add_argument("--replica-subscribers",
                         help="SSE subscribers the replicas section runs through nginx, comma-separated (default 1000,2000)")
+    parser.add_argument("--sse-connections", type=int, default=10000,
+                        help="subscribers of the sse section, streaming and idle (default 10000)")
     parser.add_argument("--output", default=os.path.join(BENCH, "results", "latest.json"))
+    # The curves (bench/curves.py) use this module's pieces: one copy of it, whichever way it ran.
+    sys.modules.setdefault("harness", sys.modules[__name__])
+    import curves
+    curves.add_arguments(parser)
     args = parser.parse_args()
     args.runs = args.runs or (1 if args.quick else 3)
     args.wrk_seconds = 10
     args.flask_facet_seconds = 10
-    args.sse_connections = 5000
+    if args.sse_connections < 1:
+        parser.error("--sse-connections must be at least 1")
     args.sse_seconds = 15 if args.quick else 30
     args.latency_samples = 1000
     args.memory_seconds = 60 if args.quick else 600
@@ -1660,6 +1926,7 @@ def main():
         parser.error("--history-rows must be at least 10000 (more than the window holds)")
     args.history_user_rounds = 1 if args.quick else 3
     args.history_query_reps = 5 if args.quick else 15
+    asked_curves = curves.parse_arguments(parser, args) if args.curves else None
     sections = args.only.split(",") if args.only else SECTIONS
     unknown = set(sections) - set(SECTIONS)
     if unknown:
@@ -1674,12 +1941,24 @@ def main():
     workdir = tempfile.mkdtemp(prefix="musicstream-bench-")
     processes = Processes(workdir)
     context = {"processes": processes, "args": args, "workdir": workdir, "sections": sections, "results": {}}
+    if asked_curves:
+        try:
+            failed = curves.run(context, asked_curves)
+        except KeyboardInterrupt:
+            print("bench: interrupted (logs kept in %s)" % workdir, file=sys.stderr)
+            return 130
+        if failed:
+            print("bench: curves stopped early: %s (logs kept in %s)" % (failed, workdir), file=sys.stderr)
+            return 2
+        shutil.rmtree(workdir, ignore_errors=True)
+        return 0
     started = time.monotonic()
     failed = None
     try:
         if "rest" in sections or "seed" in sections:
             section_rest(context)
-        for name, function in [("ingest", section_ingest), ("history", section_history), ("sse", section_sse),
+        for name, function in [("ingest", section_ingest), ("window", section_window), ("history", section_history),
+                               ("sse", section_sse),
                                ("latency", section_latency), ("replicas", section_replicas),
                                ("memory", section_memory)]:
             if name in sections:
