@@ -49,7 +49,26 @@ public enum EventDecoder {
         guard let raw = bytes.baseAddress, bytes.count > 0 else {
             throw EventRejection(reason: .notJSON, detail: "payload: empty input")
         }
-        var scanner = JSONScanner(base: raw.assumingMemoryBound(to: UInt8.self), count: bytes.count)
+        let base = raw.assumingMemoryBound(to: UInt8.self)
+        // The common shape takes the fast lane; everything else, and every rejection, the general one.
+        let event: ListenEvent
+        if let fast = FastEventDecoder.decode(base, count: bytes.count, interner: interner) {
+            event = fast
+        } else {
+            event = try decodeInGeneral(base, count: bytes.count, origin: origin, interner: interner)
+        }
+        if let latest, let rejection = FutureDateBound.rejection(timestamp: event.timestamp, latest: latest) {
+            throw rejection
+        }
+        return event
+    }
+
+    /// The general decoder (`PartialEvent`): every shape, every rejection with its wording.
+    /// The tests call it directly to hold the fast lane to its answers.
+    static func decodeInGeneral(
+        _ base: UnsafePointer<UInt8>, count: Int, origin: EventOrigin?, interner: TextInterner?
+    ) throws(EventRejection) -> ListenEvent {
+        var scanner = JSONScanner(base: base, count: count)
         var partial = PartialEvent()
         partial.interner = interner
         var topLevelKind: String?
@@ -68,10 +87,6 @@ public enum EventDecoder {
         if let topLevelKind {
             throw EventRejection(reason: .notObject, detail: "payload: top level is \(topLevelKind), expected an object")
         }
-        let event = try partial.finish(origin: origin)
-        if let latest, let rejection = FutureDateBound.rejection(timestamp: event.timestamp, latest: latest) {
-            throw rejection
-        }
-        return event
+        return try partial.finish(origin: origin)
     }
 }
