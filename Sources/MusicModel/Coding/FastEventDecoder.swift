@@ -14,6 +14,17 @@ import JSON
 enum FastEventDecoder {
     /// The event, or nil when the general decoder has to decide.
     static func decode(_ base: UnsafePointer<UInt8>, count: Int, interner: TextInterner?) -> ListenEvent? {
+        withUnsafeTemporaryAllocation(of: ListenEvent.self, capacity: 1) { slot in
+            guard let event = slot.baseAddress else { return nil }
+            return decode(base, count: count, interner: interner, into: event) ? event.move() : nil
+        }
+    }
+
+    /// Writes the event into `destination` (uninitialised memory) and returns true, or leaves
+    /// it uninitialised and returns false when the general decoder has to decide.
+    static func decode(
+        _ base: UnsafePointer<UInt8>, count: Int, interner: TextInterner?, into destination: UnsafeMutablePointer<ListenEvent>
+    ) -> Bool {
         var s = JSONScanner(base: base, count: count)
         var eventID = "", userID = "", username = "", email = "", trackID = "", title = "", artist = ""
         var genre = "", platform = "", mood = "", city = "", country = ""
@@ -23,82 +34,82 @@ enum FastEventDecoder {
         var predicted = 0
         let order = canonicalOrder
         skipSpace(&s)
-        guard s.pos < s.end, base[s.pos] == UInt8(ascii: "{") else { return nil }
+        guard s.pos < s.end, base[s.pos] == UInt8(ascii: "{") else { return false }
         s.pos += 1
         while true {
             skipSpace(&s)
             guard s.pos < s.end, base[s.pos] == UInt8(ascii: "\""), let key = readKey(&s, order, predicted: &predicted),
                   seen & key.bit == 0
-            else { return nil }
+            else { return false }
             seen |= key.bit
             skipSpace(&s)
-            guard s.pos < s.end, base[s.pos] == UInt8(ascii: ":") else { return nil }
+            guard s.pos < s.end, base[s.pos] == UInt8(ascii: ":") else { return false }
             s.pos += 1
             skipSpace(&s)
-            guard s.pos < s.end else { return nil }
+            guard s.pos < s.end else { return false }
             switch key {
             case .eventID:
-                guard let v = identifier(&s) else { return nil }
+                guard let v = identifier(&s) else { return false }
                 eventID = v
             case .userID:
-                guard let v = text(&s, interner) else { return nil }
+                guard let v = text(&s, interner) else { return false }
                 userID = v
             case .username:
-                guard let v = text(&s, interner) else { return nil }
+                guard let v = text(&s, interner) else { return false }
                 username = v
             case .email:
-                guard let v = text(&s, interner) else { return nil }
+                guard let v = text(&s, interner) else { return false }
                 email = v
             case .trackID:
-                guard let v = text(&s, interner) else { return nil }
+                guard let v = text(&s, interner) else { return false }
                 trackID = v
             case .title:
-                guard let v = text(&s, interner) else { return nil }
+                guard let v = text(&s, interner) else { return false }
                 title = v
             case .artist:
-                guard let v = text(&s, interner) else { return nil }
+                guard let v = text(&s, interner) else { return false }
                 artist = v
             case .genre:
-                guard let v = text(&s, interner) else { return nil }
+                guard let v = text(&s, interner) else { return false }
                 genre = v
             case .platform:
-                guard let v = text(&s, interner) else { return nil }
+                guard let v = text(&s, interner) else { return false }
                 platform = v
             case .mood:
-                guard let v = text(&s, interner) else { return nil }
+                guard let v = text(&s, interner) else { return false }
                 mood = v
             case .city:
-                guard let v = text(&s, interner) else { return nil }
+                guard let v = text(&s, interner) else { return false }
                 city = v
             case .country:
-                guard let v = text(&s, interner) else { return nil }
+                guard let v = text(&s, interner) else { return false }
                 country = v
             case .duration:
-                guard let v = wholeNumber(&s), v > 0, v <= Int64(EventDecoder.maxDuration) else { return nil }
+                guard let v = wholeNumber(&s), v > 0, v <= Int64(EventDecoder.maxDuration) else { return false }
                 duration = Int(v)
             case .listenPosition:
-                guard let v = wholeNumber(&s) else { return nil }
+                guard let v = wholeNumber(&s) else { return false }
                 listenPosition = Int(v)
             case .rating:
-                guard let v = wholeNumber(&s), v <= 5 else { return nil }
+                guard let v = wholeNumber(&s), v <= 5 else { return false }
                 rating = Int(v)
             case .timestamp:
-                guard let v = wholeNumber(&s) else { return nil }
+                guard let v = wholeNumber(&s) else { return false }
                 // Below the threshold the value is seconds (PartialEvent.timestampValue).
                 let ms = v < EventDecoder.secondsThreshold ? v * 1_000 : v
-                guard ms >= EventDecoder.minTimestamp && ms < EventDecoder.endTimestamp else { return nil }
+                guard ms >= EventDecoder.minTimestamp && ms < EventDecoder.endTimestamp else { return false }
                 timestamp = ms
             case .completed, .skipped:
-                guard boolean(&s) else { return nil }
+                guard boolean(&s) else { return false }
             case .name, .location, .durationSeconds, .isSkipped:
-                return nil   // readKey never returns these
+                return false   // readKey never returns these
             }
             skipSpace(&s)
-            guard s.pos < s.end else { return nil }
+            guard s.pos < s.end else { return false }
             let c = base[s.pos]
             s.pos += 1
             if c == UInt8(ascii: "}") { break }
-            guard c == UInt8(ascii: ",") else { return nil }
+            guard c == UInt8(ascii: ",") else { return false }
         }
         skipSpace(&s)
         // Every field, event_id included (without one, the general decoder derives it from the origin).
@@ -106,12 +117,13 @@ enum FastEventDecoder {
             | EventKey.trackID.bit | EventKey.title.bit | EventKey.artist.bit | EventKey.genre.bit | EventKey.platform.bit
             | EventKey.mood.bit | EventKey.city.bit | EventKey.country.bit | EventKey.duration.bit
             | EventKey.listenPosition.bit | EventKey.rating.bit | EventKey.timestamp.bit
-        guard s.pos == s.end, seen & required == required, listenPosition <= duration else { return nil }
-        return ListenEvent(
+        guard s.pos == s.end, seen & required == required, listenPosition <= duration else { return false }
+        destination.initialize(to: ListenEvent(
             eventID: eventID, userID: userID, username: username, email: email, trackID: trackID,
             title: title, artist: artist, genre: genre, platform: platform, mood: mood,
             city: city, country: country, duration: duration, listenPosition: listenPosition,
-            rating: rating, timestamp: timestamp)
+            rating: rating, timestamp: timestamp))
+        return true
     }
 
     @inline(__always)
