@@ -86,6 +86,8 @@ import MusicModel
         handOff.deliver { _ in }
         #expect(handOff.spareCount == 2)
         #expect(handOff.emptyBatch().assignment == nil)
+        handOff.dropSpares()
+        #expect(handOff.spareCount == 0)
     }
 
     @Test func aDecodedEventIsWrittenIntoItsSlotOrNotAppendedAtAll() {

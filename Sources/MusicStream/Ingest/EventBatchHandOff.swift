@@ -9,7 +9,7 @@ final class EventBatchHandOff: Sendable {
     private let queue = HandOffQueue<EventBatch>()
     private let spare = Mutex<[EventBatch]>([])
     /// Emptied batches kept for reuse (each keeps its capacity, ~1 MB when grown to a full
-    /// poll); any more are freed.
+    /// poll); any more are freed, and all of them once a burst has settled (`dropSpares`).
     let spareLimit: Int
 
     init(spareLimit: Int = 4) {
@@ -22,6 +22,17 @@ final class EventBatchHandOff: Sendable {
     /// An empty batch to fill: one the loop gave back, or a new one. Consumer thread.
     func emptyBatch() -> EventBatch {
         spare.withLock { $0.popLast() } ?? EventBatch()
+    }
+
+    /// Frees the batches kept for reuse: once a burst has settled, along with the rest of what
+    /// it freed (`FreedMemory.release`), so a megabyte each is not held while the stream trickles.
+    func dropSpares() {
+        let dropped = spare.withLock { kept in
+            var taken: [EventBatch] = []
+            swap(&taken, &kept)
+            return taken
+        }
+        _ = dropped   // freed here, outside the lock
     }
 
     /// Queues a batch for the loop; true when the queue was empty, i.e. the loop needs a wake-up.
