@@ -1,5 +1,5 @@
 // libFuzzer target: the bytes of a Kafka record value, through everything that parses JSON from
-// outside: EventDecoder (the ingest path), JSONParser, and EventSubmission (POST bodies).
+// outside: EventDecoder (the ingest path, both its lanes), JSONParser, and EventSubmission (POST bodies).
 // Built by scripts/fuzz as a SwiftPM target declared only for fuzzing. Besides crashes (Swift's runtime traps on overflow and
 // bounds, AddressSanitizer on memory errors), it traps when the parsers disagree with each other
 // or an accepted event breaks an invariant, so logic bugs surface as crashes too.
@@ -18,6 +18,14 @@ public func decoderFuzzTarget(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt
     let raw = UnsafeRawBufferPointer(start: data, count: size)
     let borrowed = Result { () throws(EventRejection) in try EventDecoder.decode(raw, origin: origin) }
     check(borrowed == decoded, "the two EventDecoder entry points disagree")
+
+    // What the fast lane takes, the general decoder decodes as the same event.
+    if size > 0 && size <= EventDecoder.maxPayloadBytes, let fast = FastEventDecoder.decode(data, count: size, interner: nil) {
+        let general = Result { () throws(EventRejection) in
+            try EventDecoder.decodeInGeneral(data, count: size, origin: origin, interner: nil)
+        }
+        check(general == .success(fast), "the fast lane took what the general decoder decodes as \(general)")
+    }
 
     // The decoder and the general parser share one scanner, so they agree on what is JSON. The
     // parser alone also refuses duplicate keys in nested values and numbers beyond Double, which

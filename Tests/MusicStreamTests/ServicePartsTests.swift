@@ -45,6 +45,70 @@ import MusicModel
         #expect(queue.push(EventBatch(first)))
     }
 
+    @Test func emptiedBatchesComeBackToBeFilledAgainAndOnlyThose() {
+        let handOff = EventBatchHandOff(spareLimit: 2)
+        var simulator = Simulator(seed: 3)
+        // The test keeps no reference to the batches it pushes, as the consumer thread does not.
+        var first: EventBatch? = handOff.emptyBatch()
+        for _ in 0..<100 { first?.append(simulator.next(timestamp: 1_764_000_000_000)) }
+        let firstID = first.map(ObjectIdentifier.init)
+        #expect(handOff.push(first!))
+        first = nil
+        var second: EventBatch? = handOff.emptyBatch()
+        second?.append(simulator.next(timestamp: 1_764_000_000_000))
+        #expect(!handOff.push(second!))
+        second = nil
+        var taken = 0
+        handOff.deliver { batches in
+            #expect(batches.count == 2 && ObjectIdentifier(batches[0]) == firstID)
+            // The second keeps its event: it must not be filled again.
+            batches[0].takeEach { _, _ in taken += 1 }
+        }
+        #expect(taken == 100)
+        #expect(handOff.spareCount == 1)
+        var reused: EventBatch? = handOff.emptyBatch()
+        #expect(reused.map(ObjectIdentifier.init) == firstID && reused?.isEmpty == true && reused?.count == 0)
+        #expect(handOff.spareCount == 0)
+        // One someone still holds after the loop is done with it is not handed out again either.
+        reused?.assignment = .init(log: 1, starts: [0: 0])
+        #expect(handOff.push(reused!))
+        reused = nil
+        var held: [EventBatch] = []
+        handOff.deliver { held = $0 }
+        #expect(handOff.spareCount == 0 && held.count == 1)
+        held = []
+        // Emptied and let go: kept, with its assignment cleared, up to the limit.
+        for _ in 0..<3 {
+            let announcing = EventBatch(capacity: 1)
+            announcing.assignment = .init(log: 1, starts: [0: 0])
+            _ = handOff.push(announcing)
+        }
+        handOff.deliver { _ in }
+        #expect(handOff.spareCount == 2)
+        #expect(handOff.emptyBatch().assignment == nil)
+        handOff.dropSpares()
+        #expect(handOff.spareCount == 0)
+    }
+
+    @Test func aDecodedEventIsWrittenIntoItsSlotOrNotAppendedAtAll() {
+        let batch = EventBatch(capacity: 1)
+        let good = Array(#"{"event_id":"3f2b8c1e-9d4a-4e7b-8c2d-1a2b3c4d5e6f","user_id":"u","username":"n","email":"e","track_id":"t","title":"x","artist":"a","genre":"g","platform":"p","mood":"m","city":"c","country":"k","duration":10,"listen_position":5,"rating":3,"timestamp":1764000000000}"#.utf8)
+        for (bytes, latest) in [(good, Int64.max), (Array("{".utf8), .max), (good, 1_763_999_999_999), (good, .max)] {
+            let raw = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 1)
+            defer { raw.deallocate() }
+            raw.copyBytes(from: bytes)
+            try? batch.append(from: KafkaPosition(partition: 0, offset: 1)) { slot throws(EventRejection) in
+                try EventDecoder.decode(UnsafeRawBufferPointer(raw), origin: nil, latest: latest, into: slot)
+            }
+        }
+        var ids: [String] = []
+        batch.takeEach { event, position in
+            ids.append(event.eventID)
+            #expect(position == KafkaPosition(partition: 0, offset: 1))
+        }
+        #expect(ids == ["3f2b8c1e-9d4a-4e7b-8c2d-1a2b3c4d5e6f", "3f2b8c1e-9d4a-4e7b-8c2d-1a2b3c4d5e6f"])
+    }
+
     @Test func aBatchGrowsMovesEventsOutOnceAndFreesWhatWasNotTaken() {
         var simulator = Simulator(seed: 5)
         let events = (0..<200).map { simulator.next(timestamp: 1_764_000_000_000 + Int64($0)) }

@@ -42,6 +42,20 @@ public enum EventDecoder {
     public static func decode(
         _ bytes: UnsafeRawBufferPointer, origin: EventOrigin?, interner: TextInterner? = nil, latest: Int64? = nil
     ) throws(EventRejection) -> ListenEvent {
+        try withUnsafeTemporaryAllocation(of: ListenEvent.self, capacity: 1) { slot throws(EventRejection) in
+            guard let event = slot.baseAddress else { throw EventRejection(reason: .notJSON, detail: "payload: unreadable") }
+            try decode(bytes, origin: origin, interner: interner, latest: latest, into: event)
+            return event.move()
+        }
+    }
+
+    /// Decodes into `destination` (uninitialised memory, initialised only when the record is
+    /// accepted), so the ingest thread's events are written once, where its batch keeps them,
+    /// instead of being copied out step by step (~10 % of that thread).
+    public static func decode(
+        _ bytes: UnsafeRawBufferPointer, origin: EventOrigin?, interner: TextInterner? = nil, latest: Int64? = nil,
+        into destination: UnsafeMutablePointer<ListenEvent>
+    ) throws(EventRejection) {
         guard bytes.count <= maxPayloadBytes else {
             throw EventRejection(
                 reason: .tooLarge, detail: "payload: \(bytes.count) bytes exceeds the \(maxPayloadBytes)-byte limit")
@@ -49,7 +63,23 @@ public enum EventDecoder {
         guard let raw = bytes.baseAddress, bytes.count > 0 else {
             throw EventRejection(reason: .notJSON, detail: "payload: empty input")
         }
-        var scanner = JSONScanner(base: raw.assumingMemoryBound(to: UInt8.self), count: bytes.count)
+        let base = raw.assumingMemoryBound(to: UInt8.self)
+        // The common shape takes the fast lane; everything else, and every rejection, the general one.
+        if !FastEventDecoder.decode(base, count: bytes.count, interner: interner, into: destination) {
+            destination.initialize(to: try decodeInGeneral(base, count: bytes.count, origin: origin, interner: interner))
+        }
+        if let latest, let rejection = FutureDateBound.rejection(timestamp: destination.pointee.timestamp, latest: latest) {
+            destination.deinitialize(count: 1)
+            throw rejection
+        }
+    }
+
+    /// The general decoder (`PartialEvent`): every shape, every rejection with its wording.
+    /// The tests call it directly to hold the fast lane to its answers.
+    static func decodeInGeneral(
+        _ base: UnsafePointer<UInt8>, count: Int, origin: EventOrigin?, interner: TextInterner?
+    ) throws(EventRejection) -> ListenEvent {
+        var scanner = JSONScanner(base: base, count: count)
         var partial = PartialEvent()
         partial.interner = interner
         var topLevelKind: String?
@@ -68,10 +98,6 @@ public enum EventDecoder {
         if let topLevelKind {
             throw EventRejection(reason: .notObject, detail: "payload: top level is \(topLevelKind), expected an object")
         }
-        let event = try partial.finish(origin: origin)
-        if let latest, let rejection = FutureDateBound.rejection(timestamp: event.timestamp, latest: latest) {
-            throw rejection
-        }
-        return event
+        return try partial.finish(origin: origin)
     }
 }

@@ -5,6 +5,7 @@ enum EventKey: UInt8 {
     case city, country, location, duration, durationSeconds, listenPosition
     case completed, skipped, isSkipped, rating, timestamp
 
+    @inline(__always)
     var bit: UInt32 { 1 << UInt32(rawValue) }
 
     var jsonName: String {

@@ -118,7 +118,7 @@ struct PartialEvent {
         switch key {
         case .eventID:
             guard let token = try readStringToken(&s, "event_id") else { return }
-            if let id = s.withBytes(token, { UUIDText.normalized(trimmed($0)) }) {
+            if let id = s.withBytes(token, { UUIDText.normalized(Self.trimmed($0)) }) {
                 eventID = id
                 have |= key.bit
             } else {
@@ -288,10 +288,10 @@ struct PartialEvent {
     private mutating func readText(_ s: inout JSONScanner, _ field: String, depth: Int = 1) throws(JSONSyntaxError) -> String? {
         guard let token = try readStringToken(&s, field, depth: depth) else { return nil }
         let text: String? = s.withBytes(token) { raw in
-            let bytes = trimmed(raw)
+            let bytes = Self.trimmed(raw)
             if bytes.isEmpty { return nil }
             let string = interner?.string(bytes) ?? String(decoding: bytes, as: UTF8.self)
-            if !startsWithUnicodeSpace(bytes) && !endsWithUnicodeSpace(bytes) { return string }
+            if !Self.startsWithUnicodeSpace(bytes) && !Self.endsWithUnicodeSpace(bytes) { return string }
             // Rare: Unicode whitespace (e.g. U+00A0, U+3000) at an edge.
             let inner = string.trimmed()
             return inner.isEmpty ? nil : inner
@@ -300,7 +300,9 @@ struct PartialEvent {
         return text
     }
 
-    private func trimmed(_ b: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+    /// ASCII whitespace (JSON's and the other C0 spaces) cut from both ends.
+    @inline(__always)
+    static func trimmed(_ b: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
         var lo = 0
         var hi = b.count
         while lo < hi && isSpace(b[lo]) { lo += 1 }
@@ -309,7 +311,7 @@ struct PartialEvent {
     }
 
     /// Whether the first scalar is non-ASCII whitespace (input is valid UTF-8).
-    private func startsWithUnicodeSpace(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+    static func startsWithUnicodeSpace(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         guard b[0] >= 0x80 else { return false }
         var decoder = UTF8()
         var iterator = b.makeIterator()
@@ -320,7 +322,7 @@ struct PartialEvent {
     }
 
     /// Whether the last scalar is non-ASCII whitespace (input is valid UTF-8).
-    private func endsWithUnicodeSpace(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+    static func endsWithUnicodeSpace(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         guard b[b.count - 1] >= 0x80 else { return false }
         var start = b.count - 1
         while start > 0 && b[start] & 0xC0 == 0x80 { start -= 1 }
@@ -333,7 +335,7 @@ struct PartialEvent {
     }
 
     @inline(__always)
-    private func isSpace(_ c: UInt8) -> Bool {
+    private static func isSpace(_ c: UInt8) -> Bool {
         c == 0x20 || (c >= 0x09 && c <= 0x0D)
     }
 

@@ -8,32 +8,56 @@
 /// misses. Text of 15 bytes or fewer is not cached: Swift stores it inline, without allocating.
 /// One per decoding thread; not thread-safe.
 public final class TextInterner {
-    private var slots: [String?]
+    /// Plain pointers rather than stored arrays and counters: a class's stored `var`s are
+    /// checked for exclusive access at run time on every use, which showed in ingest profiles.
+    private let slots: UnsafeMutablePointer<String?>
     private let mask: Int
-    public private(set) var hits = 0
-    public private(set) var misses = 0
+    /// Hits, then misses.
+    private let counts: UnsafeMutablePointer<Int>
+    public var hits: Int { counts[0] }
+    public var misses: Int { counts[1] }
 
     /// `slots` is rounded up to a power of two.
     public init(slots: Int = 4096) {
         var size = 1
         while size < max(1, slots) { size <<= 1 }
-        self.slots = [String?](repeating: nil, count: size)
+        self.slots = .allocate(capacity: size)
+        self.slots.initialize(repeating: nil, count: size)
         self.mask = size - 1
+        counts = .allocate(capacity: 2)
+        counts.initialize(repeating: 0, count: 2)
+    }
+
+    deinit {
+        slots.deinitialize(count: mask + 1)
+        slots.deallocate()
+        counts.deallocate()
     }
 
     /// The text of `bytes` (valid UTF-8), shared with an earlier call for the same bytes when
     /// the cache still holds it.
     func string(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
-        guard bytes.count > 15 else { return String(decoding: bytes, as: UTF8.self) }
-        let slot = Int(truncatingIfNeeded: Self.hash(UnsafeRawBufferPointer(bytes))) & mask
-        if let cached = slots[slot], Self.equal(cached, bytes) {
-            hits += 1
+        guard bytes.count > 15 else { return Self.uncached(bytes) }
+        let slot = slots + (Int(truncatingIfNeeded: Self.hash(UnsafeRawBufferPointer(bytes))) & mask)
+        if let cached = slot.pointee, Self.equal(cached, bytes) {
+            counts[0] += 1
             return cached
         }
-        misses += 1
+        counts[1] += 1
         let string = String(decoding: bytes, as: UTF8.self)
-        slots[slot] = string
+        slot.pointee = string
         return string
+    }
+
+    /// The text of `bytes` (valid UTF-8) in a new `String`. Up to 15 bytes it is built in place
+    /// (Swift keeps such text inline), which skips the general validating path for ASCII.
+    @inline(__always)
+    static func uncached(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        guard bytes.count <= 15, let base = bytes.baseAddress else { return String(decoding: bytes, as: UTF8.self) }
+        return String(unsafeUninitializedCapacity: bytes.count) { buffer in
+            buffer.baseAddress!.update(from: base, count: bytes.count)
+            return bytes.count
+        }
     }
 
     /// Eight bytes a step (byte-at-a-time FNV-1a was most of this type's cost); the slot only

@@ -8,7 +8,8 @@ import MusicModel
 /// plain values), which the window keeps for the event's detail view.
 ///
 /// `@unchecked Sendable`: the consumer thread fills a batch and then gives it up through the
-/// `HandOffQueue`, keeping no reference; from then on only the loop thread touches it.
+/// `EventBatchHandOff`, keeping no reference; from then on only the loop thread touches it,
+/// until it gives the emptied batch back (`reset`) and the consumer thread fills it again.
 final class EventBatch: @unchecked Sendable {
     private var storage: UnsafeMutablePointer<ListenEvent>
     /// `positions[i]` belongs to `storage[i]`; nil for events that did not come from Kafka.
@@ -46,9 +47,28 @@ final class EventBatch: @unchecked Sendable {
 
     var isEmpty: Bool { count == first }
 
+    /// Makes a batch whose events were all taken ready to fill again, keeping its storage.
+    func reset() {
+        precondition(isEmpty, "a batch is reused only once every event was taken")
+        first = 0
+        count = 0
+        assignment = nil
+    }
+
     func append(_ event: consuming ListenEvent, from position: KafkaPosition? = nil) {
         if count == capacity { grow() }
         (storage + count).initialize(to: event)
+        (positions + count).initialize(to: position)
+        count += 1
+    }
+
+    /// Appends the event `initialize` writes straight into the next slot; when it throws
+    /// instead (leaving the slot uninitialised), nothing is appended.
+    func append(
+        from position: KafkaPosition?, _ initialize: (UnsafeMutablePointer<ListenEvent>) throws(EventRejection) -> Void
+    ) throws(EventRejection) {
+        if count == capacity { grow() }
+        try initialize(storage + count)
         (positions + count).initialize(to: position)
         count += 1
     }

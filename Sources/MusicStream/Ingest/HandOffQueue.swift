@@ -3,7 +3,7 @@ import Synchronization
 /// Hands items from a worker thread (the consumer, a producer's poll thread) to the HTTP loop:
 /// the worker appends and wakes the loop only when the queue was empty (a wake-up is already on
 /// its way otherwise); the loop takes everything queued in one swap. The consumer's items are
-/// whole `EventBatch`es, one per poll.
+/// whole `EventBatch`es, one per poll (inside `EventBatchHandOff`, which also returns them).
 final class HandOffQueue<Item: Sendable>: Sendable {
     private let pending = Mutex<[Item]>([])
 

@@ -28,8 +28,8 @@ final class KafkaSide {
 
     var mode: String { cluster == nil ? "external" : "embedded" }
 
-    /// `deliver` is called (on the consumer thread) whenever batches wait in `queue`.
-    init(config: ServiceConfig, queue: HandOffQueue<EventBatch>, deliver: @escaping @Sendable () -> Void,
+    /// `deliver` is called (on the consumer thread) whenever batches wait in `handOff`.
+    init(config: ServiceConfig, handOff: EventBatchHandOff, deliver: @escaping @Sendable () -> Void,
          tuning: KafkaTuning = KafkaTuning(), logger: Logger) throws {
         self.logger = logger
         let ownBootstrap: String
@@ -65,7 +65,7 @@ final class KafkaSide {
         ingest = KafkaIngest(
             consumer: try PartitionConsumer(
                 config: tuning.windowConsumer(base, embeddedBroker: cluster != nil), topic: config.topic, logger: logger),
-            queue: queue, stats: stats, windowCapacity: config.windowCapacity,
+            handOff: handOff, stats: stats, windowCapacity: config.windowCapacity,
             fromBeginning: config.fromBeginning,
             // The embedded broker's log is new on every start: its positions must not outlive it.
             logSalt: cluster == nil ? "" : String(LiveWindow.clockSequenceBase()),

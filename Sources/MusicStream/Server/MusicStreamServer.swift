@@ -38,9 +38,9 @@ public final class MusicStreamServer: Sendable {
                               hub: SSEHub(maxPendingBytes: config.maxPendingStreamBytes, maxReplay: config.maxReplay,
                                           maxRoundDelay: Double(config.maxStreamDelayMilliseconds) / 1_000, logger: logger),
                               sequenceBase: LiveWindow.clockSequenceBase())
-        let queue = HandOffQueue<EventBatch>()
-        let waker = loop.makeWaker { live.ingest(batches: queue.takeAll()) }
-        let kafka = try KafkaSide(config: config, queue: queue, deliver: { waker.wake() }, logger: logger)
+        let handOff = EventBatchHandOff()
+        let waker = loop.makeWaker { handOff.deliver { live.ingest(batches: $0) } }
+        let kafka = try KafkaSide(config: config, handOff: handOff, deliver: { waker.wake() }, logger: logger)
         let publisher = EventPublisher(loop: loop, producer: kafka.apiProducer, topic: config.topic,
                                        token: config.writeToken.map(WriteToken.init))
         let history = try HistorySide(config: config, kafka: kafka, loop: loop, logger: logger)
