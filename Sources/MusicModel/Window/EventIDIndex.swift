@@ -4,7 +4,8 @@
 /// (the usual answer on the ingest path) is mostly decided without reading the ring.
 ///
 /// Ids live in the ring, not here: every operation is handed the ring's buffer. Deletion shifts
-/// later entries back (no tombstones), so probe runs never grow with churn.
+/// later entries back (no tombstones), so probe runs never grow with churn. A slot number takes
+/// 32 bits, far above the largest window `--window` allows (10,000,000).
 struct EventIDIndex {
     /// 0 for an empty bucket, else `tag << 32 | (slot + 1)`. The tag is the high 32 bits of the
     /// id's mixed hash and its low bits pick the entry's home bucket, so entries move (growth,

@@ -293,8 +293,7 @@ final class HistorySink: Sendable {
             let started = ContinuousClock.now
             do {
                 let added = try writer.write(batch, topic: log, nextOffsets: next)
-                let took = (ContinuousClock.now - started).components
-                let seconds = Double(took.seconds) + Double(took.attoseconds) / 1e18
+                let seconds = (ContinuousClock.now - started).inSeconds
                 if stats.current.state == .failing { logger.info("history: the store takes writes again") }
                 stats.recordWrite(records: records.count, added: added, seconds: seconds,
                                   newest: records.lazy.map(\.event.timestamp).max())

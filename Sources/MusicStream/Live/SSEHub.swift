@@ -250,7 +250,7 @@ final class SSEHub {
         guard !roundArmed else { return }
         let gap = roundGap
         let now = ContinuousClock.now
-        let wait = lastRound.map { gap - Self.seconds(now - $0) } ?? 0
+        let wait = lastRound.map { gap - (now - $0).inSeconds } ?? 0
         guard wait > 0, let scheduleRound else {
             writeHeld()
             return
@@ -261,10 +261,6 @@ final class SSEHub {
             self?.roundArmed = false
             self?.writeHeld()
         }
-    }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     /// Writes the held events now, as a round (see `publish`).

@@ -9,8 +9,7 @@ struct RateMeter {
         samples.append((now, total))
         while let first = samples.first, now - first.time > span, samples.count > 2 { samples.removeFirst() }
         guard let first = samples.first, samples.count > 1 else { return 0 }
-        let elapsed = now - first.time
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = (now - first.time).inSeconds
         return seconds > 0 ? Double(total - first.total) / seconds : 0
     }
 }

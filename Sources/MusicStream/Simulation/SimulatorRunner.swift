@@ -58,8 +58,7 @@ final class SimulatorRunner: Sendable {
         var produced = 0
         var pace = plan.rate
         while running.load(ordering: .relaxed) {
-            let elapsed = ContinuousClock.now - start
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = (ContinuousClock.now - start).inSeconds
             announceBursts(at: seconds, pace: &pace)
             let due = Int(plan.expectedEvents(by: seconds)) + 1
             while produced < due && running.load(ordering: .relaxed) {
