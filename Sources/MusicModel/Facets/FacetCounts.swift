@@ -28,7 +28,7 @@ public struct FacetCounts: Sendable {
     }
 
     /// Counts the event and returns the ids its text values have here. Reads the fields where
-    /// the event lies (see `EventWindow.forEachStored`).
+    /// the event lies: the window files an event it is handed without copying it.
     @inline(__always)
     mutating func insert(at event: UnsafePointer<ListenEvent>) -> FacetKeys {
         let keys = FacetKeys(

@@ -81,7 +81,7 @@ public struct FacetSummary: Sendable {
         return FacetSummary(matching: matching, counts: counts)
     }
 
-    /// The same over the whole window, the request path's way: events read in place (see
+    /// The same over the whole window, the request path's way: slots read in place (see
     /// `EventWindow.forEachStored`), text constraints decided by value id (`ResolvedFilter`)
     /// and counts kept by id (`FacetTally`), so the scan touches no strings at all.
     public static func compute(over window: EventWindow, filter: EventFilter) -> FacetSummary {

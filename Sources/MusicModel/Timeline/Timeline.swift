@@ -18,7 +18,7 @@ public enum Timeline {
         return tally.points(maxPoints: maxPoints)
     }
 
-    /// The same over the whole window, reading events in place (see
+    /// The same over the whole window, reading its slots in place (see
     /// `EventWindow.forEachStored`): the request path's way.
     public static func points(
         _ window: EventWindow, filter: EventFilter, bucket: TimelineBucket, maxPoints: Int = 3600
