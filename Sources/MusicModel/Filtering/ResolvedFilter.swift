@@ -8,7 +8,7 @@
 /// scan's closure, the compiler copied it (a retain and release of each of its arrays) for
 /// every event scanned, which made a page of a million-event window cost 160 ms.
 final class ResolvedFilter {
-    let filter: EventFilter
+    /// The filter's checks; the masks below decide its text constraints.
     let rule: FilterRule
     let genre: ValueMask
     let platform: ValueMask
@@ -24,7 +24,6 @@ final class ResolvedFilter {
     let trackID: UInt32
 
     init(_ filter: EventFilter, facets: FacetCounts, details: DetailTables) {
-        self.filter = filter
         self.rule = filter.rule
         func mask(_ facet: Facet, _ table: ValueTable) -> ValueMask {
             ValueMask(filter.constrains(facet) ? table.mask { filter.passes(facet, value: $0) } : [])
