@@ -39,24 +39,53 @@ public enum UUIDText {
         }
     }
 
-    /// Lowercased UUID text if `bytes` is 8-4-4-4-12 hex, else nil.
+    /// Lowercased UUID text if `bytes` is 8-4-4-4-12 hex, else nil; eight bytes a step (both
+    /// decoders check every event_id with it).
     static func normalized(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
-        guard bytes.count == 36 else { return nil }
-        for i in 0..<36 {
-            let b = bytes[i]
-            if i == 8 || i == 13 || i == 18 || i == 23 {
-                if b != UInt8(ascii: "-") { return nil }
-            } else if !((b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x66) || (b >= 0x41 && b <= 0x46)) {
-                return nil
-            }
+        guard bytes.count == 36, let base = bytes.baseAddress else { return nil }
+        let raw = UnsafeRawPointer(base)
+        func word(_ offset: Int) -> UInt64 {
+            UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
         }
+        // The dashes are bytes 8 and 13 (the second word's 0 and 5) and 18 and 23 (the third's 2 and 7).
+        let dashes1: UInt64 = 0xFF | 0xFF << 40
+        let dashes2: UInt64 = 0xFF << 16 | 0xFF << 56
+        let dash: UInt64 = 0x2D2D_2D2D_2D2D_2D2D
+        let zero: UInt64 = 0x3030_3030_3030_3030
+        let words = (word(0), word(8), word(16), word(24), word(28))
+        guard words.1 & dashes1 == dash & dashes1, words.2 & dashes2 == dash & dashes2,
+              let letters0 = hexLetters(words.0),
+              let letters1 = hexLetters(words.1 & ~dashes1 | zero & dashes1),
+              let letters2 = hexLetters(words.2 & ~dashes2 | zero & dashes2),
+              let letters3 = hexLetters(words.3),
+              let letters4 = hexLetters(words.4)
+        else { return nil }
+        // A letter's 0x80 flag shifted to 0x20 lowercases it.
+        let lowered = (words.0 | letters0 >> 2, words.1 | letters1 >> 2, words.2 | letters2 >> 2,
+                       words.3 | letters3 >> 2, words.4 | letters4 >> 2)
         return String(unsafeUninitializedCapacity: 36) { buffer in
-            for i in 0..<36 {
-                let b = bytes[i]
-                buffer[i] = (b >= 0x41 && b <= 0x46) ? b + 0x20 : b
-            }
+            let out = UnsafeMutableRawBufferPointer(buffer)
+            out.storeBytes(of: lowered.0.littleEndian, toByteOffset: 0, as: UInt64.self)
+            out.storeBytes(of: lowered.1.littleEndian, toByteOffset: 8, as: UInt64.self)
+            out.storeBytes(of: lowered.2.littleEndian, toByteOffset: 16, as: UInt64.self)
+            out.storeBytes(of: lowered.3.littleEndian, toByteOffset: 24, as: UInt64.self)
+            out.storeBytes(of: lowered.4.littleEndian, toByteOffset: 28, as: UInt64.self)
             return 36
         }
+    }
+
+    /// When all eight bytes are hex digits, 0x80 in each byte that is a letter (either case),
+    /// else nil. Bytes below 0x80 plus at most 0x50 never carry into the next byte.
+    @inline(__always)
+    private static func hexLetters(_ x: UInt64) -> UInt64? {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let high = ones &* 0x80
+        guard x & high == 0 else { return nil }
+        let digit = (x &+ ones &* 0x50) & ~(x &+ ones &* 0x46)          // 0x30...0x39
+        let lower = x | ones &* 0x20
+        let letter = (lower &+ ones &* 0x1F) & ~(lower &+ ones &* 0x19)  // 0x61...0x66 once lowered
+        guard (digit | letter) & high == high else { return nil }
+        return letter & high
     }
 
     static func isValid(_ text: String) -> Bool {
