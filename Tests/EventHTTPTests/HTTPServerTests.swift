@@ -213,6 +213,36 @@ import Testing
         #expect(try client.readResponse().bodyText == "/api/path")
     }
 
+    /// A response is written in the loop pass that answered it, and the request finished there
+    /// when the socket took all of it. One the socket cannot take at once (8 MB to a client that
+    /// is not reading yet) must still arrive whole, by the bufferevent's own writes, with the
+    /// connection usable after it; and an HTTP/1.0 request without keep-alive is answered and
+    /// then closed, also when the answer went out at once.
+    @Test func responsesTheSocketCannotTakeAtOnceArriveWhole() throws {
+        let big = (0..<(8 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 12) }
+        let server = try TestServer { context in
+            context.router.get("/api/big") { _ in
+                .respond(HTTPResponse(headers: [("Content-Type", "application/octet-stream")], body: big))
+            }
+            context.router.get("/api/small") { _ in .respond(.text("small")) }
+        }
+        defer { #expect(server.stop()) }
+        let client = try TestClient(port: server.port, timeout: 20, receiveBufferSize: 64 * 1024)
+        try client.send("GET /api/big HTTP/1.1\r\nHost: x\r\n\r\n")
+        Thread.sleep(forTimeInterval: 0.3)   // the server's first write fills the socket and stops
+        let response = try client.readResponse()
+        #expect(response.status == 200)
+        #expect(response.header("Content-Length") == String(big.count))
+        #expect(response.body == big)
+        try client.send("GET /api/small HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(try client.readResponse().bodyText == "small")
+
+        let old = try TestClient(port: server.port)
+        try old.send("GET /api/small HTTP/1.0\r\n\r\n")
+        #expect(try old.readResponse().bodyText == "small")
+        #expect(old.waitForEOF())
+    }
+
     @Test func bindOnTakenPortThrowsClearError() throws {
         let loop = try EventLoop()
         let first = try HTTPServer(loop: loop, router: Router())

@@ -16,6 +16,23 @@ import Testing
         #expect(feed(&scanner, "GET / HTTP/1.1\r\n") == .incomplete)
     }
 
+    /// reset() empties the state field by field (keeping the buffers' storage): after any head,
+    /// finished or refused anywhere, the scanner must equal a new one, every stored property.
+    @Test func resetLeavesNothingOfTheLastHead() {
+        let fresh = RequestHeadScanner(maxRequestLine: 100, maxHeaders: 1_000)
+        for head in ["GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\nExpect: 100-continue\r\n\r\n",
+                     "POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+                     "GET / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", "GET / HTTP/1.1\r\nExpect: teapot\r\n\r\n",
+                     "GET / HTTP/1.0\r\nA-Very-Long-Header-Name-Indeed: 1\r\n\r\n", "GET / HTTP/1.1\r\nContent-Le",
+                     "GET / HTTP/1.1\r\nA: b\r\r", String(repeating: "x", count: 200)] {
+            var scanner = fresh
+            _ = feed(&scanner, head)
+            #expect(scanner != fresh, "\(head.debugDescription)")
+            scanner.reset()
+            #expect(scanner == fresh, "\(head.debugDescription)")
+        }
+    }
+
     @Test func bareLineFeedsEndLinesAsEvhttpReadsThem() {
         var scanner = RequestHeadScanner(maxRequestLine: 100, maxHeaders: 100)
         #expect(feed(&scanner, "GET / HTTP/1.1\nA: b\n\n") == .complete(bytesUsed: 21))

@@ -80,6 +80,8 @@ final class ClientConnection {
     private var foreignOutputOffset: Int?
     private var lingerAfterResponse = true
     private var lingeredBytes = 0
+    /// A whole response was queued in the output, to be written by the next service pass.
+    private var responseQueued = false
 
     /// Installs the buffer hooks. evhttp sets the bufferevent's callbacks and socket afterwards;
     /// `attach()` (from the server's service pass) completes the setup.
@@ -124,6 +126,10 @@ final class ClientConnection {
             pendingRefusal = nil
             refuseNow(refusal)
         }
+        if responseQueued {
+            responseQueued = false
+            writeQueuedResponse()
+        }
     }
 
     /// What an error page evhttp wrote on its own stands for.
@@ -156,6 +162,14 @@ final class ClientConnection {
         guard let input = bufferevent_get_input(bufferevent), evbuffer_get_length(input) > 0 else { return }
         beginRequest()
         scan(input, from: 0)
+    }
+
+    /// evhttp has queued a whole response (head and body) for the current request: it is
+    /// written from the next service pass, in this pass of the loop (see `writeQueuedResponse`).
+    func writeResponseSoon() {
+        guard phase == .handling, !isClosed else { return }
+        responseQueued = true
+        server?.scheduleService(self)
     }
 
     /// Asks for the refusal's page to be sent and the connection closed, from the next service pass.
@@ -286,18 +300,20 @@ final class ClientConnection {
         var position = evbuffer_ptr()
         guard evbuffer_ptr_set(input, &position, start, EVBUFFER_PTR_SET) == 0 else { return }
         var remaining = evbuffer_get_length(input) - start
-        var vectors = [iovec](repeating: iovec(), count: 8)   // evbuffer_iovec is the native iovec here
-        while remaining > 0 {
-            let needed = Int(evbuffer_peek(input, remaining, &position, &vectors, Int32(vectors.count)))
-            guard needed > 0 else { return }
-            var advanced = 0
-            for vector in vectors.prefix(min(needed, vectors.count)) where remaining > 0 {
-                let count = min(vector.iov_len, remaining)
-                remaining -= count
-                advanced += count
-                guard consume(UnsafeMutableRawBufferPointer(start: vector.iov_base, count: count)) else { return }
+        // On the stack: this runs for every request. evbuffer_iovec is the native iovec here.
+        withUnsafeTemporaryAllocation(of: iovec.self, capacity: 8) { vectors in
+            while remaining > 0 {
+                let needed = Int(evbuffer_peek(input, remaining, &position, vectors.baseAddress, Int32(vectors.count)))
+                guard needed > 0 else { return }
+                var advanced = 0
+                for vector in vectors.prefix(min(needed, vectors.count)) where remaining > 0 {
+                    let count = min(vector.iov_len, remaining)
+                    remaining -= count
+                    advanced += count
+                    guard consume(UnsafeMutableRawBufferPointer(start: vector.iov_base, count: count)) else { return }
+                }
+                guard remaining > 0, evbuffer_ptr_set(input, &position, advanced, EVBUFFER_PTR_ADD) == 0 else { return }
             }
-            guard remaining > 0, evbuffer_ptr_set(input, &position, advanced, EVBUFFER_PTR_ADD) == 0 else { return }
         }
     }
 
@@ -369,6 +385,34 @@ final class ClientConnection {
         guard let input = bufferevent_get_input(bufferevent) else { return }
         let length = evbuffer_get_length(input)
         if length > 0 { evbuffer_drain(input, length) }
+    }
+
+    // MARK: - Writing answers
+
+    /// Writes a queued response to the socket now rather than on the loop's next pass.
+    ///
+    /// Left to itself, evhttp turns the bufferevent's write interest on for every response
+    /// (an epoll_ctl at the next dispatch), waits for the socket to report writable, writes,
+    /// and turns the interest off again (another epoll_ctl): two system calls and a loop pass
+    /// per request on a socket that could take the answer at once. Here the response is
+    /// written as the bufferevent's own write callback would (front unfrozen for the write,
+    /// at most `maxSingleWrite`). When all of it went, the write interest is withdrawn
+    /// before epoll ever hears of it (the change list merges the two) and evhttp is told what
+    /// the bufferevent would have told it: the output is drained (its write callback, which
+    /// finishes the request and reads the next one or closes). When only part went, or the
+    /// write failed, nothing else changes: the bufferevent writes the rest, or meets the
+    /// error, as before.
+    private func writeQueuedResponse() {
+        guard phase == .handling, let output = bufferevent_get_output(bufferevent) else { return }
+        let fd = bufferevent_getfd(bufferevent)
+        guard fd >= 0, evbuffer_get_length(output) > 0 else { return }
+        evbuffer_unfreeze(output, 1)
+        let written = evbuffer_write_atmost(output, fd, HTTPServer.maxSingleWrite)
+        evbuffer_freeze(output, 1)
+        guard written > 0, evbuffer_get_length(output) == 0 else { return }
+        bufferevent_disable(bufferevent, Int16(EV_WRITE))
+        // evhttp may free the connection in there (a response that closes it): closed() runs then.
+        withExtendedLifetime(self) { bufferevent_trigger(bufferevent, Int16(EV_WRITE), 0) }
     }
 
     // MARK: - Deadlines

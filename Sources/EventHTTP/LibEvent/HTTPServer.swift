@@ -443,7 +443,10 @@ public final class HTTPServer {
         } else if !response.body.isEmpty {
             _ = response.body.withUnsafeBytes { evbuffer_add(buffer, $0.baseAddress, $0.count) }
         }
+        // Looked up first: without a connection evhttp_send_reply frees the request.
+        let client = client(for: request)
         evhttp_send_reply(request, Int32(clamping: response.status), nil, buffer)
+        client?.writeResponseSoon()
     }
 
     /// Bodies from this size on are sent without copying (see `send`).

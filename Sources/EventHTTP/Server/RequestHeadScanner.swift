@@ -18,7 +18,7 @@
 /// the body has (`framing`), so a chunked body can be followed by `ChunkedBodyScanner`.
 /// Lines end at LF, with an optional CR before it, as evhttp reads them; a CR anywhere else is
 /// refused. Socket-free, so it is unit-tested on its own.
-struct RequestHeadScanner {
+struct RequestHeadScanner: Equatable {   // Equatable: tests compare a reset scanner with a new one
     enum Outcome: Equatable {
         /// More bytes are needed.
         case incomplete
@@ -102,9 +102,28 @@ struct RequestHeadScanner {
         return .incomplete
     }
 
-    /// Ready for the next request on the same connection.
+    /// Ready for the next request on the same connection: every state a new scanner has, with
+    /// the byte buffers emptied in place (a keep-alive connection reuses their storage instead
+    /// of allocating it again for each request).
     mutating func reset() {
-        self = RequestHeadScanner(maxRequestLine: maxRequestLine, maxHeaders: maxHeaders)
+        framing = .none
+        part = .method
+        requestLineBytes = 0
+        headerBytes = 0
+        afterCR = false
+        method.removeAll(keepingCapacity: true)
+        targetBytes = 0
+        version.removeAll(keepingCapacity: true)
+        isHTTP10 = false
+        name.removeAll(keepingCapacity: true)
+        nameTooLong = false
+        field = .other
+        value.removeAll(keepingCapacity: true)
+        valueTooLong = false
+        contentLength = nil
+        transferEncoding = nil
+        unsupportedExpectation = false
+        finished = nil
     }
 
     private mutating func finish(_ outcome: Outcome) -> Outcome {
@@ -217,7 +236,7 @@ struct RequestHeadScanner {
 
     private mutating func requestLineEnded() -> Outcome? {
         // "HTTP/" DIGIT "." DIGIT
-        guard version.count == 8, version.starts(with: Array("HTTP/".utf8)), version[6] == UInt8(ascii: "."),
+        guard version.count == 8, version.starts(with: Self.httpPrefix), version[6] == UInt8(ascii: "."),
               version[5].isDigit, version[7].isDigit
         else { return Self.malformed("an invalid HTTP version") }
         guard version[5] == UInt8(ascii: "1") else { return .refused(.versionNotSupported) }
@@ -240,7 +259,7 @@ struct RequestHeadScanner {
             guard transferEncoding == nil else { return Self.malformed("Transfer-Encoding is given more than once") }
             transferEncoding = valueTooLong ? Array("(too long)".utf8) : trimmed.map { $0.isLetter ? $0 | 0x20 : $0 }
         case .expect:
-            if valueTooLong || trimmed.map({ $0.isLetter ? $0 | 0x20 : $0 }) != Array("100-continue".utf8) {
+            if valueTooLong || !trimmed.map({ $0.isLetter ? $0 | 0x20 : $0 }).elementsEqual(Self.continueExpectation) {
                 unsupportedExpectation = true
             }
         case .other:
@@ -253,7 +272,7 @@ struct RequestHeadScanner {
         if let transferEncoding {
             if isHTTP10 { return Self.malformed("Transfer-Encoding in an HTTP/1.0 request") }
             if contentLength != nil { return Self.malformed("both Transfer-Encoding and Content-Length") }
-            guard transferEncoding == Array("chunked".utf8) else { return .refused(.transferCodingNotImplemented) }
+            guard transferEncoding == Self.chunked else { return .refused(.transferCodingNotImplemented) }
             framing = .chunked
         } else if let contentLength {
             framing = contentLength > 0 ? .length(contentLength) : .none
@@ -263,13 +282,19 @@ struct RequestHeadScanner {
     }
 
     private static func field(named name: [UInt8]) -> Field {
-        switch name {
-        case Array("content-length".utf8): .contentLength
-        case Array("transfer-encoding".utf8): .transferEncoding
-        case Array("expect".utf8): .expect
-        default: .other
-        }
+        if name == contentLengthName { return .contentLength }
+        if name == transferEncodingName { return .transferEncoding }
+        if name == expectName { return .expect }
+        return .other
     }
+
+    // Made once: a literal array in a comparison is built again at every call.
+    private static let httpPrefix = Array("HTTP/".utf8)
+    private static let chunked = Array("chunked".utf8)
+    private static let continueExpectation = Array("100-continue".utf8)
+    private static let contentLengthName = Array("content-length".utf8)
+    private static let transferEncodingName = Array("transfer-encoding".utf8)
+    private static let expectName = Array("expect".utf8)
 
     private static func malformed(_ detail: String) -> Outcome {
         .refused(.badFraming(detail))
