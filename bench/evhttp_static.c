@@ -1,7 +1,8 @@
-/* The floor under any evhttp server: libevent's evhttp answering fixed bytes from memory, with no
+/* Stock evhttp by itself: libevent's evhttp answering fixed bytes from memory, with no
  * application work at all (no routing, no headers beyond Content-Type, no metrics). bench/run
  * measures it beside nginx so the REST figures show how much of the gap to nginx is the HTTP
- * library's and how much is musicstream's own.
+ * library's and how much is musicstream's own. Not a ceiling: musicstream writes its answers
+ * sooner than stock evhttp does (see bench/README.md).
  *
  * usage: evhttp_static PORT PATH FILE CONTENT-TYPE [PATH FILE CONTENT-TYPE ...]
  */
