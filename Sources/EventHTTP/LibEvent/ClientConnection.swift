@@ -24,7 +24,9 @@ protocol ConnectionObserver: AnyObject {
 ///   per read, so a client sending a byte at a time would otherwise live forever;
 /// - refuses connections past the server's limit (503);
 /// - replaces the error pages evhttp writes on its own (400 malformed request, 413 body too
-///   large, 417, 501) before they reach the socket.
+///   large, 417, 501) before they reach the socket;
+/// - writes each whole answer in the loop pass that made it (`writeQueuedResponse`), where
+///   evhttp would wait a pass and arm the write event for it.
 ///
 /// Each refusal is an `HTTPRefusal`, answered with the application's error page and
 /// middleware headers (see `HTTPServer.refusalReply`). It is carried out from the server's
