@@ -47,14 +47,14 @@ import Testing
 
     /// Follows `next` to the end; `between` runs before every page after the first.
     func walk(
-        _ w: inout EventWindow, _ request: PageRequest, between: (inout EventWindow) -> Void = { _ in }
+        _ w: inout EventWindow, _ request: PageRequest, rankTexts: Bool? = nil, between: (inout EventWindow) -> Void = { _ in }
     ) throws -> (sequences: [UInt64], pages: [EventPage]) {
         var request = request
         var pages: [EventPage] = []
         var sequences: [UInt64] = []
         while true {
             if !pages.isEmpty { between(&w) }
-            let page = try Pager.page(w, request)
+            let page = try Pager.page(w, request, rankTexts: rankTexts)
             pages.append(page)
             sequences += page.events.map(\.sequence)
             guard let next = page.next else { break }
@@ -88,25 +88,27 @@ import Testing
         #expect(request.sortBy == .timestamp && request.order == .desc && request.limit == 50 && request.cursor == nil)
     }
 
-    @Test(arguments: SortField.allCases)
-    func everyFieldBothDirectionsMatchesBruteForce(field: SortField) throws {
+    /// Text fields both ways: by the values' ranks (`TextRanking`) and by the strings.
+    @Test(arguments: SortField.allCases, [false, true])
+    func everyFieldBothDirectionsMatchesBruteForce(field: SortField, rankTexts: Bool) throws {
         let events = simulatedEvents(400, seed: 17)
         var w = window(events)
         let all = Array(w.events(after: 0))
         for order in [SortOrder.asc, .desc] {
             let request = PageRequest(sortBy: field, order: order, limit: 7)
             let expected = bruteForce(all, request)
-            let walked = try walk(&w, request)
+            let walked = try walk(&w, request, rankTexts: rankTexts)
             #expect(walked.sequences == expected, "\(field) \(order)")
             #expect(walked.pages.allSatisfy { $0.matching == 400 })
             #expect(walked.pages.last?.next == nil)
             // One big page gives the same order.
-            let single = try Pager.page(w, PageRequest(sortBy: field, order: order, limit: 1_000))
+            let single = try Pager.page(w, PageRequest(sortBy: field, order: order, limit: 1_000), rankTexts: rankTexts)
             #expect(single.events.map(\.sequence) == expected && single.next == nil)
         }
     }
 
-    @Test func filteredWalkMatchesBruteForce() throws {
+    @Test(arguments: [false, true])
+    func filteredWalkMatchesBruteForce(rankTexts: Bool) throws {
         let events = simulatedEvents(600, seed: 23)
         var w = window(events)
         let all = Array(w.events(after: 0))
@@ -116,7 +118,7 @@ import Testing
             let request = PageRequest(
                 filter: randomFilter(&rng, events), sortBy: field, order: i % 2 == 0 ? .asc : .desc, limit: 1 + i % 9)
             let expected = bruteForce(all, request)
-            let walked = try walk(&w, request)
+            let walked = try walk(&w, request, rankTexts: rankTexts)
             #expect(walked.sequences == expected, "\(request.filter) \(field)")
             #expect(walked.pages.allSatisfy { $0.matching == expected.count })
         }
@@ -146,8 +148,8 @@ import Testing
 
     // MARK: Stability while the window changes
 
-    @Test(arguments: [SortField.timestamp, .title, .percent_listened, .rating])
-    func noDuplicatesOrGapsWhileEventsArrive(field: SortField) throws {
+    @Test(arguments: [SortField.timestamp, .title, .percent_listened, .rating], [false, true])
+    func noDuplicatesOrGapsWhileEventsArrive(field: SortField, rankTexts: Bool) throws {
         let events = simulatedEvents(500, seed: 31)
         var w = window(Array(events.prefix(200)), capacity: 1_000)
         var feed = events.dropFirst(200).makeIterator()
@@ -156,7 +158,7 @@ import Testing
             let snapshot = Array(w.events(after: 0))
             let request = PageRequest(sortBy: field, order: order, limit: 7)
             let expected = bruteForce(snapshot, request)
-            let walked = try walk(&w, request) { w in
+            let walked = try walk(&w, request, rankTexts: rankTexts) { w in
                 for _ in 0..<3 { if let e = feed.next() { w.append(e) } }
             }
             #expect(walked.sequences == expected)
@@ -166,8 +168,10 @@ import Testing
         }
     }
 
-    @Test(arguments: [SortField.timestamp, .title, .city])
-    func evictedEventsAreSkippedAndNothingElse(field: SortField) throws {
+    /// Also the case of a cursor whose text no held event carries any more (ranked: it falls
+    /// between two values).
+    @Test(arguments: [SortField.timestamp, .title, .city], [false, true])
+    func evictedEventsAreSkippedAndNothingElse(field: SortField, rankTexts: Bool) throws {
         let events = simulatedEvents(2_000, seed: 37)
         var w = window(Array(events.prefix(100)), capacity: 100)
         let snapshot = Array(w.events(after: 0))
@@ -175,7 +179,7 @@ import Testing
         // Descending: the oldest events, which eviction takes first, come last in the walk.
         let request = PageRequest(sortBy: field, order: .desc, limit: 7)
         let expected = bruteForce(snapshot, request)
-        let walked = try walk(&w, request) { w in
+        let walked = try walk(&w, request, rankTexts: rankTexts) { w in
             for _ in 0..<5 { if let e = feed.next() { w.append(e) } }
         }
         // A subsequence of the snapshot order, without repeats …
@@ -192,6 +196,36 @@ import Testing
         #expect(!missing.isEmpty)
         #expect(missing.allSatisfy { !w.contains(sequence: $0) })
         #expect(walked.sequences.allSatisfy { $0 <= 100 })
+    }
+
+    /// Every title distinct and in the walk's order by arrival, so eviction (oldest first) takes
+    /// each page's last event, and its title leaves the window's table with it: the next page
+    /// must start between the values still held (ranked: an odd rank), neither repeating an
+    /// event nor skipping one still there.
+    @Test(arguments: [SortOrder.asc, .desc], [false, true])
+    func aCursorWhoseTextLeftTheWindowContinuesInPlace(order: SortOrder, rankTexts: Bool) throws {
+        var events = simulatedEvents(200, seed: 53)
+        for i in events.indices { events[i].title = "title \(order == .asc ? 1000 + i : 2000 - i)" }
+        var w = window(Array(events.prefix(40)), capacity: 40)
+        let snapshot = Array(w.events(after: 0))
+        var feed = events.dropFirst(40).makeIterator()
+        var request = PageRequest(sortBy: .title, order: order, limit: 4)
+        let expected = bruteForce(snapshot, request)
+        var walked: [UInt64] = []
+        var cursorTitlesGone = 0
+        for _ in 0..<100 {
+            let page = try Pager.page(w, request, rankTexts: rankTexts)
+            walked += page.events.map(\.sequence)
+            guard let next = page.next, let last = page.events.last else { break }
+            for _ in 0..<5 { if let e = feed.next() { w.append(e) } }
+            if !w.events(after: 0).contains(where: { $0.event.title == last.event.title }) { cursorTitlesGone += 1 }
+            request.cursor = next
+        }
+        #expect(cursorTitlesGone > 3)
+        #expect(Set(walked).count == walked.count)
+        // In the snapshot's order, missing only what was evicted.
+        #expect(walked == expected.filter { walked.contains($0) })
+        #expect(Set(expected).subtracting(walked).allSatisfy { !w.contains(sequence: $0) })
     }
 
     @Test func cursorSurvivesEvictionOfItsLastEvent() throws {
@@ -289,8 +323,9 @@ import Testing
     }
 
     /// Two replicas read the same three partitions but interleave them differently: a walk that
-    /// alternates between them (a load balancer) returns what one alone returns, once each.
-    @Test(arguments: [SortField.timestamp, .rating, .genre])
+    /// alternates between them (a load balancer) returns what one alone returns, once each. One
+    /// of them orders text by rank, the other by string: a cursor means the same to both.
+    @Test(arguments: [SortField.timestamp, .rating, .genre, .title])
     func aWalkContinuesOnAnotherReplica(field: SortField) throws {
         let events = simulatedEvents(300, seed: 47)
         let placed = events.enumerated().map { (event: $1, partition: Int32($0 % 3), offset: Int64($0 / 3)) }
@@ -311,7 +346,7 @@ import Testing
         var next: PageRequest? = request
         var turn = 0
         while let current = next, turn < 1_000 {
-            let page = try Pager.page(turn % 2 == 0 ? a : b, current)
+            let page = try Pager.page(turn % 2 == 0 ? a : b, current, rankTexts: turn % 2 == 0)
             mixed += page.events.map(\.event.eventID)
             next = page.next.map { var r = request; r.cursor = $0; return r }
             turn += 1
@@ -319,6 +354,24 @@ import Testing
         #expect(mixed == alone)
         #expect(Set(mixed).count == mixed.count)
         #expect(mixed.count == events.filter { $0.rating >= 2 }.count)
+    }
+
+    @Test func textRankingOrdersValuesAndPlacesOtherText() {
+        let values = ["beta", "", "Alpha", "alpha", "gamma", "", "Beta"]
+        let ranking = TextRanking(values)
+        // Ascending by String.order: "", "Alpha", "alpha", "Beta", "beta", "gamma"; both "" one rank.
+        #expect(ranking.rankByID == [8, 0, 2, 4, 10, 0, 6])
+        for (id, value) in values.enumerated() {
+            #expect(ranking.rank(of: value) == ranking.rankByID[id])
+            #expect(ranking.text(ofRank: ranking.rankByID[id]) == value)
+        }
+        #expect(ranking.rank(of: "ALPHA") == 1)    // after "" (0), before "Alpha" (2)
+        #expect(ranking.rank(of: "b") == 5)        // between "alpha" and "Beta"
+        #expect(ranking.rank(of: "zeta") == 11)    // after every value
+        #expect(TextRanking([]).rank(of: "x") == -1)
+        // Ranking pays while the values are few against the events scanned.
+        #expect(TextRanking.pays(distinct: 500, scanned: 10_000))
+        #expect(!TextRanking.pays(distinct: 200_000, scanned: 1_000_000))
     }
 
     @Test func base64URL() {

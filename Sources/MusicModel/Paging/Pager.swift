@@ -11,7 +11,8 @@
 /// fill the gap with.
 ///
 /// Each page is one pass over the window keeping the best `limit` candidates in a bounded
-/// heap: O(n log limit), no sort of the whole window.
+/// heap: O(n log limit), no sort of the whole window. A text field is compared by its values'
+/// ranks when ranking them first is cheaper than comparing strings all along (`TextRanking`).
 public enum Pager {
     /// Largest page; larger limits are clamped to it, limits below 1 are raised to 1.
     public static let maxLimit = 1_000
@@ -23,6 +24,12 @@ public enum Pager {
     public static let parameterNames: Set<String> = ["sort_by", "sort_order"]
 
     public static func page(_ window: EventWindow, _ request: PageRequest) throws(QueryError) -> EventPage {
+        try page(window, request, rankTexts: nil)
+    }
+
+    /// `rankTexts` chooses how a text field is ordered (see `TextRanking`): nil decides by the
+    /// sizes, as `page` does; tests walk both ways.
+    static func page(_ window: EventWindow, _ request: PageRequest, rankTexts: Bool?) throws(QueryError) -> EventPage {
         let limit = min(max(request.limit, 1), maxLimit)
         let filterHash = request.filter.canonicalHash
         var bound = window.position
@@ -67,14 +74,14 @@ public enum Pager {
         case .listen_position: return context.select(PositionKey.self, after: afterKey, afterSequence)
         case .rating: return context.select(RatingKey.self, after: afterKey, afterSequence)
         case .percent_listened: return context.select(PercentKey.self, after: afterKey, afterSequence)
-        case .username: return context.select(UsernameKey.self, after: afterKey, afterSequence)
-        case .title: return context.select(TitleKey.self, after: afterKey, afterSequence)
-        case .artist: return context.select(ArtistKey.self, after: afterKey, afterSequence)
-        case .genre: return context.select(GenreKey.self, after: afterKey, afterSequence)
-        case .platform: return context.select(PlatformKey.self, after: afterKey, afterSequence)
-        case .city: return context.select(CityKey.self, after: afterKey, afterSequence)
-        case .country: return context.select(CountryKey.self, after: afterKey, afterSequence)
-        case .mood: return context.select(MoodKey.self, after: afterKey, afterSequence)
+        case .username: return context.selectText(UsernameID.self, after: afterKey, afterSequence, rank: rankTexts)
+        case .title: return context.selectText(TitleID.self, after: afterKey, afterSequence, rank: rankTexts)
+        case .artist: return context.selectText(ArtistID.self, after: afterKey, afterSequence, rank: rankTexts)
+        case .genre: return context.selectText(GenreID.self, after: afterKey, afterSequence, rank: rankTexts)
+        case .platform: return context.selectText(PlatformID.self, after: afterKey, afterSequence, rank: rankTexts)
+        case .city: return context.selectText(CityID.self, after: afterKey, afterSequence, rank: rankTexts)
+        case .country: return context.selectText(CountryID.self, after: afterKey, afterSequence, rank: rankTexts)
+        case .mood: return context.selectText(MoodID.self, after: afterKey, afterSequence, rank: rankTexts)
         }
     }
 
@@ -137,9 +144,32 @@ public enum Pager {
             return ascending ? c < 0 : c > 0
         }
 
-        func select<R: KeyReader>(_ reader: R.Type, after afterKey: SortKey?, _ afterEntry: Tiebreak) -> EventPage {
+        /// A number field's page: its key read straight from the slot.
+        func select<R: KeyReader>(_ reader: R.Type, after afterKey: SortKey?, _ afterEntry: Tiebreak) -> EventPage
+        where R.Lookup == Never {
+            select(reader, lookup: [], start: afterKey.flatMap(R.Key.init(sortKey:)), afterEntry) { $0.sortKey }
+        }
+
+        /// A text field's page: by rank when ranking the field's values pays (or `rank` says
+        /// so), else by the strings themselves.
+        func selectText<R: TextIDReader>(_ reader: R.Type, after afterKey: SortKey?, _ afterEntry: Tiebreak, rank: Bool?) -> EventPage {
+            let values = window.sortTexts(field)
+            guard rank ?? TextRanking.pays(distinct: values.count, scanned: window.count) else {
+                return select(TextKey<R>.self, lookup: values, start: afterKey.flatMap(String.init(sortKey:)), afterEntry) { $0.sortKey }
+            }
+            let ranking = TextRanking(values)
+            let start = afterKey.flatMap(String.init(sortKey:)).map(ranking.rank(of:))
+            return select(RankKey<R>.self, lookup: ranking.rankByID, start: start, afterEntry) { .text(ranking.text(ofRank: $0)) }
+        }
+
+        /// The page: `lookup` is what `R` reads keys from besides the slot, `start` the cursor's
+        /// key in `R`'s terms, `cursorKey` a key back in the cursor's.
+        private func select<R: KeyReader>(
+            _ reader: R.Type, lookup: [R.Lookup], start startKey: R.Key?, _ afterEntry: Tiebreak,
+            cursorKey: (R.Key) -> SortKey
+        ) -> EventPage {
             typealias K = R.Key
-            let start = afterKey.flatMap(K.init(sortKey:)).map { Entry(key: $0, tiebreak: afterEntry) }
+            let start = startKey.map { Entry(key: $0, tiebreak: afterEntry) }
             // Max-heap by `precedes`: the root is the last of the kept entries, the one a
             // better candidate replaces.
             var heap: [Entry<K>] = []
@@ -150,8 +180,7 @@ public enum Pager {
             // events rarely displace its root: timestamps mostly follow sequence numbers, and
             // sequence is the tie-break, so descending orders walk newest first.
             let resolved = window.resolve(filter)
-            let texts = window.sortTexts(field)
-            texts.withUnsafeBufferPointer { texts in
+            lookup.withUnsafeBufferPointer { lookup in
                 window.forEachStored(through: window.lastSequence, newestFirst: !ascending) { sequence, slot in
                     // The snapshot: what was read by the first page (by sequence when not from Kafka).
                     let partition = slot.pointee.partition
@@ -163,7 +192,7 @@ public enum Pager {
                     guard resolved.matches(slot) else { return }
                     matching += 1
                     let entry = Entry(
-                        key: R.key(slot, texts),
+                        key: R.key(slot, lookup),
                         tiebreak: Tiebreak(partition: partition, offset: slot.pointee.offset, sequence: sequence))
                     if let start, !precedes(start, entry) { return }
                     candidates += 1
@@ -187,7 +216,7 @@ public enum Pager {
                 next = PageCursor(
                     field: field, order: order, bound: bound, boundSequence: boundSequence, filterHash: filterHash,
                     lastPartition: last.tiebreak.partition, lastOffset: last.tiebreak.offset,
-                    lastSequence: last.tiebreak.sequence, key: last.key.sortKey
+                    lastSequence: last.tiebreak.sequence, key: cursorKey(last.key)
                 ).encoded()
             }
             return EventPage(events: events, matching: matching, next: next)
@@ -223,54 +252,71 @@ public enum Pager {
 
     // MARK: Key readers
 
-    /// Reads one sort field's key where the event lies in the window; a text field's from
-    /// `texts`, the values of its table by id. A static function per field (rather than a
-    /// closure) is specialised and inlined into the scan.
+    /// Reads one sort field's key where the event lies in the window, with `lookup` for what the
+    /// slot holds only an id of (a text field's values or ranks, by id; nothing for a number). A
+    /// static function per field (rather than a closure) is specialised and inlined into the scan.
     protocol KeyReader {
         associatedtype Key: PageSortKey
-        static func key(_ slot: UnsafePointer<WindowSlot>, _ texts: UnsafeBufferPointer<String>) -> Key
+        associatedtype Lookup
+        static func key(_ slot: UnsafePointer<WindowSlot>, _ lookup: UnsafeBufferPointer<Lookup>) -> Key
     }
 
     enum TimestampKey: KeyReader {
-        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ t: UnsafeBufferPointer<String>) -> Int64 { s.pointee.timestamp }
+        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ l: UnsafeBufferPointer<Never>) -> Int64 { s.pointee.timestamp }
     }
     enum DurationKey: KeyReader {
-        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ t: UnsafeBufferPointer<String>) -> Int64 { s.pointee.duration }
+        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ l: UnsafeBufferPointer<Never>) -> Int64 { s.pointee.duration }
     }
     enum PositionKey: KeyReader {
-        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ t: UnsafeBufferPointer<String>) -> Int64 { s.pointee.listenPosition }
+        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ l: UnsafeBufferPointer<Never>) -> Int64 { s.pointee.listenPosition }
     }
     enum RatingKey: KeyReader {
-        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ t: UnsafeBufferPointer<String>) -> Int64 { Int64(s.pointee.rating) }
+        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ l: UnsafeBufferPointer<Never>) -> Int64 { Int64(s.pointee.rating) }
     }
     enum PercentKey: KeyReader {
-        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ t: UnsafeBufferPointer<String>) -> Double {
+        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ l: UnsafeBufferPointer<Never>) -> Double {
             Pager.percentKey(position: Int(truncatingIfNeeded: s.pointee.listenPosition), duration: Int(truncatingIfNeeded: s.pointee.duration))
         }
     }
-    enum UsernameKey: KeyReader {
-        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ t: UnsafeBufferPointer<String>) -> String { t[Int(s.pointee.detailKeys.username)] }
+
+    /// A text field's key: the string (`lookup`, the field's values by id).
+    enum TextKey<Field: TextIDReader>: KeyReader {
+        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ values: UnsafeBufferPointer<String>) -> String { values[Field.id(s)] }
     }
-    enum TitleKey: KeyReader {
-        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ t: UnsafeBufferPointer<String>) -> String { t[Int(s.pointee.detailKeys.title)] }
+
+    /// A text field's key: the value's rank (`lookup`, `TextRanking.rankByID`).
+    enum RankKey<Field: TextIDReader>: KeyReader {
+        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ ranks: UnsafeBufferPointer<Int64>) -> Int64 { ranks[Field.id(s)] }
     }
-    enum ArtistKey: KeyReader {
-        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ t: UnsafeBufferPointer<String>) -> String { t[Int(s.pointee.facetKeys.artist)] }
+
+    /// Where a slot keeps a text sort field's value id.
+    protocol TextIDReader {
+        static func id(_ slot: UnsafePointer<WindowSlot>) -> Int
     }
-    enum GenreKey: KeyReader {
-        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ t: UnsafeBufferPointer<String>) -> String { t[Int(s.pointee.facetKeys.genre)] }
+
+    enum UsernameID: TextIDReader {
+        @inline(__always) static func id(_ s: UnsafePointer<WindowSlot>) -> Int { Int(s.pointee.detailKeys.username) }
     }
-    enum PlatformKey: KeyReader {
-        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ t: UnsafeBufferPointer<String>) -> String { t[Int(s.pointee.facetKeys.platform)] }
+    enum TitleID: TextIDReader {
+        @inline(__always) static func id(_ s: UnsafePointer<WindowSlot>) -> Int { Int(s.pointee.detailKeys.title) }
     }
-    enum CityKey: KeyReader {
-        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ t: UnsafeBufferPointer<String>) -> String { t[Int(s.pointee.detailKeys.city)] }
+    enum ArtistID: TextIDReader {
+        @inline(__always) static func id(_ s: UnsafePointer<WindowSlot>) -> Int { Int(s.pointee.facetKeys.artist) }
     }
-    enum CountryKey: KeyReader {
-        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ t: UnsafeBufferPointer<String>) -> String { t[Int(s.pointee.facetKeys.country)] }
+    enum GenreID: TextIDReader {
+        @inline(__always) static func id(_ s: UnsafePointer<WindowSlot>) -> Int { Int(s.pointee.facetKeys.genre) }
     }
-    enum MoodKey: KeyReader {
-        @inline(__always) static func key(_ s: UnsafePointer<WindowSlot>, _ t: UnsafeBufferPointer<String>) -> String { t[Int(s.pointee.facetKeys.mood)] }
+    enum PlatformID: TextIDReader {
+        @inline(__always) static func id(_ s: UnsafePointer<WindowSlot>) -> Int { Int(s.pointee.facetKeys.platform) }
+    }
+    enum CityID: TextIDReader {
+        @inline(__always) static func id(_ s: UnsafePointer<WindowSlot>) -> Int { Int(s.pointee.detailKeys.city) }
+    }
+    enum CountryID: TextIDReader {
+        @inline(__always) static func id(_ s: UnsafePointer<WindowSlot>) -> Int { Int(s.pointee.facetKeys.country) }
+    }
+    enum MoodID: TextIDReader {
+        @inline(__always) static func id(_ s: UnsafePointer<WindowSlot>) -> Int { Int(s.pointee.facetKeys.mood) }
     }
 
     // MARK: Parameters
