@@ -618,6 +618,10 @@ WINDOW_EVENTS = INGEST_EVENTS
 WINDOW_RSS_TARGET_MB = 400
 WINDOW_REST_PATHS = REST_PATHS[:2]
 WINDOW_REST_TARGET = 0.5
+# /api/events first pages timed on the full window: a number field, then text fields (ordered
+# by their values' ranks, see TextRanking), each against the number field.
+WINDOW_SORT_FIELDS = ["timestamp", "title", "username", "city"]
+WINDOW_SORT_SAMPLES = 20
 
 
 def fill_window(context, name, size, history_args, default_history=False):
@@ -689,9 +693,29 @@ def section_window(context):
                 # REST on the last run's server, with its own `--runs` rounds, as section rest.
                 rest_against_references(context, server, WINDOW_REST_PATHS, results, summarise, bare=False,
                                         name="window")
+                out["sorted_pages"] = sorted_page_times(server)
+                log("window: first pages computed (ms, median): " + ", ".join(
+                    "%s %.1f" % (field, ms) for field, ms in out["sorted_pages"].items()))
             server.stop()
         finally:
             shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def sorted_page_times(server, samples=WINDOW_SORT_SAMPLES):
+    """Milliseconds to compute a first page of /api/events by each of WINDOW_SORT_FIELDS on the
+    full window (median of `samples`): every request asks a limit of its own, so none is answered
+    from the response cache, and each one scans the whole window."""
+    times = {}
+    for field in WINDOW_SORT_FIELDS:
+        elapsed = []
+        for i in range(samples):
+            started = time.monotonic()
+            code, _ = http_get("%s/api/events?sort_by=%s&sort_order=asc&limit=%d" % (server.url, field, 50 - i), timeout=30)
+            if code != 200:
+                raise RuntimeError("sort_by=%s answered %s" % (field, code))
+            elapsed.append((time.monotonic() - started) * 1000)
+        times[field] = median(elapsed)
+    return times
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1763,6 +1787,13 @@ def build_rows(results, args):
             ratio = values["ours_median"] / values["nginx_median"]
             row("window 1M: REST %s req/s (vs nginx)" % path, values["ours_median"], values["nginx_median"], ratio,
                 ">= %.2f" % WINDOW_REST_TARGET, ratio >= WINDOW_REST_TARGET)
+        pages = window.get("sorted_pages") or {}
+        reference = pages.get(WINDOW_SORT_FIELDS[0])
+        for field, ms in pages.items():
+            compared = field != WINDOW_SORT_FIELDS[0] and reference
+            row("window 1M: /api/events?sort_by=%s first page ms, not cached%s" % (
+                field, " (vs sort_by=%s)" % WINDOW_SORT_FIELDS[0] if compared else ""),
+                ms, reference if compared else None, ms / reference if compared else None, "report", None, 1)
     history_rows(results.get("history"), row)
     sse = results.get("sse")
     if sse and sse.get("runs"):
