@@ -54,29 +54,51 @@ struct EventIDKey: Hashable, Sendable {
     }
 
     /// 8-4-4-4-12 hex digits, either case; with whether all were lowercase.
+    ///
+    /// This runs for every listen on the loop thread (the window's duplicate check), where a
+    /// switch per character was a seventh of the ingest work: each digit is one table lookup
+    /// (`hexDigits`), and validity and case are decided once, from the bits of all of them.
     private static func parseUUID(_ bytes: UnsafeBufferPointer<UInt8>) -> (EventIDKey, Bool)? {
-        guard bytes.count == 36 else { return nil }
-        var words: (UInt64, UInt64) = (0, 0)
-        var digits = 0
-        var lowercase = true
-        for i in 0..<36 {
-            let b = bytes[i]
-            if i == 8 || i == 13 || i == 18 || i == 23 {
-                guard b == UInt8(ascii: "-") else { return nil }
-                continue
-            }
-            let nibble: UInt8
-            switch b {
-            case 0x30...0x39: nibble = b - 0x30
-            case 0x61...0x66: nibble = b - 0x61 + 10
-            case 0x41...0x46:
-                nibble = b - 0x41 + 10
-                lowercase = false
-            default: return nil
-            }
-            if digits < 16 { words.0 = words.0 << 4 | UInt64(nibble) } else { words.1 = words.1 << 4 | UInt64(nibble) }
-            digits += 1
+        guard bytes.count == 36, bytes[8] == dash, bytes[13] == dash, bytes[18] == dash, bytes[23] == dash else {
+            return nil
         }
-        return (EventIDKey(high: words.0, low: words.1, hashed: false), lowercase)
+        return hexDigits.withUnsafeBufferPointer { table in
+            var seen: UInt8 = 0
+            @inline(__always) func digits(_ range: Range<Int>, into word: inout UInt64) {
+                for i in range {
+                    let value = table[Int(bytes[i])]
+                    seen |= value
+                    word = word << 4 | UInt64(value & 0x0F)
+                }
+            }
+            var high: UInt64 = 0
+            var low: UInt64 = 0
+            digits(0..<8, into: &high)
+            digits(9..<13, into: &high)
+            digits(14..<18, into: &high)
+            digits(19..<23, into: &low)
+            digits(24..<36, into: &low)
+            guard seen & HexDigit.invalid == 0 else { return nil }
+            return (EventIDKey(high: high, low: low, hashed: false), seen & HexDigit.uppercase == 0)
+        }
+    }
+
+    private static let dash = UInt8(ascii: "-")
+
+    /// Flags in `hexDigits` above a digit's value.
+    private enum HexDigit {
+        static let uppercase: UInt8 = 0x10
+        static let invalid: UInt8 = 0x80
+    }
+
+    /// By byte: the hex digit's value, with `HexDigit.uppercase` for A-F; `HexDigit.invalid` for
+    /// anything else.
+    private static let hexDigits: [UInt8] = (0...255).map { (byte: Int) -> UInt8 in
+        switch byte {
+        case 0x30...0x39: UInt8(byte - 0x30)
+        case 0x61...0x66: UInt8(byte - 0x61 + 10)
+        case 0x41...0x46: UInt8(byte - 0x41 + 10) | HexDigit.uppercase
+        default: HexDigit.invalid
+        }
     }
 }
