@@ -39,7 +39,7 @@ struct TextRanking {
     /// costs less than comparing strings while scanning `scanned` events.
     static func pays(distinct: Int, scanned: Int) -> Bool {
         let log2 = max(1, Int.bitWidth - distinct.leadingZeroBitCount)
-        return distinct.multipliedReportingOverflow(by: log2).partialValue <= scanned
+        return distinct * log2 <= scanned
     }
 
     /// The rank of `text`: its own when it is one of the values, else the odd rank between the
