@@ -39,6 +39,55 @@ public enum UUIDText {
         }
     }
 
+    /// The 128 bits of 8-4-4-4-12 hex digits in either case (the inverse of `string(bits:)`),
+    /// with whether all were lowercase; nil for anything else.
+    ///
+    /// This runs for every listen on the loop thread (the window's duplicate check), where a
+    /// switch per character was a seventh of the ingest work: each digit is one table lookup
+    /// (`digitValues`), and validity and case are decided once, from the bits of all of them.
+    static func bits(_ bytes: UnsafeBufferPointer<UInt8>) -> (bits: (UInt64, UInt64), lowercase: Bool)? {
+        let dash = UInt8(ascii: "-")
+        guard bytes.count == 36, bytes[8] == dash, bytes[13] == dash, bytes[18] == dash, bytes[23] == dash else {
+            return nil
+        }
+        return digitValues.withUnsafeBufferPointer { table in
+            var seen: UInt8 = 0
+            @inline(__always) func digits(_ range: Range<Int>, into word: inout UInt64) {
+                for i in range {
+                    let value = table[Int(bytes[i])]
+                    seen |= value
+                    word = word << 4 | UInt64(value & 0x0F)
+                }
+            }
+            var high: UInt64 = 0
+            var low: UInt64 = 0
+            digits(0..<8, into: &high)
+            digits(9..<13, into: &high)
+            digits(14..<18, into: &high)
+            digits(19..<23, into: &low)
+            digits(24..<36, into: &low)
+            guard seen & DigitFlag.invalid == 0 else { return nil }
+            return ((high, low), seen & DigitFlag.uppercase == 0)
+        }
+    }
+
+    /// Flags in `digitValues` above a digit's value.
+    private enum DigitFlag {
+        static let uppercase: UInt8 = 0x10
+        static let invalid: UInt8 = 0x80
+    }
+
+    /// By byte: the hex digit's value, with `DigitFlag.uppercase` for A-F; `DigitFlag.invalid`
+    /// for anything else.
+    private static let digitValues: [UInt8] = (0...255).map { (byte: Int) -> UInt8 in
+        switch byte {
+        case 0x30...0x39: UInt8(byte - 0x30)
+        case 0x61...0x66: UInt8(byte - 0x61 + 10)
+        case 0x41...0x46: UInt8(byte - 0x41 + 10) | DigitFlag.uppercase
+        default: DigitFlag.invalid
+        }
+    }
+
     /// Lowercased UUID text if `bytes` is 8-4-4-4-12 hex, else nil; eight bytes a step (both
     /// decoders check every event_id with it).
     static func normalized(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
